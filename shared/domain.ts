@@ -83,6 +83,12 @@ export interface PlannedSample {
 }
 
 export interface UploadPlan {
+  /**
+   * Id under which the serving side (main process or serve mode) keeps this
+   * plan; `plan:edit` and `upload:start` take it as `planId`. Absent only on
+   * plans that were never handed to a renderer (the engine's own use).
+   */
+  id?: string;
   /** Roots that were scanned, absolute. */
   roots: string[];
   /** Destination folder, normalised to end with exactly one '/': `gncv://name/`. */

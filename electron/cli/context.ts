@@ -1,0 +1,177 @@
+/**
+ * What every command of the command line needs: where the app keeps its
+ * data, which host to talk to, and a signed-in platform client.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline/promises';
+
+import { HOSTS } from '../../shared/domain.ts';
+import { GencoveClient } from '../engine/api/client.ts';
+import type { Auth } from '../engine/api/client.ts';
+import { ValidationError } from '../engine/errors.ts';
+
+/** Options shared by every command that talks to the platform. */
+export interface GlobalOptions {
+  host?: string;
+  email?: string;
+  password?: string;
+  apiKey?: string;
+  dataDir?: string;
+  json?: boolean;
+}
+
+/**
+ * appDataDir returns the folder for the journal and the built-in sandbox:
+ * `--data-dir`, else `GENCOVE_DESKTOP_HOME`, else the platform's usual place
+ * for application data.
+ */
+export function appDataDir(explicit?: string): string {
+  if (explicit) return path.resolve(explicit);
+  const env = process.env.GENCOVE_DESKTOP_HOME;
+  if (env) return path.resolve(env);
+  const home = os.homedir();
+  if (process.platform === 'win32') {
+    return path.join(
+      process.env.APPDATA ?? path.join(home, 'AppData', 'Roaming'),
+      'gencove-desktop',
+    );
+  }
+  if (process.platform === 'darwin') {
+    return path.join(home, 'Library', 'Application Support', 'gencove-desktop');
+  }
+  const xdg = process.env.XDG_DATA_HOME ?? path.join(home, '.local', 'share');
+  return path.join(xdg, 'gencove-desktop');
+}
+
+/** The folder the `sandbox` command keeps its data in by default. */
+export function defaultSandboxDir(dataDir?: string): string {
+  return path.join(appDataDir(dataDir), 'sandbox');
+}
+
+export interface SandboxFile {
+  api_url: string;
+  s3_endpoint: string;
+  email: string;
+  password: string;
+  api_key: string;
+  project_ids: string[];
+}
+
+/** readSandboxFile reads `sandbox.json` of a sandbox data folder, or null. */
+export function readSandboxFile(dir: string): SandboxFile | null {
+  const file = path.join(dir, 'sandbox.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    return JSON.parse(text) as SandboxFile;
+  } catch {
+    throw new ValidationError(`${file} is not valid JSON: delete it and restart the sandbox`);
+  }
+}
+
+export interface ResolvedHost {
+  url: string;
+  /** Set when the host is the built-in sandbox found through its sandbox.json. */
+  sandbox: SandboxFile | null;
+}
+
+/**
+ * resolveHost turns `--host` / `GENCOVE_HOST` into a base URL. Accepted:
+ * `sandbox` (the default: the sandbox started by `gencove-desktop sandbox`),
+ * `production`, `staging`, or an http(s) URL.
+ */
+export function resolveHost(opts: GlobalOptions): ResolvedHost {
+  const value = (opts.host ?? process.env.GENCOVE_HOST ?? 'sandbox').trim();
+  if (value === 'production') return { url: HOSTS.production, sandbox: null };
+  if (value === 'staging') return { url: HOSTS.staging, sandbox: null };
+  if (value === 'sandbox') {
+    const dir = process.env.GENCOVE_SANDBOX_DIR ?? defaultSandboxDir(opts.dataDir);
+    const info = readSandboxFile(dir);
+    if (!info) {
+      throw new ValidationError(
+        `No sandbox found in ${dir}: start one with \`gencove-desktop sandbox\`, or pass --host production, staging or a URL`,
+      );
+    }
+    return { url: info.api_url, sandbox: info };
+  }
+  if (!/^https?:\/\//i.test(value)) {
+    throw new ValidationError(
+      `--host "${value}" is not a host: use sandbox, production, staging or an http(s):// URL`,
+    );
+  }
+  return { url: value, sandbox: null };
+}
+
+/** Prompts on the terminal; null when stdin is not a terminal. */
+async function ask(question: string): Promise<string | null> {
+  if (!process.stdin.isTTY) return null;
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: process.stderr,
+  });
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * resolveAuth picks credentials: `--api-key`, `--email/--password`, then
+ * `GENCOVE_API_KEY`, `GENCOVE_EMAIL`/`GENCOVE_PASSWORD`, then the sandbox's
+ * demo key when the host is the sandbox.
+ */
+export function resolveAuth(opts: GlobalOptions, host: ResolvedHost): Auth {
+  const apiKey = opts.apiKey ?? (opts.email ? undefined : process.env.GENCOVE_API_KEY);
+  const email = opts.email ?? (opts.apiKey ? undefined : process.env.GENCOVE_EMAIL);
+  if (apiKey && email) {
+    throw new ValidationError(
+      'Both an API key and an email were given: use one way to sign in',
+    );
+  }
+  if (apiKey) return { kind: 'api-key', apiKey };
+  if (email) {
+    const password = opts.password ?? process.env.GENCOVE_PASSWORD;
+    if (!password) {
+      throw new ValidationError(
+        `No password for ${email}: pass --password or set GENCOVE_PASSWORD`,
+      );
+    }
+    return {
+      kind: 'password',
+      email,
+      password,
+      otp: async () => {
+        const code = await ask('One-time code: ');
+        if (!code) {
+          throw new ValidationError(
+            'The server asks for a one-time code and there is no terminal to type it: use an API key instead',
+          );
+        }
+        return code;
+      },
+    };
+  }
+  if (host.sandbox) return { kind: 'api-key', apiKey: host.sandbox.api_key };
+  throw new ValidationError(
+    'No credentials: pass --api-key or --email/--password, or set GENCOVE_API_KEY or GENCOVE_EMAIL and GENCOVE_PASSWORD',
+  );
+}
+
+/** connect builds a client for the chosen host and signs in. */
+export async function connect(
+  opts: GlobalOptions,
+  signal?: AbortSignal,
+): Promise<{ client: GencoveClient; host: ResolvedHost }> {
+  const host = resolveHost(opts);
+  const auth = resolveAuth(opts, host);
+  const client = new GencoveClient({ host: host.url, auth, signal });
+  await client.login();
+  return { client, host };
+}

@@ -1,0 +1,87 @@
+/** `gencove-desktop download <destination>`. */
+import path from 'node:path';
+
+import { DEFAULT_DOWNLOAD_TEMPLATE } from '../../shared/domain.ts';
+import type { DownloadRequest } from '../../shared/domain.ts';
+import { Engine } from '../engine/engine.ts';
+import { ValidationError } from '../engine/errors.ts';
+import { appDataDir, connect } from './context.ts';
+import type { GlobalOptions } from './context.ts';
+import { exitCodeFor, followJob } from './run.ts';
+
+interface DownloadOptions extends GlobalOptions {
+  projectId?: string;
+  sampleIds?: string;
+  fileTypes?: string;
+  downloadTemplate?: string;
+  skipExisting?: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+function splitList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** checkDownloadArguments turns the options into a request or says what is wrong. */
+export function checkDownloadArguments(
+  destination: string,
+  opts: DownloadOptions,
+): DownloadRequest {
+  if (Boolean(opts.projectId) === Boolean(opts.sampleIds)) {
+    throw new ValidationError('Give exactly one of --project-id and --sample-ids');
+  }
+  if (opts.projectId && !UUID.test(opts.projectId)) {
+    throw new ValidationError(`--project-id "${opts.projectId}" is not a project UUID`);
+  }
+  const sampleIds = splitList(opts.sampleIds);
+  for (const id of sampleIds ?? []) {
+    if (!UUID.test(id)) throw new ValidationError(`--sample-ids: "${id}" is not a sample UUID`);
+  }
+  if (sampleIds && sampleIds.length === 0) {
+    throw new ValidationError('--sample-ids is empty');
+  }
+  return {
+    destination: path.resolve(destination),
+    projectId: opts.projectId?.toLowerCase(),
+    sampleIds: sampleIds?.map((s) => s.toLowerCase()),
+    fileTypes: splitList(opts.fileTypes),
+    template: opts.downloadTemplate ?? DEFAULT_DOWNLOAD_TEMPLATE,
+    skipExisting: opts.skipExisting !== false,
+  };
+}
+
+export async function downloadCommand(
+  destination: string,
+  opts: DownloadOptions,
+): Promise<void> {
+  const request = checkDownloadArguments(destination, opts);
+  const { client } = await connect(opts);
+  const engine = new Engine({ dataDir: appDataDir(opts.dataDir), client });
+  try {
+    const jobId = engine.enqueueDownload(request);
+    const final = await followJob(engine, jobId, { quiet: opts.json });
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(final, null, 2) + '\n');
+    } else {
+      const count = (state: string) => final.files.filter((f) => f.state === state).length;
+      const lines = [
+        `Download ${final.state}: ${count('done')} downloaded, ${count('skipped')} skipped, ${count('failed')} failed, into ${request.destination}`,
+      ];
+      for (const f of final.files) {
+        if (f.state === 'failed' || (f.state === 'skipped' && f.error)) {
+          lines.push(`  ${f.state}: ${f.name}: ${f.error ?? ''}`);
+        }
+      }
+      if (final.error) lines.push(`  ${final.error.message}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    }
+    process.exitCode = exitCodeFor(final);
+  } finally {
+    await engine.close();
+  }
+}
