@@ -58,6 +58,11 @@ export interface SessionInfo {
   sandbox: boolean;
   /** Serve mode (browser) or desktop (Electron). */
   mode: 'desktop' | 'serve';
+  /**
+   * True when the sign-in is kept for the next start. False when it was not
+   * asked for, or when it could not be kept safely (no system keychain).
+   */
+  remembered?: boolean;
 }
 
 export const PlanEditsSchema = z.object({

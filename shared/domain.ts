@@ -28,7 +28,9 @@ export interface PlanProblem {
     | 'ignored-extension'
     | 'client-id-changed'
     | 'sample-sheet-missing-files'
-    | 'sample-sheet-unknown-sample';
+    | 'sample-sheet-unknown-sample'
+    /** R1 and R2 of one sample hold different numbers of reads. */
+    | 'read-count-mismatch';
   /** 'error' keeps the sample (or file) out of the upload; 'warning' does not. */
   severity: 'error' | 'warning';
   /** Human-readable sentence naming what is wrong. */

@@ -134,10 +134,10 @@ export async function withRetry<T>(
   options: RetryOptions = {},
 ): Promise<T> {
   const policy = options.policy ?? DEFAULT_POLICY;
-  const classifyError = options.classify ?? ((err: unknown) => defaultClassify(err));
+  const classifyError =
+    options.classify ?? ((err: unknown) => defaultClassify(err));
   const sleep = options.sleep ?? abortableSleep;
-  const maxRetryAfterMs =
-    options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   const maxAttempts = Math.max(1, Math.floor(policy.maxAttempts));
 
   for (let attempt = 1; ; attempt++) {
@@ -176,7 +176,10 @@ export async function withRetry<T>(
  * or rejects with CancelledError as soon as `signal` aborts. It leaves no
  * timer or listener behind either way.
  */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function abortableSleep(
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(asCancelled(signal.reason, signal));
@@ -186,10 +189,13 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
       clearTimeout(timer);
       reject(asCancelled(signal?.reason, signal));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -22,18 +22,11 @@ export type Classification =
 
 /** Ways a network request can fail before an HTTP answer arrives. */
 export type NetworkErrorKind =
-  | 'unknown-host'
-  | 'refused'
-  | 'timeout'
-  | 'reset'
-  | 'tls';
+  'unknown-host' | 'refused' | 'timeout' | 'reset' | 'tls';
 
 /** Why authentication failed. */
 export type AuthErrorKind =
-  | 'bad-credentials'
-  | 'otp-required'
-  | 'session-expired'
-  | 'forbidden';
+  'bad-credentials' | 'otp-required' | 'session-expired' | 'forbidden';
 
 /**
  * ApiError is an HTTP answer outside 2xx from the platform (or the sandbox)
@@ -171,14 +164,49 @@ export class MaintenanceError extends Error {
  * ValidationError is bad input from the user or a caller, found before
  * anything was sent. `field` names where the problem is (an option, an
  * argument, a file); `message` says what is wrong, including the value.
+ * `new ValidationError(message)` (one argument) leaves `field` empty, for
+ * callers whose message already says where.
  */
 export class ValidationError extends Error {
   override readonly name = 'ValidationError';
   readonly field: string;
 
-  constructor(field: string, message: string) {
-    super(message);
-    this.field = field;
+  constructor(field: string, message?: string) {
+    super(message ?? field);
+    this.field = message === undefined ? '' : field;
+  }
+}
+
+/**
+ * ProtocolError means the server answered, but not in a form we understand:
+ * a body that is not JSON, a body that does not match the model, a
+ * pagination link without an offset. `status` is the HTTP status of that
+ * answer, `body` what was received. A 2xx ProtocolError on a POST means the
+ * server did act on the request: do not send it again.
+ */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  readonly status: number;
+  readonly method: string;
+  readonly path: string;
+  readonly body: unknown;
+
+  constructor(params: {
+    status: number;
+    method: string;
+    path: string;
+    body: unknown;
+    problem: string;
+    cause?: unknown;
+  }) {
+    super(
+      `Unexpected answer from the server to ${params.method.toUpperCase()} ${params.path} (${params.status}): ${params.problem}`,
+      { cause: params.cause },
+    );
+    this.status = params.status;
+    this.method = params.method.toUpperCase();
+    this.path = params.path;
+    this.body = params.body;
   }
 }
 
@@ -309,7 +337,10 @@ const S3_RETRY = new Set([
  *   (ENOTFOUND: a typo will not fix itself) and TLS failures, which are
  *   'fatal'. EAI_AGAIN (temporary DNS failure) is retried.
  */
-export function classify(err: unknown, now: number = Date.now()): Classification {
+export function classify(
+  err: unknown,
+  now: number = Date.now(),
+): Classification {
   if (isCancellation(err)) return { action: 'fatal' };
   if (err instanceof MaintenanceError) return { action: 'fatal' };
   if (err instanceof ValidationError) return { action: 'fatal' };
@@ -395,20 +426,19 @@ function classifyStatus(
 export function toUserMessage(err: unknown): string {
   if (isCancellation(err)) return 'Cancelled.';
   if (err instanceof Error) {
-    if (isObject(err) && err.isAxiosError === true) {
-      const response = isObject(err.response) ? err.response : null;
+    const record = err as unknown as Record<string, any>;
+    if (record.isAxiosError === true) {
+      const response = isObject(record.response) ? record.response : null;
       if (response && typeof response.status === 'number') {
-        return `The server answered ${response.status}${
+        const reason =
           typeof response.statusText === 'string' && response.statusText
             ? ` ${response.statusText}`
-            : ''
-        }.`;
+            : '';
+        return `The server answered ${response.status}${reason}.`;
       }
-      if (typeof err.code === 'string' && networkKindOf(err.code)) {
-        return new NetworkError(networkKindOf(err.code)!, 'the server', {
-          code: err.code,
-        }).message;
-      }
+      const code = typeof record.code === 'string' ? record.code : '';
+      const kind = networkKindOf(code);
+      if (kind) return new NetworkError(kind, 'the server', { code }).message;
     }
     return err.message || err.name || 'Unknown error.';
   }
@@ -509,7 +539,8 @@ export function renderErrorBody(body: unknown): string[] {
       const text = Array.isArray(value)
         ? messageOf(value[0])
         : messageOf(value);
-      if (text !== '') lines.push(field === 'non_field_errors' ? text : `${field}: ${text}`);
+      if (text !== '')
+        lines.push(field === 'non_field_errors' ? text : `${field}: ${text}`);
     }
     return lines;
   }

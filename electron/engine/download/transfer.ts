@@ -1,0 +1,471 @@
+/**
+ * One storage transfer: GET a presigned URL into `<path>.part`, continuing
+ * an existing `.part` when the server answers a Range request with 206,
+ * starting over on 200, hashing (SHA-256) as bytes arrive and checking the
+ * length against Content-Length / Content-Range.
+ *
+ * Plain node:http(s) streams: no redirects are followed, no platform
+ * headers or credentials are sent (the URL carries its own signature), the
+ * body is never decompressed, and at most one chunk is held in memory.
+ * Verification against the platform's checksum and the final rename are the
+ * caller's (downloader.ts); this module never renames anything.
+ */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat, unlink } from 'node:fs/promises';
+import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import https from 'node:https';
+
+import {
+  ApiError,
+  CancelledError,
+  NetworkError,
+  isCancellation,
+  networkKindOf,
+  parseRetryAfter,
+} from '../errors.ts';
+
+/** Idle time (no bytes either way) after which a transfer fails, in ms. */
+export const DEFAULT_STORAGE_TIMEOUT_MS = 30_000;
+
+/**
+ * IntegrityError means the bytes are not the file the platform describes
+ * (wrong size or SHA-256). It is never retried as it is (classify treats
+ * unknown errors as fatal); the caller decides whether to start over.
+ */
+export class IntegrityError extends Error {
+  override readonly name = 'IntegrityError';
+}
+
+/** The keep-alive agents transfers share; see `createAgents`. */
+export interface Agents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+/**
+ * createAgents returns keep-alive agents for storage requests, allowing
+ * `maxSockets` connections per host. Call `destroyAgents` when done.
+ */
+export function createAgents(maxSockets: number): Agents {
+  const options = { keepAlive: true, maxSockets, keepAliveMsecs: 1_000 };
+  return { http: new http.Agent(options), https: new https.Agent(options) };
+}
+
+/** destroyAgents closes every socket of `agents`. */
+export function destroyAgents(agents: Agents): void {
+  agents.http.destroy();
+  agents.https.destroy();
+}
+
+/** What `fetchToPart` should do. */
+export interface FetchToPartOptions {
+  url: string;
+  partPath: string;
+  /**
+   * Continue an existing `.part` (Range request). When false, or when the
+   * server ignores the Range, the `.part` is started over.
+   */
+  resume: boolean;
+  /** A strong ETag the existing `.part` was started from (sent as If-Range). */
+  ifRange?: string | null;
+  agents: Agents;
+  signal: AbortSignal;
+  timeoutMs?: number;
+  /** Called as bytes are written: bytes in the `.part`, and the total. */
+  onBytes?: (bytesDone: number, total: number | null) => void;
+  /**
+   * Called once the answer's headers have arrived and before anything is
+   * written: whether the `.part` is started over, and how many of its bytes
+   * are kept. Record what the `.part` belongs to here.
+   */
+  onStart?: (info: {
+    total: number | null;
+    etag: string | null;
+    restarted: boolean;
+    kept: number;
+  }) => void;
+}
+
+/** What `fetchToPart` did. */
+export interface FetchResult {
+  /** Bytes in the `.part` (all of the file). */
+  size: number;
+  /** SHA-256 of the whole `.part`, lowercase hex. */
+  sha256: string;
+  /** True when earlier bytes of the `.part` were kept (206 or 416). */
+  resumed: boolean;
+  /** Total announced by the server, or null when it did not say. */
+  total: number | null;
+  etag: string | null;
+}
+
+/**
+ * fetchToPart downloads `url` into `partPath` and returns the size and hash
+ * of the complete `.part`. Existing bytes are kept only when `resume` is set
+ * and the server answers 206 from exactly that offset (or 416 saying the
+ * `.part` already has every byte); any other 2xx starts over.
+ *
+ * Throws ApiError for a non-2xx answer (3xx included: redirects are not
+ * followed), NetworkError for connection failures and for a body that ends
+ * before its announced length (the `.part` keeps what arrived, so a retry
+ * continues), IntegrityError when more bytes arrive than announced (the
+ * `.part` is deleted), CancelledError when `signal` aborts (the `.part` is
+ * kept for a later resume).
+ */
+export async function fetchToPart(
+  options: FetchToPartOptions,
+): Promise<FetchResult> {
+  const url = parseStorageUrl(options.url);
+  let offset = options.resume ? await sizeOf(options.partPath) : 0;
+
+  // At most two requests: a Range request that turns out unusable (wrong
+  // offset, or 416 for a .part that is not complete) is followed by one
+  // plain GET from the start.
+  for (let round = 0; ; round++) {
+    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+    if (offset > 0) {
+      headers.range = `bytes=${offset}-`;
+      if (options.ifRange && !options.ifRange.startsWith('W/')) {
+        headers['if-range'] = options.ifRange;
+      }
+    }
+    const res = await request(url, headers, options);
+    const etag = headerText(res, 'etag');
+
+    if (res.statusCode === 416 && offset > 0) {
+      const total = parseUnsatisfiedRange(headerText(res, 'content-range'));
+      res.resume();
+      if (total === offset) {
+        options.onStart?.({ total, etag, restarted: false, kept: offset });
+        options.onBytes?.(offset, total);
+        const sha256 = await hashFile(options.partPath, options.signal);
+        return { size: offset, sha256, resumed: true, total, etag };
+      }
+      if (round > 0) throw unexpected(res, url);
+      offset = 0;
+      continue;
+    }
+    if (res.statusCode === 206 && offset > 0) {
+      const range = parseContentRange(headerText(res, 'content-range'));
+      if (!range || range.start !== offset) {
+        res.destroy();
+        if (round > 0) throw unexpected(res, url);
+        offset = 0;
+        continue;
+      }
+      options.onStart?.({
+        total: range.total,
+        etag,
+        restarted: false,
+        kept: offset,
+      });
+      return await receive(res, url, options, offset, range.total, etag);
+    }
+    if (res.statusCode === 200) {
+      const total = parseLength(headerText(res, 'content-length'));
+      options.onStart?.({ total, etag, restarted: true, kept: 0 });
+      return await receive(res, url, options, 0, total, etag);
+    }
+    throw await storageError(res, url);
+  }
+}
+
+/**
+ * probeSize asks the server for the total size of `url` with a one-byte
+ * Range request (a presigned GET URL may not be valid for HEAD). Returns
+ * null when the answer does not say. Throws like `fetchToPart`.
+ */
+export async function probeSize(options: {
+  url: string;
+  agents: Agents;
+  signal: AbortSignal;
+  timeoutMs?: number;
+}): Promise<number | null> {
+  const url = parseStorageUrl(options.url);
+  const res = await request(
+    url,
+    { 'accept-encoding': 'identity', range: 'bytes=0-0' },
+    options,
+  );
+  if (res.statusCode === 206) {
+    res.resume();
+    return parseContentRange(headerText(res, 'content-range'))?.total ?? null;
+  }
+  if (res.statusCode === 416) {
+    res.resume();
+    return parseUnsatisfiedRange(headerText(res, 'content-range'));
+  }
+  if (res.statusCode === 200) {
+    res.destroy();
+    return parseLength(headerText(res, 'content-length'));
+  }
+  throw await storageError(res, url);
+}
+
+/**
+ * hashFile returns the SHA-256 (lowercase hex) of the file at `file`,
+ * streaming it. Throws CancelledError when `signal` aborts.
+ */
+export async function hashFile(
+  file: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const hash = createHash('sha256');
+  await feedHash(hash, file, Infinity, signal);
+  return hash.digest('hex');
+}
+
+async function receive(
+  res: IncomingMessage,
+  url: URL,
+  options: FetchToPartOptions,
+  offset: number,
+  total: number | null,
+  etag: string | null,
+): Promise<FetchResult> {
+  const hash = createHash('sha256');
+  if (offset > 0) {
+    try {
+      await feedHash(hash, options.partPath, offset, options.signal);
+    } catch (err) {
+      res.destroy();
+      throw err;
+    }
+  }
+
+  // 'w' starts the .part over; 'r+' keeps the `offset` bytes already hashed.
+  const handle = await open(options.partPath, offset > 0 ? 'r+' : 'w');
+  let written = offset;
+  try {
+    options.onBytes?.(written, total);
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      if (total !== null && written + chunk.length > total) {
+        throw new IntegrityError(
+          `The storage server sent more than the announced ${total} bytes for ${describe(url)}.`,
+        );
+      }
+      hash.update(chunk);
+      await handle.write(chunk, 0, chunk.length, written);
+      written += chunk.length;
+      options.onBytes?.(written, total);
+    }
+    if (total !== null && written < total) {
+      throw new NetworkError('reset', url.host, {
+        code: 'ERR_STREAM_PREMATURE_CLOSE',
+      });
+    }
+    await handle.datasync();
+  } catch (err) {
+    res.destroy();
+    await handle.close().catch(() => undefined);
+    if (err instanceof IntegrityError) {
+      await unlink(options.partPath).catch(() => undefined);
+      throw err;
+    }
+    throw toTransferError(err, url, options.signal);
+  }
+  await handle.close();
+  return {
+    size: written,
+    sha256: hash.digest('hex'),
+    resumed: offset > 0,
+    total,
+    etag,
+  };
+}
+
+function request(
+  url: URL,
+  headers: Record<string, string>,
+  options: { agents: Agents; signal: AbortSignal; timeoutMs?: number },
+): Promise<IncomingMessage> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STORAGE_TIMEOUT_MS;
+  const isHttps = url.protocol === 'https:';
+  const send = isHttps ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    if (options.signal.aborted) {
+      reject(new CancelledError());
+      return;
+    }
+    const req = send(url, {
+      method: 'GET',
+      headers,
+      agent: isHttps ? options.agents.https : options.agents.http,
+      signal: options.signal,
+    });
+    req.setTimeout(timeoutMs, () => {
+      const err = new NetworkError('timeout', url.host, {
+        code: 'ETIMEDOUT',
+        timeoutMs,
+      });
+      req.destroy(err);
+    });
+    req.on('response', (res) => {
+      // The request timeout keeps watching the socket while the body flows.
+      resolve(res);
+    });
+    req.on('error', (err) => reject(toTransferError(err, url, options.signal)));
+    req.end();
+  });
+}
+
+async function storageError(res: IncomingMessage, url: URL): Promise<ApiError> {
+  const body = await readSmallBody(res);
+  return new ApiError({
+    status: res.statusCode ?? 0,
+    method: 'GET',
+    path: `${url.host}${url.pathname}`,
+    body: parseBody(body),
+    statusText:
+      res.statusCode && res.statusCode >= 300 && res.statusCode < 400
+        ? `${res.statusMessage ?? 'Redirect'} (redirects are not followed)`
+        : res.statusMessage,
+    retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+  });
+}
+
+function unexpected(res: IncomingMessage, url: URL): ApiError {
+  return new ApiError({
+    status: res.statusCode ?? 0,
+    method: 'GET',
+    path: `${url.host}${url.pathname}`,
+    body: `unusable answer to a Range request (Content-Range: ${headerText(res, 'content-range') ?? 'none'})`,
+    statusText: res.statusMessage,
+  });
+}
+
+async function readSmallBody(res: IncomingMessage): Promise<string> {
+  const limit = 4096;
+  let text = '';
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      if (text.length < limit) text += chunk.toString('utf8');
+    }
+  } catch {
+    // The status is what matters; a broken error body is not worth more.
+  }
+  return text.slice(0, limit);
+}
+
+function parseBody(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed === '') return null;
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    // S3 answers XML: keep its <Message> when there is one.
+    const message = /<Message>([^<]*)<\/Message>/.exec(trimmed);
+    return message ? message[1] : trimmed;
+  }
+}
+
+function toTransferError(err: unknown, url: URL, signal: AbortSignal): unknown {
+  if (signal.aborted || isCancellation(err)) {
+    return err instanceof CancelledError
+      ? err
+      : new CancelledError('Cancelled.', { cause: err });
+  }
+  if (err instanceof NetworkError || err instanceof ApiError) return err;
+  const code =
+    typeof (err as { code?: unknown })?.code === 'string'
+      ? (err as { code: string }).code
+      : '';
+  const kind = networkKindOf(code);
+  if (kind) return new NetworkError(kind, url.host, { code, cause: err });
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === '') {
+    // A body cut short surfaces as "aborted" / premature close.
+    const message = err instanceof Error ? err.message : '';
+    if (/aborted|premature|socket hang up/i.test(message)) {
+      return new NetworkError('reset', url.host, {
+        code: code || 'ECONNRESET',
+        cause: err,
+      });
+    }
+  }
+  return err;
+}
+
+function parseStorageUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new IntegrityError(`The download URL is not a valid URL.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new IntegrityError(
+      `The download URL uses ${url.protocol}, only http and https are allowed.`,
+    );
+  }
+  return url;
+}
+
+async function feedHash(
+  hash: Hash,
+  file: string,
+  length: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (length === 0) return;
+  const stream = createReadStream(file, {
+    start: 0,
+    end: Number.isFinite(length) ? length - 1 : undefined,
+    signal,
+  });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+    }
+  } catch (err) {
+    if (signal?.aborted || isCancellation(err)) {
+      throw new CancelledError('Cancelled.', { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function sizeOf(file: string): Promise<number> {
+  try {
+    const info = await stat(file);
+    return info.isFile() ? info.size : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function headerText(res: IncomingMessage, name: string): string | null {
+  const value = res.headers[name];
+  if (Array.isArray(value)) return value[0] ?? null;
+  return value ?? null;
+}
+
+function parseLength(value: string | null): number | null {
+  if (value === null || !/^\d+$/.test(value.trim())) return null;
+  return Number(value.trim());
+}
+
+/** `bytes <start>-<end>/<total|*>` → numbers (total null for `*`). */
+function parseContentRange(
+  value: string | null,
+): { start: number; end: number; total: number | null } | null {
+  const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value ?? '');
+  if (!match) return null;
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  const total = match[3] === '*' ? null : Number(match[3]);
+  if (end < start || (total !== null && end >= total)) return null;
+  return { start, end, total };
+}
+
+/** The total of a 416 answer's Content-Range (`bytes *` slash total). */
+function parseUnsatisfiedRange(value: string | null): number | null {
+  const match = /^\s*bytes\s+\*\/(\d+)\s*$/i.exec(value ?? '');
+  return match ? Number(match[1]) : null;
+}
+
+function describe(url: URL): string {
+  return `${url.host}${url.pathname}`;
+}

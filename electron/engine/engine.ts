@@ -1,0 +1,714 @@
+/**
+ * The engine facade used by the CLI, the Electron IPC handlers and serve
+ * mode: plan, enqueue, control and observe uploads and downloads.
+ *
+ * It owns one journal (`<dataDir>/journal.db`), one scheduler, one S3
+ * client (made on first upload) and the progress accounting. Everything it
+ * reports has been written to the journal first.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+
+import type { S3Client } from '@aws-sdk/client-s3';
+
+import type { GencoveClient } from './api/client.ts';
+import { downloadDeliverables } from './download/downloader.ts';
+import { ValidationError, toUserMessage } from './errors.ts';
+import { Journal } from './journal/journal.ts';
+import type { JobKind, JobRecord } from './journal/journal.ts';
+import { createLogger } from './log.ts';
+import type { Logger, LogSink } from './log.ts';
+import {
+  ProgressTicker,
+  SNAPSHOT_THROTTLE_MS,
+  Throttled,
+  TransferMeter,
+  systemClock,
+} from './progress.ts';
+import type { Clock } from './progress.ts';
+import { JobFailure, Scheduler, isFinal } from './scheduler.ts';
+import type { JobRun, ScheduledJob } from './scheduler.ts';
+import { buildPlan } from './scan/plan.ts';
+import type { AssignedSample } from './upload/assign.ts';
+import {
+  RefreshingCredentials,
+  createUploadS3Client,
+} from './upload/credentials.ts';
+import { plannedObjects, runUploadJob } from './upload/job.ts';
+import type { UploadJobRequest } from './upload/job.ts';
+import { UploadStore } from './upload/store.ts';
+import type { ObjectRecord } from './upload/store.ts';
+import type {
+  DownloadRequest,
+  FileProgress,
+  JobState,
+  PlanOptions,
+  TransferSnapshot,
+  UploadPlan,
+} from '../../shared/domain.ts';
+
+export interface EngineOptions {
+  /** Folder of the journal (created when missing). */
+  dataDir: string;
+  client: GencoveClient;
+  /** S3 endpoint; else GENCOVE_S3_ENDPOINT, else the credentials' endpoint_url. */
+  s3Endpoint?: string;
+  /** Jobs running at once (default 2); within an upload job, files at once. */
+  fileConcurrency?: number;
+  /** Parts of one object in flight at once (default 4). */
+  partConcurrency?: number;
+  /** Smallest part size in bytes (default 8 MiB); for tests. */
+  partSize?: number;
+  /** How long to wait for the sample sheet before assigning (default 300 s). */
+  assignWindowMs?: number;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+  /** Timers and time; for tests. */
+  clock?: Clock;
+}
+
+interface JobRuntime {
+  id: string;
+  kind: JobKind;
+  title: string;
+  projectId?: string;
+  request: unknown;
+  meter: TransferMeter;
+  files: FileProgress[];
+  fileIndex: Map<string, number>;
+  /** Bytes reported per file in the current run (uploads). */
+  runBytes: Map<string, number>;
+  assigned?: AssignedSample[];
+}
+
+/**
+ * Engine is the one entry point to transfers. Construct it once per data
+ * folder; call `close()` before exit (jobs still running are left queued in
+ * the journal and resumed by `resumeInterrupted()` next time).
+ */
+export class Engine {
+  readonly journal: Journal;
+  readonly client: GencoveClient;
+
+  readonly #opts: EngineOptions;
+  readonly #uploads: UploadStore;
+  readonly #scheduler: Scheduler;
+  readonly #ticker: ProgressTicker;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #jobs = new Map<string, JobRuntime>();
+  readonly #changeListeners = new Set<Throttled<TransferSnapshot[]>>();
+  readonly #finishListeners = new Set<(snap: TransferSnapshot) => void>();
+  readonly #waiters = new Map<string, ((snap: TransferSnapshot) => void)[]>();
+  #credentials: RefreshingCredentials | null = null;
+  #s3: Promise<{ s3: S3Client; credentials: RefreshingCredentials }> | null = null;
+  #closing: Promise<void> | null = null;
+
+  /**
+   * The constructor opens `<dataDir>/journal.db` (throws JournalError when
+   * it cannot) and makes sure the upload tables exist. No job starts until
+   * one is enqueued or `resumeInterrupted()` is called.
+   */
+  constructor(opts: EngineOptions) {
+    this.#opts = opts;
+    this.client = opts.client;
+    this.#clock = opts.clock ?? systemClock;
+    this.#log = createLogger('Engine', opts.log as LogSink | undefined);
+    this.journal = Journal.open(path.join(opts.dataDir, 'journal.db'));
+    this.#uploads = new UploadStore(this.journal);
+    this.#scheduler = new Scheduler({
+      concurrency: opts.fileConcurrency ?? 2,
+      store: this.journal,
+      clock: this.#clock,
+      log: createLogger('Scheduler', opts.log as LogSink | undefined).sink,
+    });
+    this.#ticker = new ProgressTicker({
+      clock: this.#clock,
+      onTick: () => this.#emitChange(),
+    });
+    this.#scheduler.onDidChangeState((job) => this.#onJobState(job));
+  }
+
+  /** plan scans `paths` into an upload plan (nothing is uploaded). */
+  plan(paths: string[], opts?: PlanOptions): Promise<UploadPlan> {
+    return buildPlan(paths, opts);
+  }
+
+  /**
+   * enqueueUpload records an upload job for the plan's included samples and
+   * queues it; returns the job id. Throws ValidationError (nothing recorded)
+   * when the plan has nothing to upload, a destination is not `gncv://` or
+   * repeats, or the metadata is not JSON.
+   */
+  enqueueUpload(
+    plan: UploadPlan,
+    opts: { projectId?: string; metadata?: unknown; title?: string } = {},
+  ): string {
+    this.#assertOpen();
+    const objects = plannedObjects(plan);
+    checkUploadPlan(plan, objects);
+    if (opts.projectId !== undefined && !/^[0-9a-f-]{32,36}$/i.test(opts.projectId)) {
+      throw new ValidationError(
+        'projectId',
+        `The project id "${opts.projectId}" is not a UUID.`,
+      );
+    }
+    const metadata = checkMetadata(opts.metadata);
+    const request: UploadJobRequest = {
+      plan,
+      ...(opts.projectId ? { projectId: opts.projectId } : {}),
+      metadata,
+    };
+    const samples = new Set(objects.map((o) => o.clientId)).size;
+    const title =
+      opts.title ??
+      `Upload of ${samples} sample${samples === 1 ? '' : 's'} to ${plan.destination}`;
+    const id = randomUUID();
+    this.journal.transaction(() => {
+      this.journal.createJob({ id, kind: 'upload', title, request });
+      this.#uploads.addObjects(
+        id,
+        objects.map((o) => ({
+          destination: o.read.destination,
+          clientId: o.clientId,
+          read: o.read.read,
+          size: o.read.size,
+        })),
+      );
+    });
+    const record = this.journal.getJob(id)!;
+    this.#register(record);
+    return id;
+  }
+
+  /** enqueueDownload records and queues a download job; returns its id. */
+  enqueueDownload(req: DownloadRequest, opts: { title?: string } = {}): string {
+    this.#assertOpen();
+    if (!req || typeof req.destination !== 'string' || req.destination === '') {
+      throw new ValidationError('destination', 'A download needs a destination folder.');
+    }
+    if (!req.projectId && (!req.sampleIds || req.sampleIds.length === 0)) {
+      throw new ValidationError(
+        'projectId',
+        'A download needs a project id or at least one sample id.',
+      );
+    }
+    const title =
+      opts.title ??
+      `Download of ${req.projectId ? `project ${req.projectId}` : `${req.sampleIds!.length} sample(s)`} to ${req.destination}`;
+    const id = randomUUID();
+    this.journal.createJob({ id, kind: 'download', title, request: req });
+    this.#register(this.journal.getJob(id)!);
+    return id;
+  }
+
+  /** cancel ends a job as cancelled (never failed, never retried). */
+  cancel(id: string): void {
+    this.#ensureLoaded(id);
+    this.#scheduler.cancel(id);
+  }
+
+  /** pause stops a job, keeping its progress for `resume`. */
+  pause(id: string): void {
+    this.#ensureLoaded(id);
+    this.#scheduler.pause(id);
+  }
+
+  /** resume queues a paused job again. */
+  resume(id: string): void {
+    this.#ensureLoaded(id);
+    this.#scheduler.resume(id);
+  }
+
+  /** retry queues a failed or cancelled job again; finished work is kept. */
+  retry(id: string): void {
+    this.#ensureLoaded(id);
+    this.#scheduler.retry(id);
+  }
+
+  /** snapshots returns every job known to this engine, oldest first. */
+  snapshots(): TransferSnapshot[] {
+    return this.#scheduler
+      .list()
+      .filter((job) => this.#jobs.has(job.id))
+      .map((job) => this.#snapshot(job));
+  }
+
+  /**
+   * onDidChange calls `listener` with all snapshots when something changed,
+   * at most about 4 times a second. Returns the unsubscribe function.
+   */
+  onDidChange(listener: (snaps: TransferSnapshot[]) => void): () => void {
+    const throttled = new Throttled(listener, SNAPSHOT_THROTTLE_MS, this.#clock);
+    this.#changeListeners.add(throttled);
+    return () => {
+      throttled.dispose();
+      this.#changeListeners.delete(throttled);
+    };
+  }
+
+  /** onDidFinish calls `listener` once per job reaching done, failed or cancelled. */
+  onDidFinish(listener: (snap: TransferSnapshot) => void): () => void {
+    this.#finishListeners.add(listener);
+    return () => {
+      this.#finishListeners.delete(listener);
+    };
+  }
+
+  /**
+   * waitFor resolves with the job's snapshot once it is done, failed or
+   * cancelled (at once if it already is). Rejects for an unknown id.
+   */
+  waitFor(id: string): Promise<TransferSnapshot> {
+    this.#ensureLoaded(id);
+    const job = this.#scheduler.get(id);
+    if (!job || !this.#jobs.has(id)) {
+      return Promise.reject(new ValidationError('id', `There is no transfer ${id}.`));
+    }
+    if (isFinal(job.state)) {
+      return Promise.resolve(this.#snapshot(job));
+    }
+    return new Promise((resolve) => {
+      const list = this.#waiters.get(id) ?? [];
+      list.push(resolve);
+      this.#waiters.set(id, list);
+    });
+  }
+
+  /**
+   * resumeInterrupted loads the journal's unfinished jobs (left queued,
+   * running or retrying by an earlier process) and queues them again; paused
+   * ones are loaded and stay paused. Returns the ids queued.
+   */
+  async resumeInterrupted(): Promise<string[]> {
+    this.#assertOpen();
+    const ids: string[] = [];
+    for (const record of this.journal.listJobs(['queued', 'running', 'retrying', 'paused'])) {
+      if (this.#jobs.has(record.id)) {
+        continue;
+      }
+      this.#register(record);
+      if (record.state !== 'paused') {
+        ids.push(record.id);
+      }
+    }
+    if (ids.length > 0) {
+      this.#log.info(`Engine/resumeInterrupted: ${ids.length} job(s) queued again`);
+    }
+    return ids;
+  }
+
+  /** whenIdle resolves when no job is queued, running or waiting to retry. */
+  whenIdle(): Promise<void> {
+    return this.#scheduler.whenIdle();
+  }
+
+  /**
+   * close stops running jobs (they stay queued in the journal), stops the
+   * timers and closes the journal. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#scheduler.stop();
+      this.#ticker.dispose();
+      for (const throttled of this.#changeListeners) {
+        throttled.dispose();
+      }
+      this.#changeListeners.clear();
+      this.#finishListeners.clear();
+      const s3 = this.#s3;
+      this.#s3 = null;
+      if (s3) {
+        await s3.then(({ s3: client }) => client.destroy()).catch(() => {});
+      }
+      this.journal.close();
+    })();
+    return this.#closing;
+  }
+
+  // --- jobs -----------------------------------------------------------------
+
+  #register(record: JobRecord): void {
+    const runtime = this.#runtimeOf(record);
+    this.#jobs.set(record.id, runtime);
+    this.#scheduler.add(
+      record.id,
+      (run) => (record.kind === 'upload' ? this.#runUpload(runtime, run) : this.#runDownload(runtime, run)),
+      {
+        attempt: record.attempt,
+        state: record.state,
+        error: record.error,
+        startedAt: record.startedAt,
+        finishedAt: record.finishedAt,
+      },
+    );
+  }
+
+  #runtimeOf(record: JobRecord): JobRuntime {
+    const runtime: JobRuntime = {
+      id: record.id,
+      kind: record.kind,
+      title: record.title,
+      request: record.request,
+      meter: new TransferMeter({ now: () => this.#clock.now() }),
+      files: [],
+      fileIndex: new Map(),
+      runBytes: new Map(),
+    };
+    const result = record.result as { assigned?: AssignedSample[]; files?: FileProgress[] } | null;
+    if (record.kind === 'upload') {
+      const request = record.request as UploadJobRequest;
+      runtime.projectId = request.projectId;
+      const objects = this.#uploads.listObjects(record.id);
+      for (const object of objects) {
+        runtime.fileIndex.set(object.destination, runtime.files.length);
+        runtime.files.push(this.#fileOf(record.id, object, record.state));
+      }
+      runtime.meter.setTotal(objects.reduce((n, o) => n + o.size, 0));
+      runtime.meter.setDone(runtime.files.reduce((n, f) => n + f.bytesDone, 0));
+      runtime.assigned = result?.assigned;
+    } else {
+      const request = record.request as DownloadRequest;
+      runtime.projectId = request.projectId;
+      if (result?.files) {
+        runtime.files = result.files;
+        runtime.meter.setTotal(sumTotals(result.files));
+        runtime.meter.setDone(result.files.reduce((n, f) => n + f.bytesDone, 0));
+      }
+    }
+    return runtime;
+  }
+
+  #fileOf(jobId: string, object: ObjectRecord, jobState: JobState): FileProgress {
+    let bytesDone = 0;
+    if (object.state === 'done' || object.state === 'skipped') {
+      bytesDone = object.size;
+    } else if (object.multipartId) {
+      bytesDone = this.#uploads
+        .listParts(jobId, object.destination, object.multipartId)
+        .reduce((n, p) => n + p.size, 0);
+    }
+    const state: FileProgress['state'] =
+      object.state === 'done' || object.state === 'skipped' || object.state === 'failed'
+        ? object.state
+        : jobState === 'paused' || jobState === 'cancelled'
+          ? jobState
+          : 'queued';
+    return {
+      name: object.destination,
+      clientId: object.clientId,
+      bytesDone: Math.min(bytesDone, object.size),
+      bytesTotal: object.size,
+      state,
+      ...(object.error ? { error: object.error } : {}),
+    };
+  }
+
+  async #runUpload(runtime: JobRuntime, run: JobRun): Promise<void> {
+    runtime.runBytes.clear();
+    for (const file of runtime.files) {
+      if (file.state !== 'done' && file.state !== 'skipped') {
+        file.state = 'queued';
+        delete file.error;
+      }
+    }
+    const { assigned } = await runUploadJob({
+      jobId: runtime.id,
+      request: runtime.request as UploadJobRequest,
+      client: this.client,
+      store: this.#uploads,
+      getS3: () => this.#getS3(),
+      signal: run.signal,
+      fileConcurrency: this.#opts.fileConcurrency,
+      partConcurrency: this.#opts.partConcurrency,
+      partSize: this.#opts.partSize,
+      assignWindowMs: this.#opts.assignWindowMs,
+      log: createLogger('Upload', this.#opts.log as LogSink | undefined).sink,
+      events: {
+        onObjectState: (destination, state, error) => {
+          const file = this.#file(runtime, destination);
+          if (!file) {
+            return;
+          }
+          file.state = state;
+          if (state === 'done' || state === 'skipped') {
+            this.#addFileBytes(runtime, file, file.bytesTotal ?? 0, true, true);
+          }
+          if (error) {
+            file.error = error;
+          } else {
+            delete file.error;
+          }
+          this.#emitChange();
+        },
+        onBytes: (destination, bytes, isResumed) => {
+          const file = this.#file(runtime, destination);
+          if (file) {
+            this.#addFileBytes(runtime, file, bytes, isResumed, false);
+            this.#emitChange();
+          }
+        },
+      },
+    });
+    runtime.assigned = request(runtime).projectId ? assigned : undefined;
+    // Journal the result before the scheduler reports 'done'.
+    this.journal.updateJob(runtime.id, { result: { assigned } });
+  }
+
+  async #runDownload(runtime: JobRuntime, run: JobRun): Promise<void> {
+    let isFirstReport = true;
+    const result = await downloadDeliverables(runtime.request as DownloadRequest, {
+      client: this.client,
+      journal: this.journal,
+      signal: run.signal,
+      fileConcurrency: this.#opts.fileConcurrency,
+      log: createLogger('Download', this.#opts.log as LogSink | undefined).sink,
+      onProgress: (p) => {
+        runtime.files = p.files;
+        runtime.meter.setTotal(p.bytesTotal);
+        const delta = p.bytesDone - runtime.meter.bytesDone;
+        if (isFirstReport) {
+          // Files continued from .part count as done, not as speed.
+          runtime.meter.addResumed(delta);
+          isFirstReport = false;
+        } else {
+          runtime.meter.add(delta);
+        }
+        this.#emitChange();
+      },
+    });
+    runtime.files = result.files;
+    this.journal.updateJob(runtime.id, { result: { files: result.files } });
+    if (result.failed > 0) {
+      const firstError = result.files.find((f) => f.state === 'failed')?.error;
+      throw new JobFailure({
+        code: 'download-failed',
+        message: `${result.failed} of ${result.files.length} file(s) could not be downloaded${firstError ? `; first: ${firstError}` : ''}`,
+        isRetryable: false,
+      });
+    }
+  }
+
+  #file(runtime: JobRuntime, name: string): FileProgress | undefined {
+    const index = runtime.fileIndex.get(name);
+    return index === undefined ? undefined : runtime.files[index];
+  }
+
+  // Per-file numbers are monotonic: a run counts its bytes from zero, and a
+  // file shows the larger of that and what it showed before (parts journaled
+  // by an earlier run).
+  #addFileBytes(
+    runtime: JobRuntime,
+    file: FileProgress,
+    bytes: number,
+    isResumed: boolean,
+    isAbsolute: boolean,
+  ): void {
+    const total = file.bytesTotal ?? Number.POSITIVE_INFINITY;
+    const runBytes = isAbsolute
+      ? bytes
+      : (runtime.runBytes.get(file.name) ?? 0) + bytes;
+    runtime.runBytes.set(file.name, runBytes);
+    const next = Math.min(total, Math.max(file.bytesDone, runBytes));
+    const delta = next - file.bytesDone;
+    if (delta <= 0) {
+      return;
+    }
+    file.bytesDone = next;
+    if (isResumed) {
+      runtime.meter.addResumed(delta);
+    } else {
+      runtime.meter.add(delta);
+    }
+  }
+
+  async #getS3(): Promise<{ s3: S3Client; credentials: RefreshingCredentials }> {
+    if (!this.#s3) {
+      this.#credentials ??= new RefreshingCredentials(this.client);
+      const credentials = this.#credentials;
+      this.#s3 = createUploadS3Client({
+        credentials,
+        endpoint: this.#opts.s3Endpoint,
+      }).then(({ s3, endpoint }) => {
+        this.#log.debug(`Engine/s3: using ${endpoint ?? 'the AWS default endpoint'}`);
+        return { s3, credentials };
+      });
+      // A failed creation (network down) is tried again by the next job.
+      this.#s3.catch(() => {
+        this.#s3 = null;
+      });
+    }
+    return this.#s3;
+  }
+
+  // --- events ---------------------------------------------------------------
+
+  #onJobState(job: ScheduledJob): void {
+    const runtime = this.#jobs.get(job.id);
+    if (!runtime) {
+      return;
+    }
+    if (job.state === 'running') {
+      this.#ticker.add(runtime.meter);
+    } else {
+      this.#ticker.remove(runtime.meter);
+    }
+    if (job.state === 'paused' || job.state === 'cancelled') {
+      for (const file of runtime.files) {
+        if (file.state === 'queued' || file.state === 'running') {
+          file.state = job.state;
+        }
+      }
+    }
+    if (isFinal(job.state)) {
+      const snap = this.#snapshot(job);
+      if (job.state === 'failed') {
+        this.#log.error(`Engine/job(${job.id}): ${runtime.title} failed: ${job.error?.message ?? 'unknown error'}`);
+      } else {
+        this.#log.info(`Engine/job(${job.id}): ${runtime.title} ${job.state}`);
+      }
+      for (const listener of [...this.#finishListeners]) {
+        try {
+          listener(snap);
+        } catch (err) {
+          this.#log.error(`Engine/onDidFinish: a listener threw: ${toUserMessage(err)}`);
+        }
+      }
+      const waiters = this.#waiters.get(job.id) ?? [];
+      this.#waiters.delete(job.id);
+      for (const resolve of waiters) {
+        resolve(snap);
+      }
+    }
+    this.#emitChange();
+  }
+
+  #emitChange(): void {
+    if (this.#changeListeners.size === 0) {
+      return;
+    }
+    const snaps = this.snapshots();
+    for (const throttled of this.#changeListeners) {
+      throttled.call(snaps);
+    }
+  }
+
+  #snapshot(job: ScheduledJob): TransferSnapshot {
+    const runtime = this.#jobs.get(job.id)!;
+    const isRunning = job.state === 'running';
+    return {
+      id: job.id,
+      kind: runtime.kind,
+      title: runtime.title,
+      state: job.state,
+      ...(runtime.projectId ? { projectId: runtime.projectId } : {}),
+      bytesDone: runtime.meter.bytesDone,
+      bytesTotal: runtime.meter.bytesTotal,
+      speed: isRunning ? runtime.meter.speed : null,
+      etaSeconds: isRunning ? runtime.meter.etaSeconds : job.state === 'done' ? 0 : null,
+      files: runtime.files.map((f) => ({ ...f })),
+      attempt: job.attempt,
+      ...(job.error ? { error: { ...job.error } } : {}),
+      startedAt: job.startedAt,
+      finishedAt: job.finishedAt,
+      ...(runtime.assigned
+        ? { assigned: runtime.assigned.map((a) => ({ ...a })) }
+        : {}),
+    };
+  }
+
+  #ensureLoaded(id: string): void {
+    if (this.#jobs.has(id) || this.journal.isClosed) {
+      return;
+    }
+    const record = this.journal.getJob(id);
+    if (record) {
+      this.#register(record);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) {
+      throw new Error('The engine is closed.');
+    }
+  }
+}
+
+function request(runtime: JobRuntime): UploadJobRequest {
+  return runtime.request as UploadJobRequest;
+}
+
+function sumTotals(files: FileProgress[]): number | null {
+  let total = 0;
+  for (const file of files) {
+    if (file.bytesTotal === null) {
+      return null;
+    }
+    total += file.bytesTotal;
+  }
+  return total;
+}
+
+function checkUploadPlan(
+  plan: UploadPlan,
+  objects: ReturnType<typeof plannedObjects>,
+): void {
+  if (!plan || !Array.isArray(plan.samples)) {
+    throw new ValidationError('plan', 'The upload plan is missing or has no sample list.');
+  }
+  if (typeof plan.destination !== 'string' || !plan.destination.startsWith('gncv://')) {
+    throw new ValidationError(
+      'plan.destination',
+      `The destination "${String(plan.destination)}" does not start with gncv://.`,
+    );
+  }
+  if (objects.length === 0) {
+    throw new ValidationError('plan', 'The plan has no included sample to upload.');
+  }
+  const seen = new Set<string>();
+  for (const { clientId, read } of objects) {
+    if (!read.destination.startsWith('gncv://')) {
+      throw new ValidationError(
+        'plan.samples',
+        `Sample ${clientId} ${read.read} has the destination "${read.destination}", which does not start with gncv://.`,
+      );
+    }
+    if (seen.has(read.destination)) {
+      throw new ValidationError(
+        'plan.samples',
+        `Two files of the plan would be uploaded to ${read.destination}.`,
+      );
+    }
+    seen.add(read.destination);
+    if (!Array.isArray(read.files) || read.files.length === 0) {
+      throw new ValidationError(
+        'plan.samples',
+        `Sample ${clientId} ${read.read} has no file to upload.`,
+      );
+    }
+    const size = read.files.reduce((n, f) => n + f.size, 0);
+    if (size !== read.size) {
+      throw new ValidationError(
+        'plan.samples',
+        `Sample ${clientId} ${read.read}: the plan says ${read.size} bytes but its files add up to ${size}.`,
+      );
+    }
+  }
+}
+
+function checkMetadata(metadata: unknown): unknown {
+  if (metadata === undefined || metadata === null) {
+    return null;
+  }
+  try {
+    const text = JSON.stringify(metadata);
+    if (text === undefined) {
+      throw new Error('not a JSON value');
+    }
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ValidationError(
+      'metadata',
+      `The metadata is not a JSON value: ${toUserMessage(err)}`,
+    );
+  }
+}

@@ -1,0 +1,765 @@
+/**
+ * Uploads one PlannedRead (one sample's R1 or R2, possibly several lane and
+ * chunk files) as one S3 object.
+ *
+ * The files are read in lane/chunk order, each through its own FASTQ gzip
+ * checker, and concatenated on the fly (gzip members concatenate into a
+ * valid gzip): no temporary copy. Small objects go as one PutObject after
+ * the whole content was checked; larger ones as a multipart upload whose
+ * parts go out in parallel, each journaled when S3 accepts it, and which is
+ * completed only after the last checker finished without complaint. A
+ * checker error aborts the multipart upload: bad bytes never become an
+ * object.
+ *
+ * Resume: a journaled multipart UploadId is reused. ListParts confirms the
+ * journaled parts; their bytes are still read (the checkers must see every
+ * byte) and compared by SHA-256, but not sent again.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Transform } from 'node:stream';
+
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+import { DEFAULT_POLICY, TRANSFER_POLICY, withRetry } from '../backoff.ts';
+import type { BackoffPolicy } from '../backoff.ts';
+import { CancelledError, isCancellation, toUserMessage } from '../errors.ts';
+import { createFastqGzipChecker } from '../scan/fastq.ts';
+import { computePartSize, DEFAULT_PART_SIZE } from './partSize.ts';
+import type { RefreshingCredentials } from './credentials.ts';
+import type { ObjectRecord, PartRecord, UploadStore } from './store.ts';
+import type { UploadSlot } from '../api/models.ts';
+import type { PlanFile, PlannedRead } from '../../../shared/domain.ts';
+
+/**
+ * ContentError: a file's bytes are not complete, valid FASTQ gzip. The
+ * message names the file and the problem. Never retried.
+ */
+export class ContentError extends Error {
+  override readonly name = 'ContentError';
+  readonly jobErrorCode = 'invalid-fastq';
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.path = path;
+  }
+}
+
+/**
+ * LocalFileError: a local file could not be read, or changed size since it
+ * was planned. The message names the file. Never retried automatically.
+ */
+export class LocalFileError extends Error {
+  override readonly name = 'LocalFileError';
+  readonly jobErrorCode = 'local-file';
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.path = path;
+  }
+}
+
+/**
+ * PartMismatchError: bytes of a part already uploaded in an earlier run
+ * differ from the local file now. The multipart upload is dropped and the
+ * object starts over (once, within the same call).
+ */
+export class PartMismatchError extends LocalFileError {}
+
+/** The platform calls the uploader needs (GencoveClient fits). */
+export interface UploadSlotApi {
+  createUploadSlot(destinationPath: string): Promise<UploadSlot>;
+}
+
+/** Log sink: level and message. */
+export type LogFn = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  msg: string,
+) => void;
+
+export interface UploadObjectParams {
+  jobId: string;
+  read: PlannedRead;
+  client: UploadSlotApi;
+  s3: S3Client;
+  credentials: RefreshingCredentials;
+  store: UploadStore;
+  signal: AbortSignal;
+  /** Smallest part size (default 8 MiB); grows for very large objects. */
+  partSize?: number;
+  /** Parts in flight at once (default 4). */
+  partConcurrency?: number;
+  /**
+   * Called with bytes that reached S3 (monotonic sum per object).
+   * `isResumed` marks bytes that were already there from an earlier run.
+   */
+  onBytes?: (bytes: number, isResumed: boolean) => void;
+  /** Makes the content checker for one file (default: scan's). */
+  createChecker?: (label: string) => Transform;
+  partRetryPolicy?: BackoffPolicy;
+  log?: LogFn;
+}
+
+export interface UploadObjectResult {
+  /** 'skipped': the platform already had this object ("already uploaded"). */
+  state: 'done' | 'skipped';
+  /** The platform's upload id. */
+  uploadId: string;
+}
+
+/**
+ * uploadObject uploads `read` to its destination and records the outcome
+ * in the journal (object state 'done' or 'skipped') before returning.
+ *
+ * Throws ContentError or LocalFileError (the object is marked 'failed', any
+ * multipart upload aborted), CancelledError when `signal` aborts (journal
+ * kept for a later resume), or the last S3 / API error after retries
+ * (journal kept as well).
+ */
+export async function uploadObject(
+  params: UploadObjectParams,
+): Promise<UploadObjectResult> {
+  const { jobId, read, store, signal } = params;
+  const destination = read.destination;
+  const log = params.log ?? (() => {});
+  const tag = `Uploader/object(${jobId}:${destinationName(destination)})`;
+
+  let object = mustGetObject(store, jobId, destination);
+  if ((object.state === 'done' || object.state === 'skipped') && object.uploadId) {
+    return { state: object.state, uploadId: object.uploadId };
+  }
+
+  const slot = await withRetry(() => params.client.createUploadSlot(destination), {
+    signal,
+    onRetry: (info) =>
+      log('debug', `${tag}: upload slot attempt ${info.attempt} failed: ${toUserMessage(info.error)}`),
+  });
+  if (slot.last_status?.status === 'succeeded') {
+    // 'completing' means we sent the completion and then lost track of it.
+    const state = object.state === 'completing' ? 'done' : 'skipped';
+    store.updateObject(jobId, destination, {
+      uploadId: slot.id,
+      bucket: slot.s3.bucket,
+      key: slot.s3.object_name,
+      state,
+      error: null,
+    });
+    log('info', `${tag}: ${state === 'skipped' ? 'already uploaded, skipped' : 'done'}`);
+    params.onBytes?.(read.size, true);
+    return { state, uploadId: slot.id };
+  }
+
+  const isSameTarget =
+    object.bucket === slot.s3.bucket && object.key === slot.s3.object_name;
+  const isRestart = object.state === 'failed' || !isSameTarget;
+  object = store.updateObject(jobId, destination, {
+    uploadId: slot.id,
+    bucket: slot.s3.bucket,
+    key: slot.s3.object_name,
+    state: 'uploading',
+    error: null,
+    ...(isRestart ? { multipartId: null, partSize: null } : {}),
+  });
+
+  const partSize =
+    object.partSize ??
+    computePartSize(read.size, params.partSize ?? DEFAULT_PART_SIZE);
+  const context: ObjectContext = {
+    ...params,
+    object,
+    partSize,
+    bucket: slot.s3.bucket,
+    key: slot.s3.object_name,
+    log,
+    tag,
+    files: sortFiles(read.files),
+    createChecker: params.createChecker ?? createFastqGzipChecker,
+    partConcurrency: Math.max(1, params.partConcurrency ?? 4),
+    partRetryPolicy: params.partRetryPolicy ?? TRANSFER_POLICY,
+    reported: 0,
+  };
+
+  try {
+    try {
+      await putObjectOrParts(context);
+    } catch (err) {
+      if (!(err instanceof PartMismatchError)) {
+        throw err;
+      }
+      log('warn', `${tag}: ${err.message}; starting this object over`);
+      const fresh = mustGetObject(store, jobId, destination);
+      await putObjectOrParts({
+        ...context,
+        object: fresh,
+        partSize: computePartSize(read.size, params.partSize ?? DEFAULT_PART_SIZE),
+      });
+    }
+  } catch (err) {
+    if (err instanceof ContentError || err instanceof LocalFileError) {
+      store.updateObject(jobId, destination, {
+        state: 'failed',
+        error: err.message,
+      });
+      log('error', `${tag}: ${err.message}`);
+    } else if (isCancellation(err) || signal.aborted) {
+      throw new CancelledError('Cancelled.', { cause: err });
+    }
+    throw err;
+  }
+  store.updateObject(jobId, destination, { state: 'done', error: null });
+  log('info', `${tag}: uploaded ${read.size} bytes`);
+  return { state: 'done', uploadId: slot.id };
+}
+
+function putObjectOrParts(ctx: ObjectContext): Promise<void> {
+  return ctx.read.size < ctx.partSize && ctx.object.multipartId === null
+    ? putSingle(ctx)
+    : putMultipart(ctx);
+}
+
+interface ObjectContext extends UploadObjectParams {
+  object: ObjectRecord;
+  partSize: number;
+  bucket: string;
+  key: string;
+  log: LogFn;
+  tag: string;
+  files: PlanFile[];
+  createChecker: (label: string) => Transform;
+  partConcurrency: number;
+  partRetryPolicy: BackoffPolicy;
+  /** Bytes reported through onBytes so far (kept monotonic). */
+  reported: number;
+}
+
+async function putSingle(ctx: ObjectContext): Promise<void> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of readCheckedFiles(ctx.files, ctx.createChecker, ctx.signal)) {
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  // Every checker has finished without error: the content is valid.
+  const body = Buffer.concat(chunks, length);
+  const checksum = createHash('sha256').update(body).digest('base64');
+  ctx.store.updateObject(ctx.jobId, ctx.read.destination, { state: 'completing' });
+  await s3Call(ctx, 'PutObject', ctx.partRetryPolicy, (abortSignal) =>
+    ctx.s3.send(
+      new PutObjectCommand({
+        Bucket: ctx.bucket,
+        Key: ctx.key,
+        Body: body,
+        ContentLength: body.length,
+        ChecksumSHA256: checksum,
+      }),
+      { abortSignal },
+    ),
+  );
+  report(ctx, body.length, false);
+}
+
+async function putMultipart(ctx: ObjectContext): Promise<void> {
+  const { store, jobId } = ctx;
+  const destination = ctx.read.destination;
+  const { multipartId, confirmed, serverOnly } = await openMultipart(ctx);
+  const confirmedBytes = [...confirmed.values()].reduce((n, p) => n + p.size, 0);
+  report(ctx, confirmedBytes, true);
+
+  const done = new Map<number, PartRecord>(confirmed);
+  const inFlight = new Set<Promise<void>>();
+  const partsController = new AbortController();
+  const onAbort = (): void => partsController.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  let partError: { error: unknown } | null = null;
+
+  const sendPart = async (number: number, data: Buffer, sha256: string) => {
+    const result = await s3Call(
+      ctx,
+      `UploadPart ${number}`,
+      ctx.partRetryPolicy,
+      (abortSignal) =>
+        ctx.s3.send(
+          new UploadPartCommand({
+            Bucket: ctx.bucket,
+            Key: ctx.key,
+            UploadId: multipartId,
+            PartNumber: number,
+            Body: data,
+            ContentLength: data.length,
+            ChecksumSHA256: hexToBase64(sha256),
+          }),
+          { abortSignal },
+        ),
+      partsController.signal,
+    );
+    if (!result.ETag) {
+      throw new Error(`S3 accepted part ${number} of ${destination} without an ETag`);
+    }
+    const part: PartRecord = { number, size: data.length, sha256, etag: result.ETag };
+    // Journal first, report after.
+    store.recordPart(jobId, destination, multipartId, part);
+    done.set(number, part);
+    report(ctx, data.length, false);
+  };
+
+  let loopError: { error: unknown } | null = null;
+  try {
+    const source = readCheckedFiles(ctx.files, ctx.createChecker, partsController.signal);
+    for await (const { number, data } of splitIntoParts(source, ctx.partSize)) {
+      if (partError) {
+        break;
+      }
+      const sha256 = createHash('sha256').update(data).digest('hex');
+      const known = confirmed.get(number);
+      if (known) {
+        if (known.sha256 !== sha256 || known.size !== data.length) {
+          throw new PartMismatchError(
+            ctx.files[0]?.path ?? destination,
+            `The local files of ${destinationName(destination)} changed since part ${number} was uploaded`,
+          );
+        }
+        continue;
+      }
+      const onServer = serverOnly.get(number);
+      if (onServer && onServer.size === data.length && onServer.sha256 === sha256) {
+        // Sent before a crash but not journaled: S3 has exactly these bytes.
+        const part: PartRecord = { number, size: data.length, sha256, etag: onServer.etag };
+        store.recordPart(jobId, destination, multipartId, part);
+        done.set(number, part);
+        report(ctx, data.length, false);
+        continue;
+      }
+      while (inFlight.size >= ctx.partConcurrency && !partError) {
+        await Promise.race(inFlight);
+      }
+      if (partError) {
+        break;
+      }
+      const task: Promise<void> = sendPart(number, data, sha256).then(
+        () => {
+          inFlight.delete(task);
+        },
+        (error: unknown) => {
+          inFlight.delete(task);
+          if (!partError) {
+            partError = { error };
+            partsController.abort(error);
+          }
+        },
+      );
+      inFlight.add(task);
+    }
+  } catch (error) {
+    loopError = { error };
+    // Stop the parts still in flight: this object will not complete now.
+    partsController.abort(error);
+  } finally {
+    await Promise.allSettled([...inFlight]);
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+
+  // A failed part stops the reading (as a cancellation): report the part's
+  // error, not the side effect. Bad content always wins, since it decides
+  // that the multipart upload must go.
+  const failure =
+    loopError &&
+    (loopError.error instanceof ContentError ||
+      loopError.error instanceof LocalFileError)
+      ? loopError
+      : (partError ?? loopError);
+  if (failure) {
+    const { error } = failure as { error: unknown };
+    if (error instanceof ContentError || error instanceof LocalFileError) {
+      await abortMultipart(ctx, multipartId);
+      store.updateObject(jobId, destination, {
+        multipartId: null,
+        ...(error instanceof PartMismatchError ? { partSize: null } : {}),
+      });
+    }
+    throw error;
+  }
+  throwIfCancelled(ctx.signal);
+
+  // Every checker finished without error: only now may the object exist.
+  const parts = [...done.values()].sort((a, b) => a.number - b.number);
+  store.updateObject(jobId, destination, { state: 'completing' });
+  await completeMultipart(ctx, multipartId, parts);
+}
+
+/** Opens (or reopens from the journal) the object's multipart upload. */
+async function openMultipart(ctx: ObjectContext): Promise<{
+  multipartId: string;
+  confirmed: Map<number, PartRecord>;
+  serverOnly: Map<number, { size: number; etag: string; sha256: string | null }>;
+}> {
+  const { store, jobId } = ctx;
+  const destination = ctx.read.destination;
+  const confirmed = new Map<number, PartRecord>();
+  const serverOnly = new Map<
+    number,
+    { size: number; etag: string; sha256: string | null }
+  >();
+  const existing = ctx.object.multipartId;
+  if (existing) {
+    const onServer = await listServerParts(ctx, existing);
+    if (onServer) {
+      for (const part of store.listParts(jobId, destination, existing)) {
+        const server = onServer.get(part.number);
+        if (server && server.size === part.size && sameEtag(server.etag, part.etag)) {
+          confirmed.set(part.number, part);
+          onServer.delete(part.number);
+        } else {
+          store.deletePart(jobId, destination, part.number);
+        }
+      }
+      for (const [number, server] of onServer) {
+        serverOnly.set(number, server);
+      }
+      ctx.log(
+        'debug',
+        `${ctx.tag}: resuming multipart upload with ${confirmed.size} part(s) already stored`,
+      );
+      return { multipartId: existing, confirmed, serverOnly };
+    }
+    ctx.log('warn', `${ctx.tag}: the earlier multipart upload is gone, starting over`);
+  }
+  const created = await s3Call(ctx, 'CreateMultipartUpload', DEFAULT_POLICY, (abortSignal) =>
+    ctx.s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: ctx.bucket,
+        Key: ctx.key,
+        ChecksumAlgorithm: 'SHA256',
+      }),
+      { abortSignal },
+    ),
+  );
+  if (!created.UploadId) {
+    throw new Error(`S3 did not return an UploadId for ${destination}`);
+  }
+  store.updateObject(jobId, destination, {
+    multipartId: created.UploadId,
+    partSize: ctx.partSize,
+  });
+  return { multipartId: created.UploadId, confirmed, serverOnly };
+}
+
+/**
+ * Lists the parts S3 holds for `multipartId`; null when the multipart upload
+ * no longer exists.
+ */
+async function listServerParts(
+  ctx: ObjectContext,
+  multipartId: string,
+): Promise<Map<number, { size: number; etag: string; sha256: string | null }> | null> {
+  const parts = new Map<number, { size: number; etag: string; sha256: string | null }>();
+  let marker: string | undefined;
+  try {
+    for (;;) {
+      const page = await s3Call(ctx, 'ListParts', DEFAULT_POLICY, (abortSignal) =>
+        ctx.s3.send(
+          new ListPartsCommand({
+            Bucket: ctx.bucket,
+            Key: ctx.key,
+            UploadId: multipartId,
+            ...(marker !== undefined ? { PartNumberMarker: marker } : {}),
+          }),
+          { abortSignal },
+        ),
+      );
+      for (const part of page.Parts ?? []) {
+        if (part.PartNumber === undefined || !part.ETag) {
+          continue;
+        }
+        parts.set(part.PartNumber, {
+          size: part.Size ?? -1,
+          etag: part.ETag,
+          sha256: part.ChecksumSHA256 ? base64ToHex(part.ChecksumSHA256) : null,
+        });
+      }
+      if (!page.IsTruncated || !page.NextPartNumberMarker) {
+        break;
+      }
+      marker = page.NextPartNumberMarker;
+    }
+  } catch (err) {
+    if (errorName(err) === 'NoSuchUpload') {
+      return null;
+    }
+    throw err;
+  }
+  return parts;
+}
+
+async function completeMultipart(
+  ctx: ObjectContext,
+  multipartId: string,
+  parts: PartRecord[],
+): Promise<void> {
+  try {
+    await s3Call(ctx, 'CompleteMultipartUpload', DEFAULT_POLICY, (abortSignal) =>
+      ctx.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: ctx.bucket,
+          Key: ctx.key,
+          UploadId: multipartId,
+          MultipartUpload: {
+            Parts: parts.map((part) => ({
+              PartNumber: part.number,
+              ETag: part.etag,
+              ChecksumSHA256: hexToBase64(part.sha256),
+            })),
+          },
+        }),
+        { abortSignal },
+      ),
+    );
+  } catch (err) {
+    // An earlier attempt may have completed it before its answer was lost.
+    if (errorName(err) === 'NoSuchUpload' && (await objectHasSize(ctx))) {
+      return;
+    }
+    throw err;
+  }
+}
+
+async function objectHasSize(ctx: ObjectContext): Promise<boolean> {
+  try {
+    const head = await ctx.s3.send(
+      new HeadObjectCommand({ Bucket: ctx.bucket, Key: ctx.key }),
+      { abortSignal: ctx.signal },
+    );
+    return head.ContentLength === ctx.read.size;
+  } catch {
+    return false;
+  }
+}
+
+/** Aborts a multipart upload, best effort (a leftover upload only costs storage). */
+async function abortMultipart(ctx: ObjectContext, multipartId: string): Promise<void> {
+  try {
+    await withRetry(
+      () =>
+        ctx.s3.send(
+          new AbortMultipartUploadCommand({
+            Bucket: ctx.bucket,
+            Key: ctx.key,
+            UploadId: multipartId,
+          }),
+        ),
+      {
+        policy: { ...DEFAULT_POLICY, maxAttempts: 3 },
+        reauth: async () => {
+          await ctx.credentials.forceRefresh();
+        },
+      },
+    );
+  } catch (err) {
+    if (errorName(err) !== 'NoSuchUpload') {
+      ctx.log(
+        'warn',
+        `${ctx.tag}: could not abort the multipart upload: ${toUserMessage(err)}`,
+      );
+    }
+  }
+}
+
+/**
+ * One S3 request with retries: backoff for retryable errors, a forced
+ * credential refresh for expired ones (then the same request again, in the
+ * same multipart upload).
+ */
+function s3Call<T>(
+  ctx: ObjectContext,
+  what: string,
+  policy: BackoffPolicy,
+  send: (abortSignal: AbortSignal) => Promise<T>,
+  signal: AbortSignal = ctx.signal,
+): Promise<T> {
+  return withRetry(() => send(signal), {
+    policy,
+    signal,
+    reauth: async () => {
+      ctx.log('debug', `${ctx.tag}: ${what}: credentials expired, refreshing`);
+      await ctx.credentials.forceRefresh();
+    },
+    onRetry: (info) =>
+      ctx.log(
+        'debug',
+        `${ctx.tag}: ${what} attempt ${info.attempt}/${policy.maxAttempts} failed (${toUserMessage(info.error)}), retrying in ${info.delayMs} ms`,
+      ),
+  });
+}
+
+function report(ctx: ObjectContext, bytes: number, isResumed: boolean): void {
+  if (bytes <= 0) {
+    return;
+  }
+  const capped = Math.min(bytes, ctx.read.size - ctx.reported);
+  if (capped <= 0) {
+    return;
+  }
+  ctx.reported += capped;
+  ctx.onBytes?.(capped, isResumed);
+}
+
+/**
+ * readCheckedFiles yields the bytes of `files`, in order, each file passed
+ * through its own checker. Throws ContentError when a checker rejects a
+ * file, LocalFileError when a file cannot be read or its size differs from
+ * the plan, CancelledError when `signal` aborts.
+ *
+ * Exported for tests.
+ */
+export async function* readCheckedFiles(
+  files: readonly PlanFile[],
+  createChecker: (label: string) => Transform,
+  signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+  for (const file of files) {
+    throwIfCancelled(signal);
+    const input = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
+    const checker = createChecker(file.path);
+    input.on('error', (err) => {
+      checker.destroy(
+        new LocalFileError(file.path, `Cannot read ${file.path}: ${err.message}`, {
+          cause: err,
+        }),
+      );
+    });
+    input.pipe(checker);
+    let bytes = 0;
+    try {
+      for await (const chunk of checker as AsyncIterable<Buffer>) {
+        throwIfCancelled(signal);
+        bytes += chunk.length;
+        if (bytes > file.size) {
+          throw new LocalFileError(
+            file.path,
+            `${file.path} grew since it was planned (${file.size} bytes expected): is it still being written?`,
+          );
+        }
+        yield chunk;
+      }
+    } catch (err) {
+      throwIfCancelled(signal);
+      if (err instanceof LocalFileError || err instanceof ContentError) {
+        throw err;
+      }
+      throw new ContentError(file.path, withFileName(file.path, err), {
+        cause: err,
+      });
+    } finally {
+      input.destroy();
+      checker.destroy();
+    }
+    if (bytes !== file.size) {
+      throw new LocalFileError(
+        file.path,
+        `${file.path} changed since it was planned: ${file.size} bytes expected, ${bytes} read`,
+      );
+    }
+  }
+}
+
+/**
+ * splitIntoParts cuts a byte stream into parts of exactly `partSize` bytes
+ * (the last one shorter; one empty part for an empty stream). The last part
+ * is yielded only once the source has ended without error.
+ *
+ * Exported for tests.
+ */
+export async function* splitIntoParts(
+  source: AsyncIterable<Buffer>,
+  partSize: number,
+): AsyncGenerator<{ number: number; data: Buffer }> {
+  let chunks: Buffer[] = [];
+  let length = 0;
+  let number = 1;
+  for await (let chunk of source) {
+    while (chunk.length > 0) {
+      const take = Math.min(partSize - length, chunk.length);
+      chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
+      length += take;
+      chunk = chunk.subarray(take);
+      if (length === partSize) {
+        yield { number: number++, data: Buffer.concat(chunks, length) };
+        chunks = [];
+        length = 0;
+      }
+    }
+  }
+  if (length > 0 || number === 1) {
+    yield { number, data: Buffer.concat(chunks, length) };
+  }
+}
+
+function sortFiles(files: readonly PlanFile[]): PlanFile[] {
+  return [...files].sort(
+    (a, b) => (a.lane ?? 0) - (b.lane ?? 0) || (a.chunk ?? 0) - (b.chunk ?? 0),
+  );
+}
+
+function mustGetObject(
+  store: UploadStore,
+  jobId: string,
+  destination: string,
+): ObjectRecord {
+  const object = store.getObject(jobId, destination);
+  if (!object) {
+    throw new Error(`Job ${jobId} has no object ${destination} in the journal`);
+  }
+  return object;
+}
+
+function withFileName(path: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.includes(path) ? message : `${path}: ${message}`;
+}
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) {
+    throw new CancelledError('Cancelled.', { cause: signal.reason });
+  }
+}
+
+function errorName(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    const { name, Code } = err as { name?: unknown; Code?: unknown };
+    if (typeof Code === 'string') {
+      return Code;
+    }
+    if (typeof name === 'string') {
+      return name;
+    }
+  }
+  return '';
+}
+
+function sameEtag(a: string, b: string): boolean {
+  return a.replace(/"/g, '') === b.replace(/"/g, '');
+}
+
+function hexToBase64(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+function base64ToHex(b64: string): string {
+  return Buffer.from(b64, 'base64').toString('hex');
+}
+
+/** The last path segment of a gncv:// destination, for log lines. */
+export function destinationName(destination: string): string {
+  const at = destination.lastIndexOf('/');
+  return at === -1 ? destination : destination.slice(at + 1);
+}

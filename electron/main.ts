@@ -1,0 +1,291 @@
+/**
+ * The desktop app's entry: an ordered list of setup steps. Everything with
+ * behaviour lives behind it (the app service, ipc.ts, credentials.ts); this
+ * file only wires Electron to them.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  nativeTheme,
+  Notification,
+  safeStorage,
+  session,
+  shell,
+} from 'electron';
+import type { MenuItemConstructorOptions } from 'electron';
+
+import type { TransferSnapshot } from '../shared/domain.ts';
+import { appDataDir } from './cli/context.ts';
+import { createSafeStorageSecretStore } from './credentials.ts';
+import { createSenderCheck, registerIpc } from './ipc.ts';
+import type { AppPageLocation } from './ipc.ts';
+import { AppService } from './service/appService.ts';
+
+/** The dev server, honoured only when running unpackaged (`vite` + `electron .`). */
+const DEV_SERVER_URL = app.isPackaged
+  ? undefined
+  : process.env.GENCOVE_DEV_SERVER_URL;
+
+const page: AppPageLocation = DEV_SERVER_URL
+  ? { kind: 'dev-server', url: DEV_SERVER_URL }
+  : {
+      kind: 'file',
+      url: pathToFileURL(
+        path.join(import.meta.dirname, '..', 'renderer', 'index.html'),
+      ).href,
+    };
+
+let mainWindow: BrowserWindow | null = null;
+
+// Order matters: the lock must be taken before anything else starts, and
+// every session-wide guard is installed before the first window loads.
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', focusMainWindow);
+  setupWebContentsGuards();
+  void app.whenReady().then(() => {
+    setupContentSecurityPolicy();
+    setupPermissions();
+    const service = createService();
+    setupIpc(service);
+    setupNotifications(service);
+    setupMenu();
+    setupLifecycle(service);
+    createMainWindow();
+  });
+}
+
+function createService(): AppService {
+  return new AppService({
+    dataDir: appDataDir(),
+    mode: 'desktop',
+    // safeStorage works only once the app is ready, which it is here.
+    secretStore: createSafeStorageSecretStore(
+      safeStorage,
+      path.join(app.getPath('userData'), 'session.bin'),
+    ),
+    downloadsDir: app.getPath('downloads'),
+    desktop: {
+      async pickFolder(title) {
+        const options = {
+          title: title ?? 'Choose a folder',
+          properties: ['openDirectory', 'createDirectory'] as Array<
+            'openDirectory' | 'createDirectory'
+          >,
+        };
+        const result = mainWindow
+          ? await dialog.showOpenDialog(mainWindow, options)
+          : await dialog.showOpenDialog(options);
+        return result.canceled ? null : (result.filePaths[0] ?? null);
+      },
+      async openFolder(folder) {
+        const failure = await shell.openPath(folder);
+        if (failure) throw new Error(`Cannot open ${folder}: ${failure}`);
+      },
+    },
+    log: (line) => console.log(line),
+  });
+}
+
+function setupIpc(service: AppService): void {
+  registerIpc(ipcMain, service, {
+    isTrustedSender: createSenderCheck(
+      () => mainWindow?.webContents ?? null,
+      page,
+    ),
+    getWebContents: () => mainWindow?.webContents ?? null,
+    log: (line) => console.error(line),
+  });
+}
+
+/** The policy of the app page; index.html carries the same one as a meta tag. */
+function contentSecurityPolicy(): string {
+  const devOrigin = DEV_SERVER_URL ? new URL(DEV_SERVER_URL).origin : null;
+  const devSocket = devOrigin?.replace(/^http/, 'ws');
+  return [
+    "default-src 'self'",
+    `script-src 'self'${devOrigin ? ` ${devOrigin}` : ''}`,
+    `style-src 'self'${devOrigin ? ` ${devOrigin} 'unsafe-inline'` : ''}`,
+    "img-src 'self' data:",
+    "font-src 'self'",
+    `connect-src 'self'${devOrigin ? ` ${devOrigin} ${devSocket}` : ''}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function setupContentSecurityPolicy(): void {
+  const policy = contentSecurityPolicy();
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({
+      responseHeaders: {
+        ...details.responseHeaders,
+        'Content-Security-Policy': [policy],
+      },
+    });
+  });
+}
+
+/** Only desktop notifications are granted; every other permission is denied. */
+function setupPermissions(): void {
+  session.defaultSession.setPermissionRequestHandler(
+    (_contents, permission, callback) => {
+      callback(permission === 'notifications');
+    },
+  );
+  session.defaultSession.setPermissionCheckHandler(
+    (_contents, permission) => permission === 'notifications',
+  );
+}
+
+/** No navigation away from the app page, no new windows, no webviews. */
+function setupWebContentsGuards(): void {
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (event, url) => {
+      if (url !== contents.getURL()) event.preventDefault();
+    });
+    contents.on('will-redirect', (event) => event.preventDefault());
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  });
+}
+
+function createMainWindow(): void {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 900,
+    minHeight: 600,
+    show: false,
+    title: 'Gencove Desktop',
+    backgroundColor: nativeTheme.shouldUseDarkColors ? '#111418' : '#ffffff',
+    icon: path.join(app.getAppPath(), 'assets', 'icons', '512x512.png'),
+    webPreferences: {
+      preload: path.join(import.meta.dirname, 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+    },
+  });
+  window.once('ready-to-show', () => window.show());
+  window.on('closed', () => {
+    if (mainWindow === window) mainWindow = null;
+  });
+  mainWindow = window;
+
+  void window.loadURL(page.url);
+}
+
+function focusMainWindow(): void {
+  if (!mainWindow) {
+    createMainWindow();
+    return;
+  }
+  if (mainWindow.isMinimized()) mainWindow.restore();
+  mainWindow.focus();
+}
+
+/** A desktop notification when a transfer ends (not when the user cancelled it). */
+function setupNotifications(service: AppService): void {
+  service.onDidEmit((event, payload) => {
+    if (event !== 'transfers:didFinish' || !Notification.isSupported()) return;
+    const snapshot = payload as TransferSnapshot;
+    const text = notificationText(snapshot);
+    if (!text) return;
+    const notification = new Notification({ title: text.title, body: text.body });
+    notification.on('click', focusMainWindow);
+    notification.show();
+  });
+}
+
+function notificationText(
+  snapshot: TransferSnapshot,
+): { title: string; body: string } | null {
+  const what = snapshot.kind === 'upload' ? 'Upload' : 'Download';
+  if (snapshot.state === 'done') {
+    const assigned = snapshot.assigned?.length ?? 0;
+    return {
+      title: `${what} finished`,
+      body:
+        assigned > 0
+          ? `${snapshot.title}: ${assigned} sample(s) assigned, analysis started.`
+          : snapshot.title,
+    };
+  }
+  if (snapshot.state === 'failed') {
+    return {
+      title: `${what} failed`,
+      body: `${snapshot.title}: ${snapshot.error?.message ?? 'see Transfers.'}`,
+    };
+  }
+  return null;
+}
+
+function setupMenu(): void {
+  const isMac = process.platform === 'darwin';
+  const template: MenuItemConstructorOptions[] = [
+    ...(isMac ? [{ role: 'appMenu' as const }] : []),
+    { role: 'fileMenu' },
+    { role: 'editMenu' },
+    {
+      label: 'View',
+      submenu: [
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
+        ...(app.isPackaged
+          ? []
+          : [
+              { type: 'separator' as const },
+              { role: 'reload' as const },
+              { role: 'toggleDevTools' as const },
+            ]),
+      ],
+    },
+    { role: 'windowMenu' },
+    {
+      role: 'help',
+      submenu: [{ label: 'About Gencove Desktop', click: () => app.showAboutPanel() }],
+    },
+  ];
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
+function setupLifecycle(service: AppService): void {
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
+  });
+
+  // Stop the engine (the journal keeps unfinished work) and the sandbox
+  // before the process exits.
+  let isServiceClosed = false;
+  app.on('will-quit', (event) => {
+    if (isServiceClosed) return;
+    event.preventDefault();
+    void service
+      .close()
+      .catch((err: unknown) => console.error(`main/quit: ${String(err)}`))
+      .finally(() => {
+        isServiceClosed = true;
+        app.quit();
+      });
+  });
+}

@@ -1,0 +1,857 @@
+/**
+ * The app service: every channel of the contract, on top of the engine and
+ * the platform client, with no knowledge of the transport (Electron IPC or
+ * serve mode's WebSocket) that carries it. Requests arrive already checked
+ * against the channel's schema (see dispatcher.ts); the service checks what
+ * a schema cannot (absolute paths, known plan ids, being signed in).
+ *
+ * It owns, at most one at a time: the platform client and the engine of the
+ * signed-in session, and the built-in sandbox (started in-process the first
+ * time someone signs in to it, stopped by `close`).
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import type {
+  Channel,
+  HostChoice,
+  ResponseOf,
+  SessionInfo,
+} from '../../shared/contract.ts';
+import { DEFAULT_DOWNLOAD_TEMPLATE } from '../../shared/domain.ts';
+import type {
+  ProjectSummary,
+  QcMetric,
+  SampleDetail,
+  SampleRow,
+  TransferSnapshot,
+  UploadPlan,
+} from '../../shared/domain.ts';
+import { GencoveClient } from '../engine/api/client.ts';
+import type { Auth, GencoveClientOptions } from '../engine/api/client.ts';
+import type {
+  Project,
+  SampleDetails,
+  SampleList,
+  SampleQc,
+} from '../engine/api/models.ts';
+import { Engine } from '../engine/engine.ts';
+import type { EngineOptions } from '../engine/engine.ts';
+import { AuthError, toLogString } from '../engine/errors.ts';
+import { applyPlanEdits } from '../engine/scan/plan.ts';
+import { startSandbox as defaultStartSandbox } from '../../sandbox/server.ts';
+import type {
+  ContractService,
+  ParsedRequestOf,
+  ServiceEventListener,
+} from './dispatcher.ts';
+import { listDirectory } from './fsList.ts';
+import type { SecretStore } from './secretStore.ts';
+import { ServiceError } from './serviceError.ts';
+import {
+  hostKey,
+  parseStoredSession,
+  resolveHostUrl,
+  serializeSession,
+} from './session.ts';
+import type { StoredAuth, StoredSession } from './session.ts';
+
+/** The running built-in sandbox, as `startSandbox` returns it. */
+export interface SandboxHandle {
+  info: {
+    api_url: string;
+    s3_endpoint: string;
+    email: string;
+    password: string;
+    api_key: string;
+    project_ids: string[];
+  };
+  close(): Promise<void>;
+}
+
+/** Desktop-only operations that need Electron's dialog and shell. */
+export interface DesktopShell {
+  /** Shows the system's folder picker; null when the user cancels. */
+  pickFolder(title?: string): Promise<string | null>;
+  /** Opens the folder in the system's file manager. */
+  openFolder(folder: string): Promise<void>;
+}
+
+/** Options of {@link AppService}; only `dataDir`, `mode` and `secretStore` are required. */
+export interface AppServiceOptions {
+  /** The app's data folder: journals under `engine/`, the sandbox under `sandbox/`. */
+  dataDir: string;
+  mode: 'desktop' | 'serve';
+  /** Where a remembered session is kept. */
+  secretStore: SecretStore;
+  /** The user's downloads folder (default `~/Downloads`). */
+  downloadsDir?: string;
+  /** Folder picker and file manager; without it those channels are 'unsupported'. */
+  desktop?: DesktopShell;
+  /** Pipeline step time of the built-in sandbox, in ms (its default when absent). */
+  sandboxStepMs?: number;
+  /** Receives log lines (never secrets). */
+  log?: (line: string) => void;
+  /** Injection points; the defaults are the real ones. */
+  startSandbox?: (opts: {
+    dataDir: string;
+    port: number;
+    pipelineStepMs?: number;
+  }) => Promise<SandboxHandle>;
+  createClient?: (opts: GencoveClientOptions) => GencoveClient;
+  createEngine?: (opts: EngineOptions) => Engine;
+}
+
+/** Plans kept at most; the oldest is dropped first. */
+const MAX_PLANS = 50;
+
+/** One signed-in session. */
+interface ActiveSession {
+  host: HostChoice;
+  hostUrl: string;
+  email: string | null;
+  client: GencoveClient;
+  engine: Engine;
+  isRemembered: boolean;
+  stopEngineEvents: () => void;
+}
+
+/**
+ * AppService implements the contract. Callers can rely on:
+ *
+ * - `handle` resolves with the channel's response type or rejects with an
+ *   error that `toContractError` maps to a stable code (ServiceError for the
+ *   service's own refusals, engine errors otherwise);
+ * - session changes are serialised: a sign-in, sign-out or restore never
+ *   overlaps another;
+ * - a failed sign-in leaves the previous session as it was;
+ * - events ('session:didChange', 'transfers:didChange',
+ *   'transfers:didFinish') reach every `onDidEmit` listener;
+ * - `close` stops the engine and the sandbox without forgetting the
+ *   remembered session; the service must not be used afterwards.
+ */
+export class AppService implements ContractService {
+  readonly #opts: AppServiceOptions;
+  readonly #log: (line: string) => void;
+  readonly #listeners = new Set<ServiceEventListener>();
+  readonly #plans = new Map<string, UploadPlan>();
+  #session: ActiveSession | null = null;
+  #sandbox: Promise<SandboxHandle> | null = null;
+  /** Tail of the chain that serialises session changes. */
+  #sessionQueue: Promise<unknown> = Promise.resolve();
+  #restored: Promise<void> | null = null;
+  #isClosed = false;
+
+  constructor(opts: AppServiceOptions) {
+    this.#opts = opts;
+    this.#log = opts.log ?? (() => {});
+  }
+
+  /** Subscribes to every event of the service; returns the unsubscribe function. */
+  onDidEmit(listener: ServiceEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Runs one channel. See the class comment for what callers can rely on. */
+  async handle<C extends Channel>(
+    channel: C,
+    request: ParsedRequestOf<C>,
+  ): Promise<ResponseOf<C>> {
+    if (this.#isClosed) {
+      throw new ServiceError('internal', 'The app is shutting down.');
+    }
+    await this.#ensureRestored();
+    try {
+      return (await this.#route(channel, request)) as ResponseOf<C>;
+    } catch (err) {
+      if (err instanceof AuthError && err.kind === 'session-expired') {
+        await this.#endSession('the session expired');
+      }
+      throw err;
+    }
+  }
+
+  /** Stops the engine and the sandbox; the remembered session is kept. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    await this.#enqueueSessionChange(async () => {
+      await this.#closeSession();
+    });
+    const sandbox = this.#sandbox;
+    this.#sandbox = null;
+    if (sandbox) await sandbox.then((s) => s.close(), () => {});
+    this.#listeners.clear();
+  }
+
+  // -------------------------------------------------------------------------
+  // Routing
+
+  async #route(channel: Channel, request: unknown): Promise<unknown> {
+    switch (channel) {
+      case 'session:get':
+        return this.#sessionInfo();
+      case 'session:signIn':
+        return this.#signIn(request as ParsedRequestOf<'session:signIn'>);
+      case 'session:signOut':
+        return this.#signOut();
+      case 'projects:list':
+        return this.#listProjects(request as ParsedRequestOf<'projects:list'>);
+      case 'samples:list':
+        return this.#listSamples(request as ParsedRequestOf<'samples:list'>);
+      case 'samples:get':
+        return this.#getSample(request as ParsedRequestOf<'samples:get'>);
+      case 'plan:create':
+        return this.#createPlan(request as ParsedRequestOf<'plan:create'>);
+      case 'plan:edit':
+        return this.#editPlan(request as ParsedRequestOf<'plan:edit'>);
+      case 'upload:start':
+        return this.#startUpload(request as ParsedRequestOf<'upload:start'>);
+      case 'download:start':
+        return this.#startDownload(
+          request as ParsedRequestOf<'download:start'>,
+        );
+      case 'download:defaults':
+        return this.#downloadDefaults();
+      case 'transfers:list':
+        return this.#session ? this.#session.engine.snapshots() : [];
+      case 'transfers:cancel':
+      case 'transfers:pause':
+      case 'transfers:resume':
+      case 'transfers:retry':
+        return this.#controlTransfer(
+          channel,
+          (request as ParsedRequestOf<'transfers:cancel'>).jobId,
+        );
+      case 'fs:list':
+        return listDirectory((request as ParsedRequestOf<'fs:list'>).path);
+      case 'fs:pickFolder':
+        return this.#desktop('Choosing a folder with the system dialog').pickFolder(
+          (request as ParsedRequestOf<'fs:pickFolder'>).title,
+        );
+      case 'fs:openFolder':
+        return this.#openFolder(
+          (request as ParsedRequestOf<'fs:openFolder'>).path,
+        );
+      default:
+        throw new ServiceError(
+          'unknown-channel',
+          `Unknown channel ${JSON.stringify(String(channel))}.`,
+        );
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Session
+
+  #sessionInfo(): SessionInfo {
+    const session = this.#session;
+    return {
+      signedIn: session !== null,
+      host: session?.host ?? null,
+      hostUrl: session?.hostUrl ?? null,
+      email: session?.email ?? null,
+      sandbox: session?.host.kind === 'sandbox',
+      mode: this.#opts.mode,
+      remembered: session?.isRemembered ?? false,
+    };
+  }
+
+  #signIn(request: ParsedRequestOf<'session:signIn'>): Promise<SessionInfo> {
+    return this.#enqueueSessionChange(async () => {
+      const { host, credentials, remember } = request;
+      if (credentials.kind === 'sandbox-demo' && host.kind !== 'sandbox') {
+        throw new ServiceError(
+          'validation',
+          'The demo account exists only in the built-in sandbox: sign in with a password or an API key.',
+        );
+      }
+
+      const sandbox =
+        host.kind === 'sandbox' ? await this.#ensureSandbox() : null;
+      const hostUrl = sandbox
+        ? sandbox.info.api_url
+        : resolveHostUrl(host as Exclude<HostChoice, { kind: 'sandbox' }>);
+      let auth: Auth;
+      let storedAuth: StoredAuth | null;
+      switch (credentials.kind) {
+        case 'sandbox-demo':
+          auth = { kind: 'api-key', apiKey: sandbox!.info.api_key };
+          storedAuth = { kind: 'sandbox-demo' };
+          break;
+        case 'api-key':
+          auth = { kind: 'api-key', apiKey: credentials.apiKey.trim() };
+          storedAuth = { kind: 'api-key', apiKey: auth.apiKey };
+          break;
+        case 'password': {
+          const otp = credentials.otp?.trim();
+          auth = {
+            kind: 'password',
+            email: credentials.email.trim(),
+            password: credentials.password,
+            // Without a code the client fails with 'otp-required', and the
+            // user signs in again with one.
+            otp: otp ? async () => otp : undefined,
+          };
+          // Filled in by onTokens: a password is never stored.
+          storedAuth = null;
+          break;
+        }
+      }
+
+      // Tokens arrive during login(), before the session exists; keep them.
+      const received: { tokens?: { access: string; refresh: string } } = {};
+      const client = this.#createClient({
+        host: hostUrl,
+        auth,
+        onTokens: (tokens) => {
+          received.tokens = tokens;
+          void this.#maybeRememberTokens(client, tokens);
+        },
+      });
+      let user: { email: string };
+      try {
+        user = await client.login();
+      } catch (err) {
+        client.close();
+        throw err;
+      }
+      if (credentials.kind === 'password') {
+        if (!received.tokens) {
+          throw new ServiceError(
+            'internal',
+            'Sign-in succeeded but the server sent no session tokens.',
+          );
+        }
+        storedAuth = { kind: 'tokens', ...received.tokens };
+      }
+      const email = user.email || null;
+
+      await this.#closeSession();
+      let isRemembered = false;
+      const stored: StoredSession = {
+        version: 1,
+        host,
+        email,
+        auth: storedAuth!,
+      };
+      if (remember) {
+        isRemembered = await this.#remember(stored);
+      } else {
+        await this.#forget();
+      }
+      this.#openSession({
+        host,
+        hostUrl,
+        email,
+        client,
+        isRemembered,
+        s3Endpoint: sandbox?.info.s3_endpoint,
+      });
+      this.#log(`AppService/signIn: signed in to ${hostUrl}`);
+      return this.#sessionInfo();
+    });
+  }
+
+  #signOut(): Promise<SessionInfo> {
+    return this.#enqueueSessionChange(async () => {
+      await this.#closeSession();
+      await this.#forget();
+      this.#emitSession();
+      return this.#sessionInfo();
+    });
+  }
+
+  /** Ends the session after the server refused it, so the user signs in again. */
+  async #endSession(reason: string): Promise<void> {
+    await this.#enqueueSessionChange(async () => {
+      if (!this.#session) return;
+      this.#log(`AppService/endSession: signed out: ${reason}`);
+      await this.#closeSession();
+      await this.#forget();
+      this.#emitSession();
+    });
+  }
+
+  /** Restores the remembered session once, before the first call is served. */
+  #ensureRestored(): Promise<void> {
+    this.#restored ??= this.#enqueueSessionChange(async () => {
+      const stored = parseStoredSession(
+        await this.#opts.secretStore.load().catch((err: unknown) => {
+          this.#log(`AppService/restore: cannot read the secret store: ${toLogString(err)}`);
+          return null;
+        }),
+      );
+      if (!stored) return;
+      try {
+        await this.#restore(stored);
+      } catch (err) {
+        // The session stays signed out; the user signs in again.
+        this.#log(`AppService/restore: ${toLogString(err)}`);
+      }
+    });
+    return this.#restored;
+  }
+
+  async #restore(stored: StoredSession): Promise<void> {
+    const isSandbox = stored.host.kind === 'sandbox';
+    const sandbox = isSandbox ? await this.#ensureSandbox() : null;
+    const hostUrl = sandbox
+      ? sandbox.info.api_url
+      : resolveHostUrl(stored.host as Exclude<HostChoice, { kind: 'sandbox' }>);
+    let auth: Auth;
+    switch (stored.auth.kind) {
+      case 'sandbox-demo':
+        if (!sandbox) return;
+        auth = { kind: 'api-key', apiKey: sandbox.info.api_key };
+        break;
+      case 'api-key':
+        auth = { kind: 'api-key', apiKey: stored.auth.apiKey };
+        break;
+      case 'tokens':
+        auth = {
+          kind: 'tokens',
+          access: stored.auth.access,
+          refresh: stored.auth.refresh,
+        };
+        break;
+    }
+    // No network call here: the first request tells whether it still works.
+    const client = this.#createClient({
+      host: hostUrl,
+      auth,
+      onTokens: (next) => void this.#maybeRememberTokens(client, next),
+    });
+    this.#openSession({
+      host: stored.host,
+      hostUrl,
+      email: stored.email,
+      client,
+      isRemembered: true,
+      s3Endpoint: sandbox?.info.s3_endpoint,
+    });
+  }
+
+  #openSession(params: {
+    host: HostChoice;
+    hostUrl: string;
+    email: string | null;
+    client: GencoveClient;
+    isRemembered: boolean;
+    /** The sandbox's S3 endpoint; absent for the real platform. */
+    s3Endpoint?: string;
+  }): void {
+    const { s3Endpoint, ...session } = params;
+    const engine = this.#createEngine({
+      dataDir: path.join(
+        this.#opts.dataDir,
+        'engine',
+        hostKey(params.host, params.hostUrl),
+      ),
+      client: params.client,
+      s3Endpoint,
+    });
+    const stopChange = engine.onDidChange((snapshots: TransferSnapshot[]) => {
+      this.#emit('transfers:didChange', snapshots);
+    });
+    const stopFinish = engine.onDidFinish((snapshot: TransferSnapshot) => {
+      this.#emit('transfers:didFinish', snapshot);
+    });
+    this.#session = {
+      ...session,
+      engine,
+      stopEngineEvents: () => {
+        stopChange();
+        stopFinish();
+      },
+    };
+    this.#emitSession();
+  }
+
+  async #closeSession(): Promise<void> {
+    const session = this.#session;
+    if (!session) return;
+    this.#session = null;
+    this.#plans.clear();
+    session.stopEngineEvents();
+    try {
+      await session.engine.close();
+    } catch (err) {
+      this.#log(`AppService/closeSession: ${toLogString(err)}`);
+    }
+    session.client.close();
+  }
+
+  /** Saves the session; false (and a log line) when the store refuses. */
+  async #remember(stored: StoredSession): Promise<boolean> {
+    try {
+      await this.#opts.secretStore.save(serializeSession(stored));
+      return true;
+    } catch (err) {
+      this.#log(
+        `AppService/remember: the sign-in is not remembered: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      await this.#forget();
+      return false;
+    }
+  }
+
+  async #forget(): Promise<void> {
+    try {
+      await this.#opts.secretStore.clear();
+    } catch (err) {
+      this.#log(`AppService/forget: ${toLogString(err)}`);
+    }
+  }
+
+  /** Keeps refreshed tokens of the remembered session of `client`. */
+  async #maybeRememberTokens(
+    client: GencoveClient,
+    tokens: { access: string; refresh: string },
+  ): Promise<void> {
+    const session = this.#session;
+    if (!session || session.client !== client || !session.isRemembered) return;
+    await this.#remember({
+      version: 1,
+      host: session.host,
+      email: session.email,
+      auth: { kind: 'tokens', access: tokens.access, refresh: tokens.refresh },
+    });
+  }
+
+  #enqueueSessionChange<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.#sessionQueue.then(change, change);
+    this.#sessionQueue = run.catch(() => {});
+    return run;
+  }
+
+  #ensureSandbox(): Promise<SandboxHandle> {
+    if (!this.#sandbox) {
+      const start = this.#opts.startSandbox ?? defaultStartSandbox;
+      const starting = start({
+        dataDir: path.join(this.#opts.dataDir, 'sandbox'),
+        port: 0,
+        pipelineStepMs: this.#opts.sandboxStepMs,
+      }).then((handle) => {
+        this.#log(`AppService/sandbox: built-in sandbox at ${handle.info.api_url}`);
+        return handle;
+      });
+      // A failed start is tried again next time.
+      starting.catch(() => {
+        if (this.#sandbox === starting) this.#sandbox = null;
+      });
+      this.#sandbox = starting;
+    }
+    return this.#sandbox;
+  }
+
+  #createClient(opts: GencoveClientOptions): GencoveClient {
+    return this.#opts.createClient
+      ? this.#opts.createClient(opts)
+      : new GencoveClient(opts);
+  }
+
+  #createEngine(opts: EngineOptions): Engine {
+    return this.#opts.createEngine
+      ? this.#opts.createEngine(opts)
+      : new Engine(opts);
+  }
+
+  #requireSession(): ActiveSession {
+    if (!this.#session) {
+      throw new ServiceError('not-signed-in', 'Sign in first.');
+    }
+    return this.#session;
+  }
+
+  // -------------------------------------------------------------------------
+  // Projects and samples
+
+  async #listProjects(
+    request: ParsedRequestOf<'projects:list'>,
+  ): Promise<ProjectSummary[]> {
+    const { client } = this.#requireSession();
+    const projects = await client.listProjects({ search: request.search });
+    const capabilityIds = [
+      ...new Set(
+        projects
+          .map((p: Project) => p.pipeline_capabilities)
+          .filter((id): id is string => typeof id === 'string' && id !== ''),
+      ),
+    ];
+    const capabilities =
+      capabilityIds.length > 0
+        ? await client.getPipelineCapabilities(capabilityIds)
+        : [];
+    const names = new Map(capabilities.map((c) => [c.id, c.name]));
+    return projects.map((p: Project) => ({
+      id: p.id,
+      name: p.name,
+      description: p.description ?? '',
+      pipelineCapabilities: p.pipeline_capabilities ?? '',
+      configurationName: names.get(p.pipeline_capabilities ?? '') ?? null,
+      sampleCount: typeof p.sample_count === 'number' ? p.sample_count : 0,
+      created: p.created ?? '',
+    }));
+  }
+
+  async #listSamples(
+    request: ParsedRequestOf<'samples:list'>,
+  ): Promise<SampleRow[]> {
+    const { client } = this.#requireSession();
+    const samples = await client.listProjectSamples(request.projectId, {
+      status: request.status ?? 'all',
+    });
+    return samples.map(toSampleRow);
+  }
+
+  async #getSample(
+    request: ParsedRequestOf<'samples:get'>,
+  ): Promise<SampleDetail> {
+    const { client } = this.#requireSession();
+    const [sample, qc, metadata] = await Promise.all([
+      client.getSample(request.sampleId),
+      client.getSampleQc(request.sampleId),
+      client.getSampleMetadata(request.sampleId),
+    ]);
+    return toSampleDetail(sample, qc, metadata.metadata);
+  }
+
+  // -------------------------------------------------------------------------
+  // Plans and transfers
+
+  async #createPlan(
+    request: ParsedRequestOf<'plan:create'>,
+  ): Promise<UploadPlan> {
+    const { engine } = this.#requireSession();
+    for (const p of request.paths) requireAbsolute(p, 'plan:create');
+    const plan = await engine.plan(
+      request.paths.map((p) => path.resolve(p)),
+      {
+        destination: request.destination,
+        includeUndetermined: request.includeUndetermined,
+      },
+    );
+    return this.#keepPlan({ ...plan, id: randomUUID() });
+  }
+
+  #editPlan(request: ParsedRequestOf<'plan:edit'>): UploadPlan {
+    this.#requireSession();
+    const plan = this.#findPlan(request.planId);
+    const edited = applyPlanEdits(plan, request.edits);
+    return this.#keepPlan({ ...edited, id: request.planId });
+  }
+
+  #startUpload(request: ParsedRequestOf<'upload:start'>): { jobId: string } {
+    const { engine } = this.#requireSession();
+    const plan = this.#findPlan(request.planId);
+    if (!plan.samples.some((s) => s.included)) {
+      throw new ServiceError(
+        'validation',
+        'Nothing to upload: every sample of this plan is excluded or has an error.',
+      );
+    }
+    const jobId = engine.enqueueUpload(plan, {
+      projectId: request.projectId,
+      metadata: request.metadata ?? null,
+    });
+    // A plan is started once; starting it again would upload it twice.
+    this.#plans.delete(request.planId);
+    return { jobId };
+  }
+
+  #startDownload(request: ParsedRequestOf<'download:start'>): {
+    jobId: string;
+  } {
+    const { engine } = this.#requireSession();
+    requireAbsolute(request.destination, 'download:start');
+    const hasSamples = (request.sampleIds?.length ?? 0) > 0;
+    if (!request.projectId === !hasSamples) {
+      throw new ServiceError(
+        'validation',
+        'Choose what to download: a project, or a list of samples (not both).',
+      );
+    }
+    const jobId = engine.enqueueDownload({
+      ...request,
+      destination: path.resolve(request.destination),
+      template: request.template ?? DEFAULT_DOWNLOAD_TEMPLATE,
+      skipExisting: request.skipExisting ?? true,
+    });
+    return { jobId };
+  }
+
+  #downloadDefaults(): { folder: string; template: string } {
+    const downloads =
+      this.#opts.downloadsDir ?? path.join(os.homedir(), 'Downloads');
+    return {
+      folder: path.join(downloads, 'Gencove'),
+      template: DEFAULT_DOWNLOAD_TEMPLATE,
+    };
+  }
+
+  #controlTransfer(
+    channel:
+      | 'transfers:cancel'
+      | 'transfers:pause'
+      | 'transfers:resume'
+      | 'transfers:retry',
+    jobId: string,
+  ): null {
+    const { engine } = this.#requireSession();
+    if (!engine.snapshots().some((s: TransferSnapshot) => s.id === jobId)) {
+      throw new ServiceError('not-found', `No transfer with id ${jobId}.`);
+    }
+    switch (channel) {
+      case 'transfers:cancel':
+        engine.cancel(jobId);
+        break;
+      case 'transfers:pause':
+        engine.pause(jobId);
+        break;
+      case 'transfers:resume':
+        engine.resume(jobId);
+        break;
+      case 'transfers:retry':
+        engine.retry(jobId);
+        break;
+    }
+    return null;
+  }
+
+  #keepPlan(plan: UploadPlan & { id: string }): UploadPlan {
+    this.#plans.delete(plan.id);
+    this.#plans.set(plan.id, plan);
+    while (this.#plans.size > MAX_PLANS) {
+      const oldest = this.#plans.keys().next().value as string;
+      this.#plans.delete(oldest);
+    }
+    return plan;
+  }
+
+  #findPlan(planId: string): UploadPlan {
+    const plan = this.#plans.get(planId);
+    if (!plan) {
+      throw new ServiceError(
+        'not-found',
+        `No upload plan ${planId}: it was started already, or is too old. Choose the files again.`,
+      );
+    }
+    return plan;
+  }
+
+  // -------------------------------------------------------------------------
+  // Desktop shell
+
+  #desktop(what: string): DesktopShell {
+    if (!this.#opts.desktop) {
+      throw new ServiceError(
+        'unsupported',
+        `${what} is only available in the desktop app.`,
+      );
+    }
+    return this.#opts.desktop;
+  }
+
+  async #openFolder(folder: string): Promise<null> {
+    const shell = this.#desktop('Opening a folder in the file manager');
+    requireAbsolute(folder, 'fs:openFolder');
+    const stat = await fs.stat(folder).catch(() => null);
+    if (!stat?.isDirectory()) {
+      throw new ServiceError('validation', `Not a folder: ${folder}`);
+    }
+    await shell.openFolder(path.resolve(folder));
+    return null;
+  }
+
+  // -------------------------------------------------------------------------
+  // Events
+
+  #emitSession(): void {
+    this.#emit('session:didChange', this.#sessionInfo());
+  }
+
+  #emit: ServiceEventListener = (event, payload) => {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event, payload);
+      } catch (err) {
+        this.#log(`AppService/emit(${event}): ${toLogString(err)}`);
+      }
+    }
+  };
+}
+
+function requireAbsolute(p: string, where: string): void {
+  if (!path.isAbsolute(p)) {
+    throw new ServiceError(
+      'validation',
+      `${where}: "${p}" is not an absolute path.`,
+    );
+  }
+}
+
+/** toSampleRow maps a project-samples item to the renderer's row. */
+export function toSampleRow(sample: SampleList): SampleRow {
+  const status = sample.last_status?.status ?? 'unknown';
+  return {
+    id: sample.id,
+    clientId: sample.client_id,
+    status,
+    archiveStatus: sample.archive_last_status?.status ?? null,
+    failedQc: isFailedQc(status, sample.failed_qc),
+    created: sample.created ?? '',
+    modified: sample.modified ?? '',
+  };
+}
+
+function isFailedQc(status: string, failedQc: SampleList['failed_qc']): boolean {
+  if (status.toLowerCase() === 'failed qc') return true;
+  if (Array.isArray(failedQc)) return failedQc.length > 0;
+  if (typeof failedQc === 'boolean') return failedQc;
+  return typeof failedQc === 'string' && failedQc !== '';
+}
+
+/** toSampleDetail maps a sample, its QC and its metadata to the renderer's detail. */
+export function toSampleDetail(
+  sample: SampleDetails,
+  qc: SampleQc[],
+  metadata: unknown,
+): SampleDetail {
+  return {
+    ...toSampleRow(sample),
+    projectId: sample.project ?? '',
+    files: sample.files.map((f) => ({
+      id: f.id,
+      fileType: f.file_type,
+      size: typeof f.size === 'number' ? f.size : null,
+      downloadable: typeof f.download_url === 'string' && f.download_url !== '',
+      checksumSha256: f.checksum_sha256 ?? '',
+    })),
+    qc: qc.map(toQcMetric),
+    metadata: metadata ?? null,
+  };
+}
+
+function toQcMetric(item: SampleQc): QcMetric {
+  const type = item.quality_control_type;
+  const value = item.quality_control;
+  const status = value.status;
+  return {
+    key: type.key,
+    name: type.name ?? type.key,
+    type: type.type ?? '',
+    valueMeasured:
+      typeof value.value_measured === 'number' ? value.value_measured : null,
+    valueExpected:
+      typeof value.value_expected === 'number' ? value.value_expected : null,
+    valueString: value.value_string ?? '',
+    status:
+      status === 'succeeded' || status === 'failed' ? status : 'skipped',
+  };
+}

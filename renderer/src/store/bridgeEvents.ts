@@ -1,0 +1,172 @@
+/**
+ * The one module that subscribes to the engine's events and writes them
+ * into the store: transfer snapshots, finished jobs (with a notification and
+ * a refresh of what they changed) and session changes. After a serve-mode
+ * reconnect it reloads what events may have been missed.
+ */
+import type { Bridge, SessionInfo } from '../../../shared/contract.ts';
+import type { TransferSnapshot } from '../../../shared/domain.ts';
+import { isWsBridge } from '../bridge/wsBridge.ts';
+import { plural } from '../lib/format.ts';
+import type { NotificationMessage, Notifier } from '../lib/notify.ts';
+import type { AppStore } from './types.ts';
+
+/**
+ * connectBridgeEvents subscribes once to every event and returns a function
+ * that removes every subscription it made.
+ */
+export function connectBridgeEvents(
+  bridge: Bridge,
+  store: AppStore,
+  notifier: Notifier,
+): () => void {
+  const offs: (() => void)[] = [];
+
+  offs.push(
+    bridge.on('transfers:didChange', (payload) => {
+      const list = Array.isArray(payload) ? payload.filter(isSnapshot) : [];
+      if (list.length !== (Array.isArray(payload) ? payload.length : -1)) {
+        console.warn('bridgeEvents: dropped malformed transfer snapshots');
+      }
+      store.getState().applyTransferSnapshots(list);
+    }),
+  );
+
+  offs.push(
+    bridge.on('transfers:didFinish', (payload) => {
+      if (!isSnapshot(payload)) {
+        console.warn('bridgeEvents: dropped a malformed finished transfer');
+        return;
+      }
+      onFinished(store, notifier, payload);
+    }),
+  );
+
+  offs.push(
+    bridge.on('session:didChange', (payload) => {
+      if (!isSession(payload)) {
+        console.warn('bridgeEvents: dropped a malformed session');
+        return;
+      }
+      store.getState().setSession(payload);
+    }),
+  );
+
+  if (isWsBridge(bridge)) {
+    let wasOpen = bridge.connection().status === 'open';
+    offs.push(
+      bridge.onConnectionChange((state) => {
+        const isOpen = state.status === 'open';
+        if (isOpen && !wasOpen && state.everConnected) {
+          resync(store);
+        }
+        wasOpen = isOpen;
+      }),
+    );
+  }
+
+  return () => {
+    for (const off of offs.splice(0)) {
+      off();
+    }
+  };
+}
+
+function onFinished(
+  store: AppStore,
+  notifier: Notifier,
+  snapshot: TransferSnapshot,
+): void {
+  const state = store.getState();
+  state.applyTransferSnapshots([snapshot]);
+
+  const message = finishMessage(snapshot, store);
+  if (message) {
+    notifier.notify(message);
+  }
+
+  if (snapshot.kind === 'upload' && snapshot.state === 'done') {
+    const open = state.samples.projectId;
+    if (open && (!snapshot.projectId || snapshot.projectId === open)) {
+      void state.loadSamples(open, { background: true });
+    }
+    if (state.session?.signedIn) {
+      void state.loadProjects();
+    }
+  }
+}
+
+/**
+ * finishMessage words the notification of a finished job; a cancel is the
+ * user's own act and gets none.
+ */
+export function finishMessage(
+  snapshot: TransferSnapshot,
+  store: AppStore,
+): NotificationMessage | null {
+  const upload = snapshot.kind === 'upload';
+  const showTransfers = {
+    label: 'Show transfers',
+    run: () => store.getState().navigate({ name: 'transfers' }),
+  };
+  switch (snapshot.state) {
+    case 'done': {
+      const files = snapshot.files.filter((f) => f.state === 'done').length;
+      const skipped = snapshot.files.filter((f) => f.state === 'skipped').length;
+      const body = upload
+        ? snapshot.assigned && snapshot.assigned.length > 0
+          ? `${snapshot.title}: ${plural(snapshot.assigned.length, 'sample')} assigned to the project.`
+          : `${snapshot.title}: ${plural(files, 'file')} uploaded.`
+        : `${snapshot.title}: ${plural(files, 'file')} downloaded${skipped > 0 ? `, ${skipped.toLocaleString()} already there` : ''}.`;
+      return {
+        kind: 'success',
+        title: upload ? 'Upload finished' : 'Download finished',
+        body,
+        onClick: showTransfers,
+      };
+    }
+    case 'failed':
+      return {
+        kind: 'error',
+        title: upload ? 'Upload failed' : 'Download failed',
+        body: `${snapshot.title}: ${snapshot.error?.message ?? 'the job stopped with an error.'}`,
+        onClick: showTransfers,
+      };
+    default:
+      return null;
+  }
+}
+
+function resync(store: AppStore): void {
+  const state = store.getState();
+  void state.loadSession();
+  void state.loadTransfers();
+  const open = state.samples.projectId;
+  if (state.session?.signedIn && open) {
+    void state.loadSamples(open, { background: true });
+  }
+}
+
+function isSnapshot(value: unknown): value is TransferSnapshot {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'id' in value &&
+    typeof value.id === 'string' &&
+    'state' in value &&
+    typeof value.state === 'string' &&
+    'kind' in value &&
+    (value.kind === 'upload' || value.kind === 'download') &&
+    'files' in value &&
+    Array.isArray(value.files)
+  );
+}
+
+function isSession(value: unknown): value is SessionInfo {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'signedIn' in value &&
+    typeof value.signedIn === 'boolean'
+  );
+}
