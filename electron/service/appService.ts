@@ -455,6 +455,7 @@ export class AppService implements ContractService {
       ),
       client: params.client,
       s3Endpoint,
+      log: (level, message) => this.#log(`${level}: ${message}`),
     });
     const stopChange = engine.onDidChange((snapshots: TransferSnapshot[]) => {
       this.#emit('transfers:didChange', snapshots);
@@ -471,6 +472,10 @@ export class AppService implements ContractService {
       },
     };
     this.#emitSession();
+    // Jobs a previous run left unfinished continue where they stopped.
+    engine.resumeInterrupted().catch((err: unknown) => {
+      this.#log(`AppService/openSession: cannot resume transfers: ${toLogString(err)}`);
+    });
   }
 
   async #closeSession(): Promise<void> {
@@ -531,23 +536,22 @@ export class AppService implements ContractService {
   }
 
   #ensureSandbox(): Promise<SandboxHandle> {
-    if (!this.#sandbox) {
-      const start = this.#opts.startSandbox ?? defaultStartSandbox;
-      const starting = start({
-        dataDir: path.join(this.#opts.dataDir, 'sandbox'),
-        port: 0,
-        pipelineStepMs: this.#opts.sandboxStepMs,
-      }).then((handle) => {
-        this.#log(`AppService/sandbox: built-in sandbox at ${handle.info.api_url}`);
-        return handle;
-      });
-      // A failed start is tried again next time.
-      starting.catch(() => {
-        if (this.#sandbox === starting) this.#sandbox = null;
-      });
-      this.#sandbox = starting;
-    }
-    return this.#sandbox;
+    if (this.#sandbox) return this.#sandbox;
+    const start = this.#opts.startSandbox ?? defaultStartSandbox;
+    const starting = start({
+      dataDir: path.join(this.#opts.dataDir, 'sandbox'),
+      port: 0,
+      pipelineStepMs: this.#opts.sandboxStepMs,
+    }).then((handle: SandboxHandle) => {
+      this.#log(`AppService/sandbox: built-in sandbox at ${handle.info.api_url}`);
+      return handle;
+    });
+    // A failed start is tried again next time.
+    starting.catch(() => {
+      if (this.#sandbox === starting) this.#sandbox = null;
+    });
+    this.#sandbox = starting;
+    return starting;
   }
 
   #createClient(opts: GencoveClientOptions): GencoveClient {

@@ -4,6 +4,7 @@
  * maintenance, retries and network failures.
  */
 import type http from 'node:http';
+import { inspect } from 'node:util';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -791,6 +792,11 @@ describe('GencoveClient', () => {
         `Cannot reach 127.0.0.1:${port} (connection refused): is the server running?`,
       );
       expect(delays).toEqual([10, 10]);
+      // The cause keeps the code, not the request (with its API key).
+      expect(inspect(err, { depth: 20 })).not.toMatch(/key-123/);
+      expect(((err as Error).cause as { code: string }).code).toBe(
+        'ECONNREFUSED',
+      );
     });
 
     it('reports an unknown host without retrying', async () => {

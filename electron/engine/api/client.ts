@@ -977,8 +977,11 @@ export class GencoveClient {
   }
 
   #networkError(err: unknown, signal: AbortSignal | undefined): Error {
+    // The axios error holds the request config, Authorization header
+    // included: only its code and message travel on as the cause.
+    const cause = sanitizedCause(err);
     if (isCancellation(err) || signal?.aborted) {
-      return new CancelledError('Cancelled.', { cause: err });
+      return new CancelledError('Cancelled.', { cause });
     }
     const code = errorCode(err);
     const kind = networkKindOf(code);
@@ -987,12 +990,11 @@ export class GencoveClient {
       return new NetworkError(kind, host, {
         code,
         timeoutMs: kind === 'timeout' ? this.#timeoutMs : undefined,
-        cause: err,
+        cause,
       });
     }
-    // Unknown transport failure: treat as a lost connection, keeping the
-    // original for the log.
-    return new NetworkError('reset', host, { code, cause: err });
+    // Unknown transport failure: treat as a lost connection.
+    return new NetworkError('reset', host, { code, cause });
   }
 
   // -------------------------------------------------------------------------
@@ -1483,6 +1485,15 @@ function errorCode(err: unknown): string {
   }
   const top = err as { code?: unknown } | null;
   return top && typeof top.code === 'string' ? top.code : '';
+}
+
+/** A plain Error with the code and message of `err`, nothing else. */
+function sanitizedCause(err: unknown): Error {
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return Object.assign(new Error(code ? `${code}: ${message}` : message), {
+    code,
+  });
 }
 
 function anySignal(

@@ -84,6 +84,7 @@ export type JwtRefresh = z.infer<typeof JwtRefreshSchema>;
 // ---------------------------------------------------------------------------
 // User and organization
 
+/** User is the answer of `GET user/`. */
 export const UserSchema = z.looseObject({
   id: z.string(),
   email: z.string(),
@@ -95,6 +96,7 @@ export const UserSchema = z.looseObject({
 });
 export type User = z.infer<typeof UserSchema>;
 
+/** Organization is the answer of `GET organization/`. */
 export const OrganizationSchema = z.looseObject({
   id: z.string(),
   name: z.string(),
@@ -149,6 +151,7 @@ export type SampleFile = z.infer<typeof SampleFileSchema>;
 // ---------------------------------------------------------------------------
 // Projects and pipelines
 
+/** ProjectModification is one `{key, value}` project switch. */
 export const ProjectModificationSchema = z.looseObject({
   key: z.string(),
   value: z.unknown().optional(),
@@ -177,6 +180,7 @@ export const ProjectSchema = z.looseObject({
 });
 export type Project = z.infer<typeof ProjectSchema>;
 
+/** PipelineCapability is one selectable analysis configuration. */
 export const PipelineCapabilitySchema = z.looseObject({
   id: z.string(),
   name: z.string(),
@@ -248,6 +252,7 @@ export const SampleMetadataSchema = z.looseObject({
 });
 export type SampleMetadata = z.infer<typeof SampleMetadataSchema>;
 
+/** FileType is one `file-types/` item: a deliverable key. */
 export const FileTypeSchema = z.looseObject({
   key: z.string(),
   description: z.string().nullish(),
@@ -362,6 +367,7 @@ export type ProjectStats = z.infer<typeof ProjectStatsSchema>;
 // ---------------------------------------------------------------------------
 // Maintenance body (503)
 
+/** MaintenanceBody is the body of the platform's maintenance 503. */
 export const MaintenanceBodySchema = z.looseObject({
   maintenance: z.unknown(),
   maintenance_eta: z.string().nullish(),

@@ -135,7 +135,12 @@ interface Assigned {
   sourceName: string;
   rule: string;
   sheetRow: SheetSample | null;
+  /** Problems the file brings to its sample. */
+  problems?: PlanProblem[];
 }
+
+const SINGLE_END_RULE =
+  'no R1/R2 in the name: the whole name is the sample, R1 of single-end data';
 
 interface Walk {
   roots: string[];
@@ -144,6 +149,8 @@ interface Walk {
   ignored: { path: string; reason: string }[];
   seen: Set<string>;
   filesSeen: number;
+  /** A sentence describing each run folder, by run id. */
+  runs: Map<string, string>;
 }
 
 function posixRelative(from: string, to: string): string {
@@ -186,6 +193,7 @@ export async function buildPlan(
     ignored: [],
     seen: new Set(),
     filesSeen: 0,
+    runs: new Map(),
   };
   for (const input of paths) {
     await walkRoot(walk, input, signal, () => {
@@ -299,6 +307,12 @@ async function walkRoot(
   }
   const sheetFile =
     run.sampleSheetPath === null ? null : posixRelative(root, run.sampleSheetPath);
+  const from = posixRelative(root, run.fastqRoot ?? root) || '.';
+  const notes = run.notes.length === 0 ? '' : ` (${run.notes.join('; ')})`;
+  walk.runs.set(
+    runId,
+    `Run ${runId}, ${run.instrument ?? 'unknown instrument'}, FASTQs from ${from}${notes}.`,
+  );
   for (const dir of run.fastqDirs) {
     for (const entry of await listDir(walk, dir)) {
       signal?.throwIfAborted();
@@ -531,14 +545,33 @@ async function pairByDigit(walk: Walk, files: Found[]): Promise<Assigned[]> {
     }
   }
 
+  // As the platform does for a name without a token: R1 of a single-end sample.
   for (const f of files) {
     if (paired.has(f.name)) continue;
-    walk.ignored.push({ path: f.path, reason: 'no R1/R2 designation in the name' });
-    walk.problems.push({
-      code: 'no-read-token',
-      severity: 'error',
-      path: f.path,
-      message: `${f.relativePath} is not uploaded: the name has no R1/R2 designation (expected e.g. <sample>_R1.fastq.gz or <sample>_S1_L001_R1_001.fastq.gz); rename it.`,
+    const sampleName = f.name.replace(/\.(?:fastq|fq)\.b?gz$/i, '');
+    out.push({
+      found: f,
+      parsed: {
+        sampleName,
+        read: 'R1',
+        lane: null,
+        chunk: null,
+        rule: SINGLE_END_RULE,
+        sampleNumber: null,
+        isUndetermined: false,
+        extension: '',
+      },
+      sourceName: sampleName,
+      rule: SINGLE_END_RULE,
+      sheetRow: null,
+      problems: [
+        {
+          code: 'no-read-token',
+          severity: 'warning',
+          path: f.path,
+          message: `${f.relativePath} has no R1/R2 in its name, so it is taken as R1 of a single-end sample ${sampleName} (as the platform does); rename it if it is part of a pair.`,
+        },
+      ],
     });
   }
   return out;
@@ -663,7 +696,7 @@ function groupSamples(assigned: Assigned[], walk: Walk): SampleWork[] {
         key,
         clientId: '',
         sourceName,
-        derivation: describeSource(sourceName, files),
+        derivation: describeSource(sourceName, files, walk),
         problems: [],
         included: true,
       },
@@ -682,13 +715,14 @@ function groupSamples(assigned: Assigned[], walk: Walk): SampleWork[] {
       const list = work.files.get(file.read) ?? [];
       list.push({ file, found: a.found });
       work.files.set(file.read, list);
+      work.planned.problems.push(...(a.problems ?? []));
     }
-    checkSample(work, files, walk);
+    checkSample(work, files);
     return work;
   });
 }
 
-function describeSource(sourceName: string, files: Assigned[]): string {
+function describeSource(sourceName: string, files: Assigned[], walk: Walk): string {
   const rules = [...new Set(files.map((f) => f.rule))];
   const row = files.find((f) => f.sheetRow !== null)?.sheetRow ?? null;
   const count = `${files.length} file${files.length === 1 ? '' : 's'}`;
@@ -703,7 +737,8 @@ function describeSource(sourceName: string, files: Assigned[]): string {
       text += `; not listed in ${unknown.found.sheetFile ?? 'the sample sheet'}`;
     }
   }
-  return `${text}.`;
+  const run = walk.runs.get(files[0].found.group);
+  return run === undefined ? `${text}.` : `${text}. ${run}`;
 }
 
 function slotOf(f: PlanFile): string {
@@ -723,7 +758,7 @@ function compareFiles(a: PlanFile, b: PlanFile): number {
 }
 
 /** Sorts each read's files and records the structural problems. */
-function checkSample(work: SampleWork, files: Assigned[], walk: Walk): void {
+function checkSample(work: SampleWork, files: Assigned[]): void {
   const { planned } = work;
   const problem = (p: Omit<PlanProblem, 'clientId'>): void => {
     planned.problems.push({ ...p });
@@ -768,7 +803,10 @@ function checkSample(work: SampleWork, files: Assigned[], walk: Walk): void {
 
   const r1 = work.files.get('R1') ?? [];
   const r2 = work.files.get('R2') ?? [];
+  const isNamedSingleEnd = r1.every(({ file }) => file.rule === SINGLE_END_RULE);
   if (r1.length > 0 && r2.length === 0) {
+    // The no-read-token warning already says it is single-end.
+    if (isNamedSingleEnd) return;
     problem({
       code: 'missing-r2',
       severity: 'warning',
@@ -786,7 +824,6 @@ function checkSample(work: SampleWork, files: Assigned[], walk: Walk): void {
     compareSlots(r1, r2, 'R1', 'R2', 'missing-r2', planned);
     compareSlots(r2, r1, 'R2', 'R1', 'missing-r1', planned);
   }
-  void walk;
 }
 
 function compareSlots(

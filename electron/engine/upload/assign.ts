@@ -232,7 +232,7 @@ async function recoverSampleIds(
     result.push({
       client_id: row.client_id,
       fastq: {
-        r1: { upload: row.fastq.r1.upload },
+        r1: row.fastq.r1 ? { upload: row.fastq.r1.upload } : null,
         r2: row.fastq.r2 ? { upload: row.fastq.r2.upload } : null,
       },
       sample: sampleId,
@@ -341,9 +341,14 @@ function collectAssigned(batches: AssignmentBatchRecord[]): AssignedSample[] {
 
 /** The upload ids a sample-sheet row names (r1, and r2 when present). */
 export function rowUploadIds(row: SampleSheetRow): string[] {
-  const ids = [row.fastq.r1.upload];
-  if (row.fastq.r2?.upload) {
-    ids.push(row.fastq.r2.upload);
+  // Typed as required, but a platform row may hold a lone R2.
+  const fastq = row.fastq as { r1?: { upload?: string } | null; r2?: { upload?: string } | null };
+  const ids: string[] = [];
+  if (fastq.r1?.upload) {
+    ids.push(fastq.r1.upload);
+  }
+  if (fastq.r2?.upload) {
+    ids.push(fastq.r2.upload);
   }
   return ids;
 }

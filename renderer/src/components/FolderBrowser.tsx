@@ -49,7 +49,7 @@ export function FolderBrowser(props: FolderBrowserProps) {
   const [goTo, setGoTo] = useState('');
 
   const open = useCallback(
-    async (path?: string) => {
+    async (path?: string, fallbackToDefault = false) => {
       setLoading(true);
       setError(null);
       try {
@@ -57,6 +57,11 @@ export function FolderBrowser(props: FolderBrowserProps) {
         setListing(next);
         setGoTo(next.path);
       } catch (err) {
+        if (fallbackToDefault && path) {
+          // The suggested folder may not exist yet: start from the default.
+          await open(undefined);
+          return;
+        }
         setError(toContractError(err));
       } finally {
         setLoading(false);
@@ -66,8 +71,8 @@ export function FolderBrowser(props: FolderBrowserProps) {
   );
 
   useEffect(() => {
-    void open(props.initialPath || undefined);
     // Only the first folder comes from props; later ones from the user.
+    void open(props.initialPath || undefined, true);
   }, [open]);
 
   function add(path: string) {

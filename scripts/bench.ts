@@ -1,0 +1,386 @@
+/**
+ * `npm run bench`: measures the engine against the raw limit of the same
+ * machine in the same run, and prints the ratio beside the bar it must meet.
+ *
+ * Transfers: a generated FASTQ set (BENCH_GIB GiB in all, default 2) goes
+ * up through `gencove-desktop upload` and comes back through
+ * `gencove-desktop download`, against a sandbox process on loopback. The raw
+ * limit is the same bytes sent by plain HTTP PUT (presigned) to the same S3
+ * endpoint and fetched by plain HTTP GET from the same signed download URLs.
+ * The engine's peak RSS is read from /proc (VmHWM) of the command's process.
+ *
+ * Other sections (render, watcher) run the scripts beside this one.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+
+import { SignatureV4 } from '@smithy/signature-v4';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(repoRoot, 'bin', 'gencove-desktop.js');
+const MiB = 1024 * 1024;
+
+const targetBytes = Math.round(Number(process.env.BENCH_GIB ?? '2') * 1024 * MiB);
+const pairs = Number(process.env.BENCH_PAIRS ?? '2');
+const sections = (process.env.BENCH_SECTIONS ?? 'transfer,render,watch').split(',');
+
+interface Row {
+  name: string;
+  value: string;
+  limit: string;
+  ratio: string;
+  bar: string;
+  pass: boolean | null;
+}
+const rows: Row[] = [];
+
+/** A SHA-256 for the signer, from node:crypto. */
+class NodeSha256 {
+  private hash: crypto.Hash | crypto.Hmac;
+  private readonly secret?: crypto.BinaryLike;
+  constructor(secret?: crypto.BinaryLike) {
+    this.secret = secret;
+    this.hash = secret ? crypto.createHmac('sha256', secret) : crypto.createHash('sha256');
+  }
+  update(data: string | Uint8Array): void {
+    this.hash.update(data);
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {
+    this.hash = this.secret
+      ? crypto.createHmac('sha256', this.secret)
+      : crypto.createHash('sha256');
+  }
+}
+
+/** One gzip member of synthetic 150 bp FASTQ records, about `size` bytes. */
+function makeMember(size: number, seed: number): Buffer {
+  const bases = 'ACGT';
+  const quals = 'FFFF:,F:FFFFF#';
+  let rng = seed >>> 0 || 1;
+  const next = () => {
+    rng ^= rng << 13;
+    rng ^= rng >>> 17;
+    rng ^= rng << 5;
+    return rng >>> 0;
+  };
+  const chunks: string[] = [];
+  let raw = 0;
+  let n = 0;
+  // Random bases compress to about 30 % with gzip -1.
+  while (raw < size * 3.3) {
+    let seq = '';
+    let qual = '';
+    for (let i = 0; i < 150; i++) {
+      const r = next();
+      seq += bases[r & 3];
+      qual += quals[(r >>> 2) % quals.length];
+    }
+    const rec = `@bench:${seed}:${n++} 1:N:0:ACGT\n${seq}\n+\n${qual}\n`;
+    chunks.push(rec);
+    raw += rec.length;
+  }
+  return zlib.gzipSync(chunks.join(''), { level: 1 });
+}
+
+/** Writes `bytes` of valid multi-member FASTQ gzip by repeating a member. */
+function writeFastq(file: string, bytes: number, member: Buffer): number {
+  const fd = fs.openSync(file, 'w');
+  let written = 0;
+  try {
+    while (written < bytes) {
+      fs.writeSync(fd, member);
+      written += member.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return written;
+}
+
+function run(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string; seconds: number; peakRssMiB: number | null }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { ...process.env, CI: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let peak: number | null = null;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    // The shim may re-run Node; VmHWM of every process in the tree counts.
+    const sample = setInterval(() => {
+      for (const pid of processTree(child.pid!)) {
+        try {
+          const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+          const m = /VmHWM:\s+(\d+) kB/.exec(status);
+          if (m) peak = Math.max(peak ?? 0, Number(m[1]) / 1024);
+        } catch {
+          // The process ended between listing and reading.
+        }
+      }
+    }, 100);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(sample);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      resolve({ code: code ?? -1, stdout, stderr, seconds, peakRssMiB: peak });
+    });
+  });
+}
+
+function processTree(root: number): number[] {
+  const out = [root];
+  try {
+    const children = fs
+      .readFileSync(`/proc/${root}/task/${root}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+    for (const c of children) out.push(...processTree(c));
+  } catch {
+    // Not on Linux, or the process is gone.
+  }
+  return out;
+}
+
+async function startSandbox(dataDir: string) {
+  const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0', '--data', dataDir, '--step-ms', '100'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('running at')) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      throw new Error(`sandbox did not start: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const info = JSON.parse(fs.readFileSync(path.join(dataDir, 'sandbox.json'), 'utf8'));
+  return { child, info };
+}
+
+async function api(base: string, key: string, method: string, p: string, body?: unknown) {
+  const res = await fetch(new URL(p, base), {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Api-Key ${key}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+function putFile(url: URL, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const size = fs.statSync(file).size;
+    const req = http.request(url, { method: 'PUT', headers: { 'content-length': size } }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve() : reject(new Error(`raw PUT ${res.statusCode}`)),
+      );
+    });
+    req.on('error', reject);
+    fs.createReadStream(file).pipe(req);
+  });
+}
+
+function getDiscard(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let n = 0;
+        res.on('data', (d: Buffer) => (n += d.length));
+        res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`raw GET ${res.statusCode}`))));
+      })
+      .on('error', reject);
+  });
+}
+
+async function inParallel<T>(items: T[], limit: number, fn: (t: T) => Promise<unknown>) {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+    }),
+  );
+}
+
+function ratioRow(name: string, engine: number, raw: number, unit: string, bar: number): Row {
+  const ratio = engine / raw;
+  return {
+    name,
+    value: `${engine.toFixed(1)} ${unit}`,
+    limit: `${raw.toFixed(1)} ${unit}`,
+    ratio: ratio.toFixed(2),
+    bar: `>= ${bar}`,
+    pass: ratio >= bar,
+  };
+}
+
+async function transferSection() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gd-bench-'));
+  const { child, info } = await startSandbox(path.join(work, 'sandbox'));
+  const env = {
+    GENCOVE_DESKTOP_HOME: path.join(work, 'home'),
+    GENCOVE_SANDBOX_DIR: path.join(work, 'sandbox'),
+  };
+  try {
+    // The data set: `pairs` samples, R1 and R2 each targetBytes / (2 pairs).
+    const src = path.join(work, 'fastq');
+    fs.mkdirSync(src);
+    const member = makeMember(16 * MiB, 7);
+    const files: string[] = [];
+    let total = 0;
+    for (let i = 1; i <= pairs; i++) {
+      for (const r of [1, 2]) {
+        const f = path.join(src, `BENCH${i}_S${i}_L001_R${r}_001.fastq.gz`);
+        total += writeFastq(f, targetBytes / (2 * pairs), member);
+        files.push(f);
+      }
+    }
+    const totalMiB = total / MiB;
+    console.log(`bench: ${files.length} files, ${totalMiB.toFixed(0)} MiB in all`);
+
+    // Raw limit, upload: plain presigned PUTs to the same S3 endpoint.
+    const creds = await api(info.api_url, info.api_key, 'POST', '/api/v2/upload-credentials/', {});
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: creds.access_key,
+        secretAccessKey: creds.secret_key,
+        sessionToken: creds.token,
+      },
+      sha256: NodeSha256,
+    });
+    const s3 = new URL(creds.endpoint_url ?? info.s3_endpoint);
+    let t0 = performance.now();
+    await inParallel(files, 2, async (f) => {
+      const key = `raw-bench/${path.basename(f)}`;
+      const signed = await signer.presign(
+        {
+          method: 'PUT',
+          protocol: s3.protocol,
+          hostname: s3.hostname,
+          port: Number(s3.port),
+          path: `/gencove-sandbox-uploads/${key}`,
+          headers: { host: s3.host },
+          query: {},
+        },
+        { expiresIn: 3600 },
+      );
+      const url = new URL(`${s3.origin}${signed.path}`);
+      for (const [k, v] of Object.entries(signed.query ?? {})) url.searchParams.set(k, String(v));
+      await putFile(url, f);
+    });
+    const rawUp = totalMiB / ((performance.now() - t0) / 1000);
+
+    // The engine, upload: the command line, as a user runs it.
+    const projectId = info.project_ids[0];
+    const up = await run(
+      ['upload', src, 'gncv://bench/', '--run-project-id', projectId, '--no-verify', '--json'],
+      env,
+    );
+    if (up.code !== 0) throw new Error(`engine upload failed: ${up.stderr}\n${up.stdout}`);
+    const engineUp = totalMiB / up.seconds;
+
+    // Wait for analysis, then collect the signed URLs of the FASTQ deliverables.
+    const deadline = Date.now() + 15 * 60_000;
+    let samples: { id: string; last_status: { status: string } }[] = [];
+    for (;;) {
+      const page = await api(info.api_url, info.api_key, 'GET', `/api/v2/project-samples/${projectId}?limit=200`);
+      samples = page.results;
+      if (samples.length >= pairs && samples.every((s) => /^(succeeded|failed)/.test(s.last_status.status))) break;
+      if (Date.now() > deadline) throw new Error('analysis did not finish');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const urls: string[] = [];
+    for (const s of samples) {
+      const detail = await api(info.api_url, info.api_key, 'GET', `/api/v2/samples/${s.id}`);
+      for (const f of detail.files) if (f.file_type.startsWith('fastq')) urls.push(f.download_url);
+    }
+    t0 = performance.now();
+    let fetched = 0;
+    await inParallel(urls, 2, async (u) => {
+      fetched += await getDiscard(u);
+    });
+    const rawDown = fetched / MiB / ((performance.now() - t0) / 1000);
+
+    const out = path.join(work, 'out');
+    const down = await run(
+      ['download', out, '--project-id', projectId, '--file-types', 'fastq-r1,fastq-r2', '--json'],
+      env,
+    );
+    if (down.code !== 0) throw new Error(`engine download failed: ${down.stderr}\n${down.stdout}`);
+    const engineDown = fetched / MiB / down.seconds;
+
+    rows.push(ratioRow('upload throughput', engineUp, rawUp, 'MiB/s', 0.7));
+    rows.push(ratioRow('download throughput', engineDown, rawDown, 'MiB/s', 0.7));
+    const peak = Math.max(up.peakRssMiB ?? 0, down.peakRssMiB ?? 0);
+    rows.push({
+      name: `engine peak RSS (${totalMiB.toFixed(0)} MiB set)`,
+      value: `${peak.toFixed(0)} MiB`,
+      limit: '-',
+      ratio: '-',
+      bar: '< 300 MiB',
+      pass: peak < 300,
+    });
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('close', r));
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function scriptSection(script: string) {
+  const file = path.join(repoRoot, 'scripts', script);
+  if (!fs.existsSync(file)) return;
+  const { stdout, code, stderr } = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let o = '';
+    let e = '';
+    child.stdout.on('data', (d) => (o += d));
+    child.stderr.on('data', (d) => (e += d));
+    child.on('close', (c) => resolve({ stdout: o, stderr: e, code: c ?? 1 }));
+  });
+  if (code !== 0) throw new Error(`${script} failed: ${stderr}`);
+  // Each script prints its rows as JSON lines prefixed with "ROW ".
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('ROW ')) rows.push(JSON.parse(line.slice(4)) as Row);
+    else if (line.trim()) console.log(line);
+  }
+}
+
+async function main() {
+  if (sections.includes('transfer')) await transferSection();
+  if (sections.includes('render')) await scriptSection('bench-render.ts');
+  if (sections.includes('watch')) await scriptSection('bench-watch.ts');
+
+  const header: Row = { name: 'measure', value: 'figure', limit: 'raw limit', ratio: 'ratio', bar: 'bar', pass: null };
+  const table = [header, ...rows];
+  const w = (k: keyof Row) => Math.max(...table.map((r) => String(r[k]).length));
+  console.log('');
+  for (const r of table) {
+    const status = r === header ? 'result' : r.pass === null ? '-' : r.pass ? 'ok' : 'BELOW BAR';
+    console.log(
+      [r.name.padEnd(w('name')), r.value.padStart(w('value')), r.limit.padStart(w('limit')), r.ratio.padStart(w('ratio')), r.bar.padEnd(w('bar')), status].join('  '),
+    );
+  }
+}
+
+await main();
