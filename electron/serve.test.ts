@@ -205,17 +205,22 @@ describe('startServe()', () => {
       ['a rebound DNS name', 'attacker.example'],
       ['a rebound DNS name with our port', `attacker.example:${0}`],
       ['our address on another port', '127.0.0.1:1'],
-      ['no Host header', ''],
+      ['our address without the port', '127.0.0.1'],
     ])('refuses a request with %s in Host', async (_what, hostHeader) => {
       const value = hostHeader.endsWith(':0')
         ? hostHeader.replace(':0', `:${serve.port}`)
         : hostHeader;
-      const headers: Record<string, string> = value ? { Host: value } : {};
 
-      const answer = await request(serve.port, '/', headers);
+      const answer = await request(serve.port, '/', { Host: value });
 
       expect(answer.status).toBe(403);
       expect(answer.body).toContain('unexpected Host header');
+    });
+
+    it('refuses a request without Host (Node answers 400 itself)', async () => {
+      const answer = await request(serve.port, '/', {});
+
+      expect(answer.status).toBe(400);
     });
 
     it('refuses methods other than GET and HEAD', async () => {

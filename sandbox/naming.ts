@@ -14,9 +14,10 @@
  *   with no underscore (`S1.R1.fastq.gz`) keeps its whole stem (`S1.R1`) as
  *   client id. A name that starts with an underscore keeps its whole stem too,
  *   so that a client id is never empty.
- * - Read: the first token after the client id (tokens split on `_`) that is
- *   `R1` or `R2`, compared without regard to case (`s1_r2.fastq.gz` is R2).
- *   `R10`, `R1-trimmed`, `.R1.` and the SRA `_1`/`_2` style are not tokens.
+ * - Read: the first token after the client id (tokens split on `_`, each cut
+ *   at its first `.`, so `S1_R2.fastq` has the token `R2`) that is `R1` or
+ *   `R2`, compared without regard to case (`s1_r2.fastq.gz` is R2). `R10`,
+ *   `R1-trimmed`, `.R1.` and the SRA `_1`/`_2` style are not tokens.
  * - No token at all: the file is the R1 of a single-end row (this is what the
  *   recorded platform traffic shows for `test.fastq.gz`).
  */
@@ -58,7 +59,8 @@ export function parseUploadName(fileName: string): ParsedUploadName {
   const clientId = tokens.length > 1 && first !== '' ? first : stem;
   if (tokens.length > 1 && first !== '') {
     for (const token of tokens.slice(1)) {
-      const upper = token.toUpperCase();
+      const dot = token.indexOf('.');
+      const upper = (dot === -1 ? token : token.slice(0, dot)).toUpperCase();
       if (upper === 'R1' || upper === 'R2') {
         return { clientId, read: upper, rule: 'token' };
       }

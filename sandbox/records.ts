@@ -4,6 +4,8 @@
  * responses carry, with the recorded types (integers and booleans where the
  * SPEC says "string").
  */
+import path from 'node:path';
+
 import type { AuthUser } from './auth.ts';
 import {
   SUPPORTED_MODIFICATIONS,
@@ -13,7 +15,7 @@ import {
   configuration,
   type Configuration,
 } from './catalog.ts';
-import type { SandboxContext } from './context.ts';
+import { DELIVERABLES_DIR, type SandboxContext } from './context.ts';
 import { notFound } from './http.ts';
 
 export interface ProjectRow {
@@ -354,4 +356,14 @@ export function uploadJson(
     user: row.user_id,
     organization: row.organization_id,
   };
+}
+
+/** sampleDirectory is where a sample's delivered files live. */
+export function sampleDirectory(ctx: SandboxContext, sampleId: string): string {
+  return path.join(ctx.objectsDir, DELIVERABLES_DIR, sampleId);
+}
+
+/** storagePath stores a file location relative to the data folder. */
+export function storagePath(ctx: SandboxContext, file: string): string {
+  return path.relative(ctx.dataDir, file).split(path.sep).join('/');
 }

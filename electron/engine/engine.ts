@@ -26,7 +26,7 @@ import {
   systemClock,
 } from './progress.ts';
 import type { Clock } from './progress.ts';
-import { JobFailure, Scheduler, isFinal } from './scheduler.ts';
+import { JobFailure, Limiter, Scheduler, isFinal } from './scheduler.ts';
 import type { JobRun, ScheduledJob } from './scheduler.ts';
 import { buildPlan } from './scan/plan.ts';
 import type { AssignedSample } from './upload/assign.ts';
@@ -98,7 +98,11 @@ export class Engine {
   readonly #jobs = new Map<string, JobRuntime>();
   readonly #changeListeners = new Set<Throttled<TransferSnapshot[]>>();
   readonly #finishListeners = new Set<(snap: TransferSnapshot) => void>();
-  readonly #waiters = new Map<string, ((snap: TransferSnapshot) => void)[]>();
+  readonly #fileLimiter: Limiter;
+  readonly #waiters = new Map<
+    string,
+    { resolve: (snap: TransferSnapshot) => void; reject: (err: Error) => void }[]
+  >();
   #credentials: RefreshingCredentials | null = null;
   #s3: Promise<{ s3: S3Client; credentials: RefreshingCredentials }> | null = null;
   #closing: Promise<void> | null = null;
@@ -115,6 +119,7 @@ export class Engine {
     this.#log = createLogger('Engine', opts.log as LogSink | undefined);
     this.journal = Journal.open(path.join(opts.dataDir, 'journal.db'));
     this.#uploads = new UploadStore(this.journal);
+    this.#fileLimiter = new Limiter(opts.fileConcurrency ?? 2);
     this.#scheduler = new Scheduler({
       concurrency: opts.fileConcurrency ?? 2,
       store: this.journal,
@@ -256,7 +261,8 @@ export class Engine {
 
   /**
    * waitFor resolves with the job's snapshot once it is done, failed or
-   * cancelled (at once if it already is). Rejects for an unknown id.
+   * cancelled (at once if it already is). Rejects for an unknown id, and
+   * when the engine is closed first.
    */
   waitFor(id: string): Promise<TransferSnapshot> {
     this.#ensureLoaded(id);
@@ -267,9 +273,9 @@ export class Engine {
     if (isFinal(job.state)) {
       return Promise.resolve(this.#snapshot(job));
     }
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const list = this.#waiters.get(id) ?? [];
-      list.push(resolve);
+      list.push({ resolve, reject });
       this.#waiters.set(id, list);
     });
   }
@@ -309,6 +315,14 @@ export class Engine {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#scheduler.stop();
+      for (const [id, waiters] of this.#waiters) {
+        for (const waiter of waiters) {
+          waiter.reject(
+            new Error(`The engine closed before transfer ${id} finished; it resumes on the next start.`),
+          );
+        }
+      }
+      this.#waiters.clear();
       this.#ticker.dispose();
       for (const throttled of this.#changeListeners) {
         throttled.dispose();
@@ -419,6 +433,7 @@ export class Engine {
       getS3: () => this.#getS3(),
       signal: run.signal,
       fileConcurrency: this.#opts.fileConcurrency,
+      fileLimiter: this.#fileLimiter,
       partConcurrency: this.#opts.partConcurrency,
       partSize: this.#opts.partSize,
       assignWindowMs: this.#opts.assignWindowMs,
@@ -575,8 +590,8 @@ export class Engine {
       }
       const waiters = this.#waiters.get(job.id) ?? [];
       this.#waiters.delete(job.id);
-      for (const resolve of waiters) {
-        resolve(snap);
+      for (const waiter of waiters) {
+        waiter.resolve(snap);
       }
     }
     this.#emitChange();

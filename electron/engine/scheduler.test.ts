@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { NetworkError, ValidationError } from './errors.ts';
 import { ManualClock } from './progress.ts';
-import { JobFailure, Scheduler } from './scheduler.ts';
+import { JobFailure, Limiter, Scheduler } from './scheduler.ts';
 import type { JobRun, JobStateStore, SchedulerParams } from './scheduler.ts';
 import type { JobState } from '../../shared/domain.ts';
 
@@ -371,6 +371,45 @@ describe('Scheduler', () => {
 
       expect(scheduler.get('a')?.state).toBe('done');
       expect(scheduler.get('p')?.state).toBe('paused');
+    });
+  });
+
+  describe('Limiter', () => {
+    it('runs at most `limit` tasks at once, in order', async () => {
+      const limiter = new Limiter(2);
+      let running = 0;
+      let peak = 0;
+      const order: number[] = [];
+      const task = (n: number) => async () => {
+        running++;
+        peak = Math.max(peak, running);
+        order.push(n);
+        await tick();
+        running--;
+        return n;
+      };
+
+      const results = await Promise.all([1, 2, 3, 4, 5].map((n) => limiter.run(task(n))));
+
+      expect(results).toEqual([1, 2, 3, 4, 5]);
+      expect(order).toEqual([1, 2, 3, 4, 5]);
+      expect(peak).toBe(2);
+      expect(limiter.active).toBe(0);
+    });
+
+    it('gives up a waiting place when its signal aborts', async () => {
+      const limiter = new Limiter(1);
+      let release!: () => void;
+      const first = limiter.run(() => new Promise<void>((resolve) => (release = resolve)));
+      const controller = new AbortController();
+      const second = limiter.run(async () => 'ran', controller.signal);
+
+      controller.abort(new Error('stop waiting'));
+      release();
+      await first;
+
+      await expect(second).rejects.toThrow('stop waiting');
+      expect(limiter.active).toBe(0);
     });
   });
 });

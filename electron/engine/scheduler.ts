@@ -597,3 +597,64 @@ export function toJobError(err: unknown): JobError {
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
+
+/**
+ * Limiter runs at most `limit` tasks at a time; the others wait in order.
+ * Used to bound the files in flight across all jobs.
+ */
+export class Limiter {
+  readonly limit: number;
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.limit = Math.max(1, Math.floor(limit));
+  }
+
+  /** Tasks running now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /**
+   * run calls `fn` once a slot is free and resolves (or rejects) with its
+   * result. Aborting `signal` while waiting rejects with its reason and
+   * gives the place up.
+   */
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.#active >= this.limit) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          const at = this.#waiting.indexOf(start);
+          if (at !== -1) {
+            this.#waiting.splice(at, 1);
+          }
+          reject(signal?.reason ?? new Error('Aborted'));
+        };
+        const start = (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        if (signal?.aborted) {
+          onAbort();
+          return;
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.#waiting.push(start);
+      });
+    } else {
+      this.#active++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) {
+        // The slot passes to the next task without being released.
+        next();
+      } else {
+        this.#active--;
+      }
+    }
+  }
+}

@@ -94,6 +94,8 @@ export interface AppServiceOptions {
   sandboxStepMs?: number;
   /** Receives log lines (never secrets). */
   log?: (line: string) => void;
+  /** Also log the engine's debug lines (retries, internals); default false. */
+  isVerbose?: boolean;
   /** Injection points; the defaults are the real ones. */
   startSandbox?: (opts: {
     dataDir: string;
@@ -455,7 +457,11 @@ export class AppService implements ContractService {
       ),
       client: params.client,
       s3Endpoint,
-      log: (level, message) => this.#log(`${level}: ${message}`),
+      log: (level, message) => {
+        if (level !== 'debug' || this.#opts.isVerbose) {
+          this.#log(`${level}: ${message}`);
+        }
+      },
     });
     const stopChange = engine.onDidChange((snapshots: TransferSnapshot[]) => {
       this.#emit('transfers:didChange', snapshots);

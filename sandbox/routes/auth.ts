@@ -142,7 +142,8 @@ export function authRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
             throw new ApiError(401, TOKEN_INVALID, WWW_AUTHENTICATE);
           }
           ctx.tokens.revoke(claims);
-          return json(200, {});
+          // The SPEC answers with the BlacklistRefreshToken body (an echo).
+          return json(200, { refresh });
         },
       },
     },

@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import type { AuthUser } from '../auth.ts';
 import { FASTQ_SUFFIX } from '../catalog.ts';
-import { DELIVERABLES_DIR, type SandboxContext } from '../context.ts';
+import type { SandboxContext } from '../context.ts';
 import { transaction } from '../db.ts';
 import {
   ApiError,
@@ -29,7 +29,9 @@ import {
   loadSample,
   sampleDetailJson,
   sampleFiles,
+  sampleDirectory,
   sampleListJson,
+  storagePath,
   type SampleRow,
   type UploadRow,
 } from '../records.ts';
@@ -200,16 +202,6 @@ function parseAssignment(
     rows.push({ clientId, r1, r2 });
   });
   return { rows, metadata: body.metadata === undefined ? null : body.metadata };
-}
-
-/** sampleDirectory is where a sample's delivered files live. */
-export function sampleDirectory(ctx: SandboxContext, sampleId: string): string {
-  return path.join(ctx.objectsDir, DELIVERABLES_DIR, sampleId);
-}
-
-/** storagePath stores a file location relative to the data folder. */
-export function storagePath(ctx: SandboxContext, file: string): string {
-  return path.relative(ctx.dataDir, file).split(path.sep).join('/');
 }
 
 /**

@@ -15,6 +15,7 @@ import { PassThrough, Transform, Writable, type TransformCallback } from 'node:s
 import { pipeline } from 'node:stream/promises';
 
 import { AwsChunkedDecoder, type ChunkSigning } from './aws-chunked.ts';
+import { headerOf } from './http-headers.ts';
 import {
   checksumHeaderName,
   createHasher,
@@ -103,14 +104,14 @@ export function planBody(
     options.tooLarge ??
     ((size: number) => s3Errors.entityTooLarge(size, options.maxSize));
 
-  const encodings = (headers['content-encoding'] ?? '')
+  const encodings = (headerOf(headers, 'content-encoding') ?? '')
     .split(',')
     .map((token) => token.trim().toLowerCase());
   if (encodings.includes('aws-chunked') && !isChunked) {
     throw s3Errors.invalidArgument(
       'Content-Encoding aws-chunked requires a STREAMING-* x-amz-content-sha256 value.',
       'Content-Encoding',
-      headers['content-encoding'],
+      headerOf(headers, 'content-encoding'),
     );
   }
 
@@ -120,7 +121,7 @@ export function planBody(
   }
 
   let expectedMd5: Buffer | undefined;
-  const contentMd5 = headers['content-md5'];
+  const contentMd5 = headerOf(headers, 'content-md5');
   if (contentMd5 !== undefined) {
     const raw = /^[A-Za-z0-9+/]{22}==$/.test(contentMd5.trim())
       ? Buffer.from(contentMd5.trim(), 'base64')
@@ -141,7 +142,7 @@ export function planBody(
     if (clientAlgorithm !== undefined) {
       throw multipleChecksums();
     }
-    const raw = decodeChecksumValue(algorithm, String(headers[name]));
+    const raw = decodeChecksumValue(algorithm, headerOf(headers, name) ?? '');
     if (!raw) {
       throw s3Errors.invalidRequest(`Value for ${name} header is invalid.`);
     }
@@ -150,7 +151,7 @@ export function planBody(
   }
 
   const trailerNames: string[] = [];
-  const trailerHeader = headers['x-amz-trailer'];
+  const trailerHeader = headerOf(headers, 'x-amz-trailer');
   if (trailerHeader !== undefined) {
     if (!hasTrailer) {
       throw s3Errors.invalidRequest(
@@ -176,7 +177,7 @@ export function planBody(
     }
   }
 
-  const sdkAlgorithmHeader = headers['x-amz-sdk-checksum-algorithm'];
+  const sdkAlgorithmHeader = headerOf(headers, 'x-amz-sdk-checksum-algorithm');
   if (sdkAlgorithmHeader !== undefined) {
     const sdkAlgorithm = parseChecksumAlgorithm(sdkAlgorithmHeader);
     if (clientAlgorithm === undefined) {
@@ -225,7 +226,7 @@ export function planBody(
 
 function declaredPayloadLength(req: IncomingMessage, isChunked: boolean): number {
   const name = isChunked ? 'x-amz-decoded-content-length' : 'content-length';
-  const value = req.headers[name];
+  const value = headerOf(req.headers, name);
   if (value === undefined) {
     if (!isChunked && req.headers['transfer-encoding'] === undefined) {
       return 0;

@@ -203,6 +203,14 @@ export const s3Errors = {
       { MaxMessageLengthBytes: String(limit) },
     );
   },
+  metadataTooLarge(size: number, maxSize: number) {
+    return new S3Error(
+      400,
+      'MetadataTooLarge',
+      'Your metadata headers exceed the maximum allowed metadata size.',
+      { Size: String(size), MaxSizeAllowed: String(maxSize) },
+    );
+  },
   methodNotAllowed(method: string, resourceType: string) {
     return new S3Error(
       405,

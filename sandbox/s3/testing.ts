@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 import {
@@ -22,16 +23,16 @@ import {
 
 /** NodeSha256 is the hash (or HMAC, given a secret) the SDK signer needs. */
 export class NodeSha256 {
-  readonly #secret: Uint8Array | string | undefined;
+  readonly #secret: Buffer | undefined;
   #hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
 
-  constructor(secret?: Uint8Array | string) {
-    this.#secret = secret;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.#secret = secret === undefined ? undefined : toBuffer(secret);
     this.#hash = this.#fresh();
   }
 
-  update(data: Uint8Array | string): void {
-    this.#hash.update(data);
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.#hash.update(toBuffer(data));
   }
 
   async digest(): Promise<Uint8Array> {
@@ -47,6 +48,16 @@ export class NodeSha256 {
       ? createHash('sha256')
       : createHmac('sha256', this.#secret);
   }
+}
+
+function toBuffer(data: string | ArrayBuffer | ArrayBufferView): Buffer {
+  if (typeof data === 'string') {
+    return Buffer.from(data, 'utf8');
+  }
+  if (ArrayBuffer.isView(data)) {
+    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  }
+  return Buffer.from(data);
 }
 
 /** A key pair with a session token, as upload-credentials hands out. */
@@ -95,6 +106,12 @@ export interface TestEndpoint {
   keys: Map<string, S3Credentials>;
   /** Every onObjectStored call, in order. */
   stored: Array<{ bucket: string; key: string; size: number }>;
+  /** Method, URL and headers of every request received, in order. */
+  requests: Array<{
+    method: string;
+    url: string;
+    headers: http.IncomingHttpHeaders;
+  }>;
   close(): Promise<void>;
 }
 
@@ -124,7 +141,15 @@ export async function startTestEndpoint(
     lookupCredentials: (id) => keys.get(id),
     onObjectStored: (bucket, key, size) => stored.push({ bucket, key, size }),
   });
-  const server = http.createServer(handler);
+  const requests: TestEndpoint['requests'] = [];
+  const server = http.createServer((req, res) => {
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: { ...req.headers },
+    });
+    handler(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -133,6 +158,7 @@ export async function startTestEndpoint(
     rootDir,
     keys,
     stored,
+    requests,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -153,6 +179,29 @@ export function addKey(
     secretAccessKey: key.secretAccessKey,
     sessionToken: key.sessionToken,
     expiresAt: new Date(Date.now() + ttlMs),
+  });
+}
+
+/**
+ * s3Client builds the real AWS SDK client for the endpoint (path style,
+ * us-east-1, one attempt so refusals surface as they are).
+ */
+export function s3Client(
+  endpoint: TestEndpoint,
+  key: Partial<TestKey> & Pick<TestKey, 'accessKeyId' | 'secretAccessKey'>,
+  overrides: Partial<S3ClientConfig> = {},
+): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: endpoint.url,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: key.accessKeyId,
+      secretAccessKey: key.secretAccessKey,
+      sessionToken: key.sessionToken,
+    },
+    maxAttempts: 1,
+    ...overrides,
   });
 }
 

@@ -204,7 +204,12 @@ async function startPlatform(): Promise<FakePlatform> {
             id: s.id,
             client_id: s.clientId,
             last_status: { id: uuid(), status: s.status, note: '', created: '2024-01-01T00:00:00Z' },
-            archive_last_status: { id: uuid(), status: s.archive, created: '2024-01-01 00:00:00+00:00', transition_cutoff: null },
+            archive_last_status: {
+              id: uuid(),
+              status: s.archive,
+              created: '2024-01-01 00:00:00+00:00',
+              transition_cutoff: null,
+            },
           })),
         ),
       );
@@ -219,7 +224,12 @@ async function startPlatform(): Promise<FakePlatform> {
         project: PROJECT,
         client_id: sample.clientId,
         last_status: { id: uuid(), status: sample.status, note: '', created: '2024-01-01T00:00:00Z' },
-        archive_last_status: { id: uuid(), status: sample.archive, created: '2024-01-01T00:00:00Z', transition_cutoff: null },
+        archive_last_status: {
+          id: uuid(),
+          status: sample.archive,
+          created: '2024-01-01T00:00:00Z',
+          transition_cutoff: null,
+        },
         files: sample.files.map((f) => ({
           id: f.id,
           s3_path: `x/${f.name}`,
@@ -228,7 +238,11 @@ async function startPlatform(): Promise<FakePlatform> {
           checksum_sha256: f.checksumIn === 'field' ? (f.wrongChecksum ? sha256('nope') : sha256(f.content)) : '',
           download_url: isArchived
             ? null
-            : `${platform.url}/storage/${f.id}/stored.bin?gen=${sample.reads}&X-Amz-Signature=s3cr3t&response-content-disposition=${encodeURIComponent(`attachment; filename=${f.name}`)}`,
+            : `${platform.url}/storage/${f.id}/stored.bin?${new URLSearchParams({
+                gen: String(sample.reads),
+                'X-Amz-Signature': 's3cr3t',
+                'response-content-disposition': `attachment; filename=${f.name}`,
+              })}`,
         })),
       });
     }
@@ -375,6 +389,11 @@ function addSample(sample: FakeSample): FakeSample {
   return sample;
 }
 
+/** A sample whose only file is a `fastq-r1` with these overrides. */
+function addR1Sample(overrides: Partial<FakeFile> = {}): FakeSample {
+  return addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, overrides)]));
+}
+
 async function run(
   req: Partial<Parameters<typeof downloadDeliverables>[0]> = {},
   deps: Partial<DownloadDeps> = {},
@@ -396,7 +415,9 @@ async function run(
 }
 
 function localPath(sample: FakeSample, file: FakeFile): string {
-  return path.join(dest, sample.clientId, sample.id, `${sample.id}_${file.fileType}.${file.name.slice(file.name.indexOf('.') + 1)}`);
+  const extension = file.name.slice(file.name.indexOf('.') + 1);
+  const name = `${sample.id}_${file.fileType}.${extension}`;
+  return path.join(dest, sample.clientId, sample.id, name);
 }
 
 function entryFor(files: FileProgress[], sample: FakeSample, file: FakeFile): FileProgress {
@@ -454,7 +475,8 @@ describe('downloadDeliverables()', () => {
             quality_control: { value_string: 'ok', status: 'succeeded' },
           },
         ]);
-        expect(fs.readFileSync(path.join(folder, `${sample.id}_metadata.json`), 'utf8')).toBe('{"metadata":{"batch":7}}');
+        const metadata = path.join(folder, `${sample.id}_metadata.json`);
+        expect(fs.readFileSync(metadata, 'utf8')).toBe('{"metadata":{"batch":7}}');
       }
       expect(result).toMatchObject({ downloaded: 8, skipped: 0, failed: 0 });
       expect(listTree(dest).filter((p) => p.endsWith('.part'))).toEqual([]);
@@ -524,7 +546,11 @@ describe('downloadDeliverables()', () => {
   describe('file type filter', () => {
     it('takes only the requested types, by prefix', async () => {
       const sample = addSample(
-        makeSample({}, (id) => [makeFile('fastq-r1', id), makeFile('impute-vcf', id), makeFile('impute-vcf_subset', id)]),
+        makeSample({}, (id) => [
+          makeFile('fastq-r1', id),
+          makeFile('impute-vcf', id),
+          makeFile('impute-vcf_subset', id),
+        ]),
       );
 
       const { result } = await run({ fileTypes: ['impute-vcf'] });
@@ -562,7 +588,11 @@ describe('downloadDeliverables()', () => {
       const sample = addSample(makeSample());
       const missing = 'bbbbbbbb-0000-4000-8000-000000000009';
 
-      const { result } = await run({ projectId: undefined, sampleIds: [sample.id.replace(/-/g, '').toUpperCase(), missing], fileTypes: ['fastq-r2'] });
+      const { result } = await run({
+        projectId: undefined,
+        sampleIds: [sample.id.replace(/-/g, '').toUpperCase(), missing],
+        fileTypes: ['fastq-r2'],
+      });
 
       expect(entryFor(result.files, sample, sample.files[1]!).state).toBe('done');
       expect(result.files.find((f) => f.name.includes(missing))).toMatchObject({ state: 'failed' });
@@ -570,7 +600,9 @@ describe('downloadDeliverables()', () => {
     });
 
     it('rejects ids that are not UUIDs', async () => {
-      const err = await rejection(run({ projectId: undefined, sampleIds: ['x1', 'aaaaaaaa-0000-4000-8000-000000000001'] }));
+      const err = await rejection(
+        run({ projectId: undefined, sampleIds: ['x1', PROJECT] }),
+      );
 
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as Error).message).toContain('"x1"');
@@ -631,7 +663,7 @@ describe('downloadDeliverables()', () => {
     });
 
     it('asks storage for the size when the platform does not give it', async () => {
-      const sample = addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, { sizeInApi: false, checksumIn: 'none' })]));
+      const sample = addR1Sample({ sizeInApi: false, checksumIn: 'none' });
       const file = sample.files[0]!;
       await run({ fileTypes: ['fastq-r1'] });
       platform.storage.length = 0;
@@ -682,12 +714,14 @@ describe('downloadDeliverables()', () => {
       expect(entryFor(result.files, sample, file).state).toBe('done');
       expect(fs.readFileSync(target).equals(file.content)).toBe(true);
       expect(fs.existsSync(`${target}.part`)).toBe(false);
-      expect(storageFor(file)).toMatchObject([{ range: 'bytes=20000-', status: 206, bytesSent: file.content.length - 20_000 }]);
+      expect(storageFor(file)).toMatchObject([
+        { range: 'bytes=20000-', status: 206, bytesSent: file.content.length - 20_000 },
+      ]);
       expect(snapshots.at(-1)).toMatchObject({ bytesDone: file.content.length, bytesResumed: 20_000 });
     });
 
     it('starts over when storage answers 200 to the Range request', async () => {
-      const sample = addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, { noRange: true })]));
+      const sample = addR1Sample({ noRange: true });
       const file = sample.files[0]!;
       const target = localPath(sample, file);
       fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -732,7 +766,12 @@ describe('downloadDeliverables()', () => {
     });
 
     it('deletes the .part and fails the file when the checksum is wrong', async () => {
-      const sample = addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, { wrongChecksum: true }), makeFile('fastq-r2', id)]));
+      const sample = addSample(
+        makeSample({}, (id) => [
+          makeFile('fastq-r1', id, { wrongChecksum: true }),
+          makeFile('fastq-r2', id),
+        ]),
+      );
       const [bad, good] = sample.files as [FakeFile, FakeFile];
 
       const { result } = await run({ fileTypes: ['fastq-r1', 'fastq-r2'] });
@@ -748,7 +787,7 @@ describe('downloadDeliverables()', () => {
     });
 
     it('verifies with the checksum endpoint when the field is empty', async () => {
-      const sample = addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, { checksumIn: 'endpoint', wrongChecksum: true })]));
+      const sample = addR1Sample({ checksumIn: 'endpoint', wrongChecksum: true });
 
       const { result } = await run({ fileTypes: ['fastq-r1'] });
 
@@ -757,7 +796,7 @@ describe('downloadDeliverables()', () => {
     });
 
     it('accepts a file without checksum (endpoint 400) and says so at debug level', async () => {
-      const sample = addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, { checksumIn: 'none' })]));
+      const sample = addR1Sample({ checksumIn: 'none' });
 
       const { result } = await run({ fileTypes: ['fastq-r1'] });
 
@@ -768,7 +807,7 @@ describe('downloadDeliverables()', () => {
 
   describe('storage faults', () => {
     it('asks for a fresh URL after a 403 and completes', async () => {
-      const sample = addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, { validFromGeneration: 2 })]));
+      const sample = addR1Sample({ validFromGeneration: 2 });
       const file = sample.files[0]!;
 
       const { result } = await run({ fileTypes: ['fastq-r1'] });
@@ -780,7 +819,7 @@ describe('downloadDeliverables()', () => {
     });
 
     it('gives up after a bounded number of fresh URLs', async () => {
-      const sample = addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, { validFromGeneration: 1000 })]));
+      const sample = addR1Sample({ validFromGeneration: 1000 });
       const file = sample.files[0]!;
 
       const { result } = await run({ fileTypes: ['fastq-r1'] });
@@ -792,7 +831,7 @@ describe('downloadDeliverables()', () => {
     });
 
     it('continues an interrupted body with a Range request', async () => {
-      const sample = addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, { interruptions: 1 })]));
+      const sample = addR1Sample({ interruptions: 1 });
       const file = sample.files[0]!;
 
       const { result } = await run({ fileTypes: ['fastq-r1'] });
@@ -806,7 +845,7 @@ describe('downloadDeliverables()', () => {
     });
 
     it('fails the file when the body keeps breaking, keeping the .part', async () => {
-      const sample = addSample(makeSample({}, (id) => [makeFile('fastq-r1', id, { interruptions: 99, noRange: true })]));
+      const sample = addR1Sample({ interruptions: 99, noRange: true });
       const file = sample.files[0]!;
 
       const { result } = await run({ fileTypes: ['fastq-r1'] });
@@ -872,7 +911,11 @@ describe('downloadDeliverables()', () => {
     });
 
     it('makes names from the download URL safe', async () => {
-      const sample = addSample(makeSample({ clientId: 'CON' }, (id) => [makeFile('fastq-r1', id, { name: 'a:b?.fastq.gz' })]));
+      const sample = addSample(
+        makeSample({ clientId: 'CON' }, (id) => [
+          makeFile('fastq-r1', id, { name: 'a:b?.fastq.gz' }),
+        ]),
+      );
 
       const { result } = await run({ template: '{client_id}/{default_filename}', fileTypes: ['fastq-r1'] });
 
@@ -883,7 +926,13 @@ describe('downloadDeliverables()', () => {
 
   describe('concurrency and cancellation', () => {
     it('transfers at most fileConcurrency files at a time', async () => {
-      addSample(makeSample({}, (id) => [1, 2, 3, 4, 5].map((n) => makeFile('alignment-bam', id, { slowMs: 10, name: `part${n}.bam` }))));
+      addSample(
+        makeSample({}, (id) =>
+          [1, 2, 3, 4, 5].map((n) =>
+            makeFile('alignment-bam', id, { slowMs: 10, name: `part${n}.bam` }),
+          ),
+        ),
+      );
 
       const { result } = await run(
         { template: '{client_id}/{gencove_id}/{default_filename}', fileTypes: ['alignment-bam'] },

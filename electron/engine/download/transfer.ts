@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -237,7 +238,13 @@ async function receive(
   }
 
   // 'w' starts the .part over; 'r+' keeps the `offset` bytes already hashed.
-  const handle = await open(options.partPath, offset > 0 ? 'r+' : 'w');
+  let handle: FileHandle;
+  try {
+    handle = await open(options.partPath, offset > 0 ? 'r+' : 'w');
+  } catch (err) {
+    res.destroy();
+    throw err;
+  }
   let written = offset;
   try {
     options.onBytes?.(written, total);

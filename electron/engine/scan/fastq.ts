@@ -326,6 +326,8 @@ class FastqGzipInspector {
   #onDrain: (() => void) | null = null;
   #onEnd: (() => void) | null = null;
   #onFail: (finding: Finding) => void;
+  #hasGunzipEnded = false;
+  #isEndRequested = false;
 
   constructor(onFail: (finding: Finding) => void = () => {}) {
     this.#onFail = onFail;
@@ -349,6 +351,11 @@ class FastqGzipInspector {
       this.#head = Buffer.alloc(0);
       gunzip = this.#start(data);
       if (gunzip === null) return done();
+    }
+    if (this.#hasGunzipEnded) {
+      // The decompressor already met the end of the gzip data.
+      this.#failTrailing(gunzip);
+      return done();
     }
     if (gunzip.write(data)) return done();
     this.#onDrain = done;
@@ -378,8 +385,9 @@ class FastqGzipInspector {
 
     return new Promise((resolve) => {
       this.#onEnd = () => resolve(this.finding);
-      gunzip.once('end', () => this.#ended(gunzip));
-      gunzip.end();
+      this.#isEndRequested = true;
+      if (this.#hasGunzipEnded) this.#ended(gunzip);
+      else gunzip.end();
     });
   }
 
@@ -406,6 +414,14 @@ class FastqGzipInspector {
         this.#failWith(zlibFinding(err, this.compressedBytes));
       }
     });
+    // Node's gunzip ends by itself when it meets zero padding after a
+    // member, before end() is called; 'end' can thus come first.
+    gunzip.on('end', () => {
+      this.#hasGunzipEnded = true;
+      if (this.finding !== null) return;
+      if (this.compressedBytes > gunzip.bytesWritten) this.#failTrailing(gunzip);
+      else if (this.#isEndRequested) this.#ended(gunzip);
+    });
     this.#gunzip = gunzip;
     return gunzip;
   }
@@ -418,14 +434,8 @@ class FastqGzipInspector {
 
   #ended(gunzip: zlib.Gunzip): void {
     if (this.finding === null) {
-      // Node's gunzip stops quietly at zero padding after a member; every
-      // byte after that point would be lost when files are concatenated.
-      const trailing = this.compressedBytes - gunzip.bytesWritten;
-      if (trailing > 0) {
-        this.#failWith({
-          code: 'not-gzip',
-          message: `${trailing} bytes after the end of the gzip data are not gzip (zero padding or garbage); decoders stop there`,
-        });
+      if (this.compressedBytes > gunzip.bytesWritten) {
+        this.#failTrailing(gunzip);
       } else {
         const finding = this.records.end();
         if (finding !== null) this.#failWith(finding);
@@ -434,6 +444,18 @@ class FastqGzipInspector {
     const resolve = this.#onEnd;
     this.#onEnd = null;
     resolve?.();
+  }
+
+  /**
+   * Bytes after the end of the gzip data (zero padding, garbage) are lost
+   * by decoders that stop there, and by every lane concatenated after them.
+   */
+  #failTrailing(gunzip: zlib.Gunzip): void {
+    const at = gunzip.bytesWritten;
+    this.#failWith({
+      code: 'not-gzip',
+      message: `${this.compressedBytes - at} bytes after the end of the gzip data (from byte ${at}) are not gzip (zero padding or garbage); decoders stop there`,
+    });
   }
 
   #failWith(finding: Finding): Finding {

@@ -149,6 +149,9 @@ export function splitFastqExtension(
  * used; kind 'unrelated' means it does not look like sequencing data at all.
  */
 export function classifyNonFastqName(fileName: string): NameError {
+  if (ACCEPTED_EXT.exec(fileName)?.index === 0) {
+    return { kind: 'bad-extension', error: 'the name is only an extension' };
+  }
   if (IN_PROGRESS_EXT.test(fileName) && FASTQ_MENTION.test(fileName)) {
     return {
       kind: 'in-progress',

@@ -7,6 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 
 import { CancelledError, classify, isCancellation, toUserMessage } from '../errors.ts';
 import { JobFailure, toJobError } from '../scheduler.ts';
+import type { Limiter } from '../scheduler.ts';
 import { assignUploads, AssignTimeoutError } from './assign.ts';
 import type { AssignApi, AssignedSample } from './assign.ts';
 import type { RefreshingCredentials } from './credentials.ts';
@@ -53,6 +54,8 @@ export interface UploadJobParams {
   signal: AbortSignal;
   events: UploadJobEvents;
   fileConcurrency?: number;
+  /** Shared bound on files in flight across jobs (optional). */
+  fileLimiter?: Limiter;
   partConcurrency?: number;
   partSize?: number;
   assignWindowMs?: number;
@@ -100,22 +103,27 @@ export async function runUploadJob(
       return;
     }
     const destination = read.destination;
-    events.onObjectState(destination, 'running');
     try {
-      const { s3, credentials } = await params.getS3();
-      const result = await uploadObject({
-        jobId,
-        read,
-        client: params.client,
-        s3,
-        credentials,
-        store,
-        signal,
-        partSize: params.partSize,
-        partConcurrency: params.partConcurrency,
-        onBytes: (bytes, isResumed) => events.onBytes(destination, bytes, isResumed),
-        log,
-      });
+      const upload = async () => {
+        events.onObjectState(destination, 'running');
+        const { s3, credentials } = await params.getS3();
+        return uploadObject({
+          jobId,
+          read,
+          client: params.client,
+          s3,
+          credentials,
+          store,
+          signal,
+          partSize: params.partSize,
+          partConcurrency: params.partConcurrency,
+          onBytes: (bytes, isResumed) => events.onBytes(destination, bytes, isResumed),
+          log,
+        });
+      };
+      const result = params.fileLimiter
+        ? await params.fileLimiter.run(upload, signal)
+        : await upload();
       events.onObjectState(destination, result.state);
     } catch (error) {
       if (isCancellation(error) || signal.aborted) {

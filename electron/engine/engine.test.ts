@@ -1,0 +1,532 @@
+/**
+ * Engine integration tests: real sandbox on loopback, real journal files,
+ * real FASTQs copied from ../shared/data into temporary folders.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { Engine } from './engine.ts';
+import type { EngineOptions } from './engine.ts';
+import { Journal } from './journal/journal.ts';
+import { RefreshingCredentials, createUploadS3Client } from './upload/credentials.ts';
+import { UploadStore } from './upload/store.ts';
+import {
+  copyFixtures,
+  getObjectBytes,
+  planFor,
+  sharedData,
+  startRecordingProxy,
+  startWorld,
+  waitUntil,
+} from './upload/testing.ts';
+import type { RecordingProxy, SampleFiles, TestWorld } from './upload/testing.ts';
+import type { UploadPlan } from '../../shared/domain.ts';
+
+const MIB = 1024 * 1024;
+/** The sandbox, like S3, refuses parts under 5 MiB (but the last). */
+const PART = 5 * MIB;
+const LARGE_R1 = 'fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_1.fq.gz';
+const LARGE_R2 = 'fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_2.fq.gz';
+const GASIC = 'fastq/single_end/gasic_SRR059298/SRR059298_subset.fastq.gz';
+const NEXTSEQ = 'runs/180723_NB500892_0277_AHJYM2BGX7/Data/Intensities/BaseCalls/B3910';
+
+let world: TestWorld;
+let s3: S3Client;
+let folderCount = 0;
+let engineCount = 0;
+const engines: Engine[] = [];
+
+function newFolder(): string {
+  folderCount++;
+  return `gncv://engine-test-${folderCount}-${Date.now()}/`;
+}
+
+function makeEngine(overrides: Partial<EngineOptions> = {}): Engine {
+  const engine = new Engine({
+    dataDir: path.join(world.dir, `engine-${++engineCount}`),
+    client: world.client,
+    ...overrides,
+  });
+  engines.push(engine);
+  return engine;
+}
+
+function objectsOf(engine: Engine, jobId: string) {
+  return new UploadStore(engine.journal).listObjects(jobId);
+}
+
+async function expectObjectsMatchSources(
+  engine: Engine,
+  jobId: string,
+  plan: UploadPlan,
+): Promise<void> {
+  const objects = objectsOf(engine, jobId);
+  for (const sample of plan.samples) {
+    for (const read of [sample.r1, sample.r2]) {
+      if (!read) continue;
+      const object = objects.find((o) => o.destination === read.destination)!;
+      const stored = await getObjectBytes(s3, object.bucket!, object.key!);
+      const source = Buffer.concat(read.files.map((f) => readFileSync(f.path)));
+      expect(stored.length, read.destination).toBe(source.length);
+      expect(stored.equals(source), read.destination).toBe(true);
+    }
+  }
+}
+
+beforeAll(async () => {
+  world = await startWorld();
+  ({ s3 } = await createUploadS3Client({
+    credentials: new RefreshingCredentials(world.client),
+  }));
+});
+
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.close()));
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await world?.close();
+});
+
+describe('Engine', () => {
+  describe('enqueueUpload()', () => {
+    it('uploads real pairs, assigns them, and the samples appear in the project', async () => {
+      const dir = path.join(world.dir, 'pairs');
+      const [e1, e2, k1, k2, h1, h2, l1, l2] = copyFixtures(
+        [
+          'fastq/pairs/spades_ecoli_1K/ecoli_1K_1.fq.gz',
+          'fastq/pairs/spades_ecoli_1K/ecoli_1K_2.fq.gz',
+          'fastq/pairs/seqkit_hiseq2500/reads_1.fq.gz',
+          'fastq/pairs/seqkit_hiseq2500/reads_2.fq.gz',
+          'fastq/pairs/sequana_measles_Hm2/Hm2_GTGAAA_L005_R1_001.fastq.gz',
+          'fastq/pairs/sequana_measles_Hm2/Hm2_GTGAAA_L005_R2_001.fastq.gz',
+          LARGE_R1,
+          LARGE_R2,
+        ],
+        dir,
+      );
+      const plan = planFor(newFolder(), [
+        { clientId: 'ECOLI', r1: [e1!], r2: [e2!] },
+        { clientId: 'SEQKIT', r1: [k1!], r2: [k2!] },
+        { clientId: 'HM2', r1: [h1!], r2: [h2!] },
+        { clientId: 'SEQPREP', r1: [l1!], r2: [l2!] },
+      ]);
+      const projectId = world.sandbox.info.project_ids[0]!;
+      const engine = makeEngine({ partSize: PART });
+      const finished: string[] = [];
+      engine.onDidFinish((snap) => finished.push(`${snap.id}:${snap.state}`));
+
+      const id = engine.enqueueUpload(plan, { projectId, metadata: { batch: 7 } });
+      const snap = await engine.waitFor(id);
+
+      expect(snap.error).toBeUndefined();
+      expect(snap.state).toBe('done');
+      expect(finished).toEqual([`${id}:done`]);
+      expect(snap.bytesDone).toBe(plan.totalBytes);
+      expect(snap.bytesTotal).toBe(plan.totalBytes);
+      expect(snap.files.map((f) => [f.clientId, f.state])).toEqual([
+        ['ECOLI', 'done'],
+        ['ECOLI', 'done'],
+        ['SEQKIT', 'done'],
+        ['SEQKIT', 'done'],
+        ['HM2', 'done'],
+        ['HM2', 'done'],
+        ['SEQPREP', 'done'],
+        ['SEQPREP', 'done'],
+      ]);
+      await expectObjectsMatchSources(engine, id, plan);
+      const objects = objectsOf(engine, id);
+      expect(objects.filter((o) => o.multipartId !== null).map((o) => o.clientId)).toEqual([
+        'SEQPREP',
+        'SEQPREP',
+      ]);
+      expect(snap.assigned?.map((a) => a.clientId).sort()).toEqual([
+        'ECOLI',
+        'HM2',
+        'SEQKIT',
+        'SEQPREP',
+      ]);
+      const samples = await world.client.listProjectSamples(projectId);
+      for (const assigned of snap.assigned!) {
+        const sample = samples.find((s) => s.id === assigned.sampleId);
+        expect(sample?.client_id).toBe(assigned.clientId);
+      }
+    });
+
+    it('concatenates the lane-split NextSeq run in lane order, one object per read', async () => {
+      const dir = path.join(world.dir, 'nextseq');
+      const names = readdirSync(path.join(sharedData, NEXTSEQ)).filter((n) =>
+        n.endsWith('.fastq.gz'),
+      );
+      const copies = copyFixtures(names.map((n) => `${NEXTSEQ}/${n}`), dir);
+      const bySample = new Map<string, SampleFiles>();
+      for (const file of copies.sort()) {
+        const match = /^(.+)_S\d+_L00(\d)_(R[12])_001\.fastq\.gz$/.exec(path.basename(file))!;
+        const clientId = match[1]!.replace(/_/g, '-');
+        const sample = bySample.get(clientId) ?? { clientId, r1: [], r2: [] };
+        (match[3] === 'R1' ? sample.r1 : sample.r2!).push(file);
+        bySample.set(clientId, sample);
+      }
+      const plan = planFor(newFolder(), [...bySample.values()]);
+      const engine = makeEngine();
+
+      const id = engine.enqueueUpload(plan);
+      const snap = await engine.waitFor(id);
+
+      expect(snap.state).toBe('done');
+      expect(bySample.size).toBe(12);
+      expect(snap.files).toHaveLength(24);
+      expect(plan.samples.every((s) => s.r1!.files.length === 4)).toBe(true);
+      await expectObjectsMatchSources(engine, id, plan);
+      expect(snap.assigned).toBeUndefined();
+    });
+
+    it('never completes a truncated file as an object, multipart or not, and names it', async () => {
+      const dir = path.join(world.dir, 'truncated');
+      const [big, r1, r2] = copyFixtures(
+        [LARGE_R1, 'corrupt/TRUNCATED_R1.fastq.gz', 'corrupt/TRUNCATED_R2.fastq.gz'],
+        dir,
+      );
+      // Multipart: a valid 8 MB lane before the truncated one, so parts are
+      // sent before the checker finds the problem. Single PUT: the file alone.
+      for (const lanes of [[big!, r1!], [r1!]]) {
+        const plan = planFor(newFolder(), [{ clientId: 'TRUNC', r1: lanes, r2: [r2!] }]);
+        const proxy = await startRecordingProxy(world.sandbox.info.s3_endpoint);
+        const engine = makeEngine({ partSize: PART, s3Endpoint: proxy.url });
+
+        const id = engine.enqueueUpload(plan, {
+          projectId: world.sandbox.info.project_ids[0],
+        });
+        const snap = await engine.waitFor(id);
+        await proxy.close();
+
+        expect(snap.state).toBe('failed');
+        expect(snap.error?.code).toBe('invalid-fastq');
+        expect(snap.error?.message).toContain('TRUNCATED_R1.fastq.gz');
+        expect(snap.attempt).toBe(1);
+        const [o1, o2] = objectsOf(engine, id);
+        expect(o1!.state).toBe('failed');
+        expect(o1!.multipartId).toBeNull();
+        await expect(
+          s3.send(new HeadObjectCommand({ Bucket: o1!.bucket!, Key: o1!.key! })),
+        ).rejects.toMatchObject({ name: 'NotFound' });
+        const onR1 = proxy.requests.filter((r) => r.path.endsWith(o1!.key!));
+        const methods = onR1.map((r) =>
+          r.query.has('partNumber') ? 'part' : r.query.has('uploads') ? 'create' : `${r.method}${r.query.has('uploadId') ? ' mpu' : ''}`,
+        );
+        if (lanes.length === 2) {
+          expect(methods).toContain('create');
+          expect(methods).toContain('DELETE mpu');
+          expect(methods).not.toContain('POST mpu');
+        } else {
+          expect(methods).toEqual([]);
+        }
+        expect(o2!.state).toBe('done');
+        expect(snap.files.find((f) => f.name === o1!.destination)?.state).toBe('failed');
+        expect(snap.assigned).toBeUndefined();
+      }
+    });
+
+    it('skips objects the platform already has ("already uploaded")', async () => {
+      const dir = path.join(world.dir, 'skip');
+      const [r1, r2] = copyFixtures(
+        ['naming/SAMPLE1_R1.fastq.gz', 'naming/SAMPLE1_R2.fastq.gz'],
+        dir,
+      );
+      const plan = planFor(newFolder(), [{ clientId: 'SAMPLE1', r1: [r1!], r2: [r2!] }]);
+      const engine = makeEngine();
+      await engine.waitFor(engine.enqueueUpload(plan));
+
+      const again = await engine.waitFor(engine.enqueueUpload(plan));
+
+      expect(again.state).toBe('done');
+      expect(again.files.map((f) => f.state)).toEqual(['skipped', 'skipped']);
+      expect(again.bytesDone).toBe(plan.totalBytes);
+    });
+
+    it('refuses a plan with nothing included, before recording anything', () => {
+      const engine = makeEngine();
+      const plan = planFor(newFolder(), []);
+
+      expect(() => engine.enqueueUpload(plan)).toThrow(/no included sample/);
+      expect(engine.journal.listJobs()).toEqual([]);
+    });
+  });
+
+  describe('cancel(), pause() and resume()', () => {
+    let proxy: RecordingProxy;
+
+    beforeAll(async () => {
+      proxy = await startRecordingProxy(world.sandbox.info.s3_endpoint);
+    });
+
+    afterEach(() => {
+      proxy.hook = () => ({ kind: 'forward' });
+    });
+
+    afterAll(async () => {
+      await proxy.close();
+    });
+
+    function slowParts(): void {
+      proxy.hook = (req) =>
+        req.query.has('partNumber') ? { kind: 'forward', delayMs: 300 } : { kind: 'forward' };
+    }
+
+    /** Three objects of two 5 MiB parts or so each. */
+    function largePlan(sub: string): UploadPlan {
+      const [r1, r2, single] = copyFixtures([LARGE_R1, LARGE_R2, GASIC], path.join(world.dir, sub));
+      return planFor(newFolder(), [
+        { clientId: 'SEQPREP', r1: [r1!], r2: [r2!] },
+        { clientId: 'GASIC', r1: [single!] },
+      ]);
+    }
+
+    const slowOptions = (): Partial<EngineOptions> => ({
+      s3Endpoint: proxy.url,
+      partSize: PART,
+      partConcurrency: 1,
+      fileConcurrency: 1,
+    });
+
+    it('cancels a running upload as cancelled (not failed), and a retry finishes it', async () => {
+      slowParts();
+      const plan = largePlan('cancel');
+      const engine = makeEngine(slowOptions());
+      const id = engine.enqueueUpload(plan);
+      await waitUntil(
+        () => engine.snapshots()[0]!.bytesDone > 0,
+        20_000,
+        'a first part',
+      );
+
+      engine.cancel(id);
+      const cancelled = await engine.waitFor(id);
+      proxy.hook = () => ({ kind: 'forward' });
+      engine.retry(id);
+      await engine.whenIdle();
+      const done = engine.snapshots().find((s) => s.id === id)!;
+
+      expect(cancelled.state).toBe('cancelled');
+      expect(cancelled.error).toBeUndefined();
+      expect(cancelled.bytesDone).toBeGreaterThan(0);
+      expect(cancelled.bytesDone).toBeLessThan(plan.totalBytes);
+      expect(done.state).toBe('done');
+      expect(done.bytesDone).toBe(plan.totalBytes);
+      await expectObjectsMatchSources(engine, id, plan);
+    });
+
+    it('pauses and resumes without sending a journaled part twice', async () => {
+      slowParts();
+      const plan = largePlan('pause');
+      const engine = makeEngine(slowOptions());
+      const seen: { at: number; bytes: number; speed: number | null; eta: number | null }[] = [];
+      engine.onDidChange((snaps) => {
+        const snap = snaps[0]!;
+        seen.push({ at: Date.now(), bytes: snap.bytesDone, speed: snap.speed, eta: snap.etaSeconds });
+      });
+      const before = proxy.requests.length;
+      const id = engine.enqueueUpload(plan);
+      await waitUntil(() => engine.snapshots()[0]!.bytesDone >= 2 * PART, 30_000, 'two parts');
+
+      engine.pause(id);
+      await engine.whenIdle();
+      const paused = engine.snapshots().find((s) => s.id === id)!;
+      const store = new UploadStore(engine.journal);
+      const journaled = objectsOf(engine, id)
+        .filter((o) => o.multipartId !== null)
+        .flatMap((o) =>
+          store.listParts(id, o.destination, o.multipartId!).map((p) => `${o.key}#${p.number}`),
+        );
+      const resumedAt = proxy.requests.length;
+      proxy.hook = () => ({ kind: 'forward' });
+      engine.resume(id);
+      const done = await engine.waitFor(id);
+
+      expect(paused.state).toBe('paused');
+      expect(paused.files.map((f) => f.state)).toContain('paused');
+      expect(paused.files.map((f) => f.state)).not.toContain('running');
+      expect(journaled.length).toBeGreaterThanOrEqual(2);
+      expect(done.state).toBe('done');
+      const resent = proxy.requests
+        .slice(resumedAt)
+        .filter((r) => r.method === 'PUT' && r.query.has('partNumber'))
+        .map((r) => `${r.path.split('/').slice(2).join('/')}#${r.query.get('partNumber')}`);
+      expect(resent.filter((p) => journaled.includes(p))).toEqual([]);
+      // Snapshots: throttled, monotonic, with a speed and an ETA once measured.
+      const gaps = seen.slice(1).map((x, i) => x.at - seen[i]!.at);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(240);
+      const bytes = seen.map((x) => x.bytes);
+      expect(bytes).toEqual([...bytes].sort((a, b) => a - b));
+      expect(seen.some((x) => x.speed !== null && x.speed > 0 && x.eta !== null)).toBe(true);
+      expect(resent.length).toBeGreaterThan(0);
+      expect(proxy.requests.slice(before).filter((r) => r.query.has('uploads')).length).toBe(3);
+      await expectObjectsMatchSources(engine, id, plan);
+    });
+
+    it('refreshes expired credentials and retries the part in the same multipart upload', async () => {
+      let refusals = 0;
+      proxy.hook = (req) => {
+        if (req.query.get('partNumber') === '2' && refusals === 0) {
+          refusals++;
+          return {
+            kind: 'respond',
+            status: 400,
+            headers: { 'content-type': 'application/xml' },
+            body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>',
+          };
+        }
+        return { kind: 'forward' };
+      };
+      const [r1] = copyFixtures([LARGE_R1], path.join(world.dir, 'expired'));
+      const plan = planFor(newFolder(), [{ clientId: 'EXPIRED', r1: [r1!] }]);
+      const engine = makeEngine({ s3Endpoint: proxy.url, partSize: PART });
+      const before = proxy.requests.length;
+
+      const snap = await engine.waitFor(engine.enqueueUpload(plan));
+
+      const seen = proxy.requests.slice(before);
+      expect(snap.state).toBe('done');
+      expect(refusals).toBe(1);
+      expect(seen.filter((r) => r.query.has('uploads')).length).toBe(1);
+      expect(seen.filter((r) => r.query.get('partNumber') === '2').length).toBe(2);
+      expect(new Set(seen.filter((r) => r.query.has('uploadId')).map((r) => r.query.get('uploadId'))).size).toBe(1);
+      await expectObjectsMatchSources(engine, snap.id, plan);
+    });
+  });
+
+  describe('short-lived upload credentials', () => {
+    it('refreshes them ahead of expiry during a long multipart upload', async () => {
+      const lines: string[] = [];
+      const shortWorld = await startWorld({
+        credentialTtlSeconds: 2,
+        log: (line: string) => lines.push(line),
+      });
+      const proxy = await startRecordingProxy(shortWorld.sandbox.info.s3_endpoint);
+      proxy.hook = (req) =>
+        req.query.has('partNumber') ? { kind: 'forward', delayMs: 700 } : { kind: 'forward' };
+      const engine = new Engine({
+        dataDir: path.join(shortWorld.dir, 'engine'),
+        client: shortWorld.client,
+        s3Endpoint: proxy.url,
+        partSize: PART,
+        partConcurrency: 1,
+        fileConcurrency: 1,
+      });
+      try {
+        const [r1, r2] = copyFixtures([LARGE_R1, LARGE_R2], path.join(shortWorld.dir, 'files'));
+        const plan = planFor('gncv://short-lived/', [{ clientId: 'SHORT', r1: [r1!], r2: [r2!] }]);
+
+        const snap = await engine.waitFor(engine.enqueueUpload(plan));
+
+        expect(snap.error).toBeUndefined();
+        expect(snap.state).toBe('done');
+        const issued = lines.filter((l) => l.startsWith('POST /api/v2/upload-credentials/ 20'));
+        expect(issued.length).toBeGreaterThanOrEqual(2);
+        const refused = proxy.requests.filter((r) => r.status === 400 || r.status === 403);
+        expect(refused).toEqual([]);
+      } finally {
+        await engine.close();
+        await proxy.close();
+        await shortWorld.close();
+      }
+    });
+  });
+
+  describe('resumeInterrupted()', () => {
+    it('continues a multipart upload after the process was killed, without re-sending journaled parts', async () => {
+      const proxy = await startRecordingProxy(world.sandbox.info.s3_endpoint);
+      try {
+        proxy.hook = (req) =>
+          req.query.has('partNumber') ? { kind: 'forward', delayMs: 300 } : { kind: 'forward' };
+        const dir = path.join(world.dir, 'crash');
+        const [r1, r2] = copyFixtures([LARGE_R1, LARGE_R2], dir);
+        const plan = planFor(newFolder(), [{ clientId: 'CRASH', r1: [r1!], r2: [r2!] }]);
+        const dataDir = path.join(world.dir, 'crash-engine');
+        const partSize = PART;
+
+        const child = spawn(
+          process.execPath,
+          [
+            path.join(import.meta.dirname, 'upload', 'testing-child.ts'),
+            JSON.stringify({
+              dataDir,
+              apiUrl: world.sandbox.info.api_url,
+              apiKey: world.sandbox.info.api_key,
+              s3Endpoint: proxy.url,
+              partSize,
+              partConcurrency: 1,
+              plan,
+            }),
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+        const watcher = Journal.open(path.join(dataDir, 'journal.db'));
+        const count = () =>
+          (watcher.db.prepare('SELECT COUNT(*) AS n FROM upload_parts').get() as { n: number }).n;
+        try {
+          await waitUntil(() => {
+            if (child.exitCode !== null) throw new Error(`child exited early: ${stderr}`);
+            try {
+              return count() >= 2;
+            } catch {
+              return false; // tables not created yet
+            }
+          }, 30_000, 'two journaled parts');
+        } finally {
+          child.kill('SIGKILL');
+          await exited;
+        }
+        const journaled = watcher.db
+          .prepare('SELECT destination, number, etag FROM upload_parts')
+          .all() as { destination: string; number: number; etag: string }[];
+        watcher.close();
+        const before = proxy.requests.length;
+        proxy.hook = () => ({ kind: 'forward' });
+
+        const engine = new Engine({
+          dataDir,
+          client: world.client,
+          s3Endpoint: proxy.url,
+          partSize,
+        });
+        engines.push(engine);
+        const ids = await engine.resumeInterrupted();
+        const snap = await engine.waitFor(ids[0]!);
+
+        expect(ids).toHaveLength(1);
+        expect(snap.state).toBe('done');
+        expect(snap.bytesDone).toBe(plan.totalBytes);
+        const resent = proxy.requests
+          .slice(before)
+          .filter((r) => r.method === 'PUT' && r.query.has('partNumber'))
+          .map((r) => {
+            const key = r.path;
+            return { key, number: Number(r.query.get('partNumber')) };
+          });
+        const objects = objectsOf(engine, ids[0]!);
+        for (const part of journaled) {
+          const object = objects.find((o) => o.destination === part.destination)!;
+          const again = resent.filter(
+            (r) => r.number === part.number && r.key.endsWith(object.key!),
+          );
+          expect(again, `${part.destination} part ${part.number}`).toEqual([]);
+        }
+        expect(journaled.length).toBeGreaterThanOrEqual(2);
+        expect(resent.length).toBeGreaterThan(0);
+        await expectObjectsMatchSources(engine, ids[0]!, plan);
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
+});
