@@ -44,7 +44,8 @@ try {
       clip: { x: 0, y: 0, width: size, height: size },
     });
     await fs.writeFile(path.join(here, 'icons', `${size}x${size}.png`), png);
-    if (size === 1024) await fs.writeFile(path.join(root, 'build', 'icon.png'), png);
+    if (size === 1024)
+      await fs.writeFile(path.join(root, 'build', 'icon.png'), png);
     console.log(`icon ${size}x${size}`);
   }
 } finally {

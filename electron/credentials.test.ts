@@ -15,10 +15,12 @@ import {
 } from './credentials.ts';
 import type { SafeStorageLike } from './credentials.ts';
 
-function fakeSafeStorage(overrides: Partial<{
-  available: boolean;
-  backend: ReturnType<SafeStorageLike['getSelectedStorageBackend']>;
-}> = {}): SafeStorageLike {
+function fakeSafeStorage(
+  overrides: Partial<{
+    available: boolean;
+    backend: ReturnType<SafeStorageLike['getSelectedStorageBackend']>;
+  }> = {},
+): SafeStorageLike {
   const flip = (b: Buffer) => Buffer.from(b.map((x) => x ^ 0xa5));
   return {
     isAsyncEncryptionAvailable: async () => overrides.available ?? true,
@@ -29,7 +31,10 @@ function fakeSafeStorage(overrides: Partial<{
       if (!data.subarray(0, 4).equals(Buffer.from('ENC1'))) {
         throw new Error('Error while decrypting the ciphertext');
       }
-      return { result: flip(data.subarray(4)).toString('utf8'), shouldReEncrypt: false };
+      return {
+        result: flip(data.subarray(4)).toString('utf8'),
+        shouldReEncrypt: false,
+      };
     },
   };
 }
@@ -48,7 +53,11 @@ describe('createSafeStorageSecretStore()', () => {
   });
 
   it('saves the secret encrypted (never in plain text) and loads it back', async () => {
-    const store = createSafeStorageSecretStore(fakeSafeStorage(), file, 'linux');
+    const store = createSafeStorageSecretStore(
+      fakeSafeStorage(),
+      file,
+      'linux',
+    );
 
     await store.save('{"apiKey":"SECRET-KEY-123"}');
     const onDisk = await fs.readFile(file);
@@ -61,7 +70,11 @@ describe('createSafeStorageSecretStore()', () => {
   });
 
   it('loads null when nothing was saved, and after clear', async () => {
-    const store = createSafeStorageSecretStore(fakeSafeStorage(), file, 'linux');
+    const store = createSafeStorageSecretStore(
+      fakeSafeStorage(),
+      file,
+      'linux',
+    );
 
     const before = await store.load();
     await store.save('x');
@@ -73,7 +86,11 @@ describe('createSafeStorageSecretStore()', () => {
   });
 
   it('loads null when the file cannot be decrypted any more', async () => {
-    const store = createSafeStorageSecretStore(fakeSafeStorage(), file, 'linux');
+    const store = createSafeStorageSecretStore(
+      fakeSafeStorage(),
+      file,
+      'linux',
+    );
     await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.writeFile(file, 'written with another key');
 
@@ -82,15 +99,26 @@ describe('createSafeStorageSecretStore()', () => {
 
   it.each([
     ['encryption is unavailable', { available: false }, 'linux' as const],
-    ['Linux would use its fixed basic_text key', { backend: 'basic_text' as const }, 'linux' as const],
-  ])('refuses to save, and writes nothing, when %s', async (_why, options, platform) => {
-    const store = createSafeStorageSecretStore(fakeSafeStorage(options), file, platform);
+    [
+      'Linux would use its fixed basic_text key',
+      { backend: 'basic_text' as const },
+      'linux' as const,
+    ],
+  ])(
+    'refuses to save, and writes nothing, when %s',
+    async (_why, options, platform) => {
+      const store = createSafeStorageSecretStore(
+        fakeSafeStorage(options),
+        file,
+        platform,
+      );
 
-    const error = await store.save('secret').catch((err: unknown) => err);
+      const error = await store.save('secret').catch((err: unknown) => err);
 
-    expect(error).toBeInstanceOf(EncryptionUnavailableError);
-    await expect(fs.access(file)).rejects.toThrow();
-  });
+      expect(error).toBeInstanceOf(EncryptionUnavailableError);
+      await expect(fs.access(file)).rejects.toThrow();
+    },
+  );
 
   it('does not look at the Linux backend on other platforms', async () => {
     const store = createSafeStorageSecretStore(

@@ -88,7 +88,10 @@ const genericBadRequests: [string, unknown][] = [
 const foreignSenders: [string, InvokeEventLike][] = [
   [
     'another window',
-    { sender: { id: WINDOW_ID + 1 }, senderFrame: { url: APP_URL, parent: null } },
+    {
+      sender: { id: WINDOW_ID + 1 },
+      senderFrame: { url: APP_URL, parent: null },
+    },
   ],
   [
     'an iframe inside our window',
@@ -105,13 +108,13 @@ const foreignSenders: [string, InvokeEventLike][] = [
     'our window showing another local file',
     {
       sender: { id: WINDOW_ID },
-      senderFrame: { url: 'file:///tmp/dist/renderer/index.html', parent: null },
+      senderFrame: {
+        url: 'file:///tmp/dist/renderer/index.html',
+        parent: null,
+      },
     },
   ],
-  [
-    'a frame that is gone',
-    { sender: { id: WINDOW_ID }, senderFrame: null },
-  ],
+  ['a frame that is gone', { sender: { id: WINDOW_ID }, senderFrame: null }],
 ];
 
 const channelNames = Object.keys(channels) as Channel[];
@@ -133,7 +136,10 @@ describe('ipc', () => {
     });
     handlers = createIpcHandlers(
       service,
-      createSenderCheck(() => ({ id: WINDOW_ID }), { kind: 'file', url: APP_URL }),
+      createSenderCheck(() => ({ id: WINDOW_ID }), {
+        kind: 'file',
+        url: APP_URL,
+      }),
     );
   });
 
@@ -163,23 +169,27 @@ describe('ipc', () => {
         },
       );
 
-      it.each([...genericBadRequests, ['a channel-specific bad payload', specificBadRequests[channel]]])(
-        'refuses %s with invalid-request',
-        async (_what, payload) => {
-          const result = await call(channel, payload);
+      it.each([
+        ...genericBadRequests,
+        ['a channel-specific bad payload', specificBadRequests[channel]],
+      ])('refuses %s with invalid-request', async (_what, payload) => {
+        const result = await call(channel, payload);
 
-          expect(result.ok).toBe(false);
-          if (result.ok) return;
-          expect(result.error.code).toBe('invalid-request');
-          expect(result.error.message).toMatch(
-            new RegExp(`^Invalid request for ${channel}: `),
-          );
-        },
-      );
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        expect(result.error.code).toBe('invalid-request');
+        expect(result.error.message).toMatch(
+          new RegExp(`^Invalid request for ${channel}: `),
+        );
+      });
     });
 
     it('does not sign in when the sign-in comes from a foreign sender', async () => {
-      await call('session:signIn', validRequests['session:signIn'], foreignSenders[0][1]);
+      await call(
+        'session:signIn',
+        validRequests['session:signIn'],
+        foreignSenders[0][1],
+      );
 
       const session = await call<SessionInfo>('session:get', {});
 
@@ -194,7 +204,10 @@ describe('ipc', () => {
 
       const result = await noWindow['session:get'](trusted, {});
 
-      expect(result).toMatchObject({ ok: false, error: { code: 'forbidden-sender' } });
+      expect(result).toMatchObject({
+        ok: false,
+        error: { code: 'forbidden-sender' },
+      });
     });
   });
 
@@ -241,7 +254,10 @@ describe('ipc', () => {
       });
 
       const unregister = registerIpc(fakeIpcMain as never, localService, {
-        isTrustedSender: createSenderCheck(() => contents, { kind: 'file', url: APP_URL }),
+        isTrustedSender: createSenderCheck(() => contents, {
+          kind: 'file',
+          url: APP_URL,
+        }),
         getWebContents: () => contents as never,
       });
       const names = [...registered.keys()].sort();
@@ -291,7 +307,12 @@ describe('ipc', () => {
           path: folder,
           parent: dataDir,
           entries: [
-            { name: 'run1', path: path.join(folder, 'run1'), kind: 'dir', size: null },
+            {
+              name: 'run1',
+              path: path.join(folder, 'run1'),
+              kind: 'dir',
+              size: null,
+            },
           ],
         },
       });
@@ -299,15 +320,25 @@ describe('ipc', () => {
         ok: true,
         value: {
           folder: path.join(os.homedir(), 'Downloads', 'Gencove'),
-          template: '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
+          template:
+            '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
         },
       });
-      expect(projects).toMatchObject({ ok: false, error: { code: 'not-signed-in' } });
-      expect(picker).toMatchObject({ ok: false, error: { code: 'unsupported' } });
+      expect(projects).toMatchObject({
+        ok: false,
+        error: { code: 'not-signed-in' },
+      });
+      expect(picker).toMatchObject({
+        ok: false,
+        error: { code: 'unsupported' },
+      });
     });
 
     it('reach the service: sign in to the sandbox, list projects and samples, sign out', async () => {
-      const signIn = await call<SessionInfo>('session:signIn', validRequests['session:signIn']);
+      const signIn = await call<SessionInfo>(
+        'session:signIn',
+        validRequests['session:signIn'],
+      );
       const projects = await call<ProjectSummary[]>('projects:list', {});
       if (!projects.ok) throw new Error(projects.error.message);
       const samples = await call<SampleRow[]>('samples:list', {
@@ -315,23 +346,34 @@ describe('ipc', () => {
       });
       const missing = await call('samples:get', { sampleId: SOME_UUID });
       const transfers = await call('transfers:list', {});
-      const badPlan = await call('plan:edit', { planId: 'never-made', edits: {} });
+      const badPlan = await call('plan:edit', {
+        planId: 'never-made',
+        edits: {},
+      });
       const signOut = await call<SessionInfo>('session:signOut', {});
 
       expect(signIn).toMatchObject({
         ok: true,
         value: { signedIn: true, sandbox: true, host: { kind: 'sandbox' } },
       });
-      expect(signIn.ok && signIn.value.hostUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(signIn.ok && signIn.value.hostUrl).toMatch(
+        /^http:\/\/127\.0\.0\.1:\d+$/,
+      );
       expect(projects.value.length).toBeGreaterThan(0);
       for (const project of projects.value) {
         expect(project.id).toMatch(/^[0-9a-f-]{36}$/);
         expect(project.configurationName).toEqual(expect.any(String));
       }
       expect(samples.ok).toBe(true);
-      expect(missing).toMatchObject({ ok: false, error: { code: 'not-found' } });
+      expect(missing).toMatchObject({
+        ok: false,
+        error: { code: 'not-found' },
+      });
       expect(transfers).toEqual({ ok: true, value: [] });
-      expect(badPlan).toMatchObject({ ok: false, error: { code: 'not-found' } });
+      expect(badPlan).toMatchObject({
+        ok: false,
+        error: { code: 'not-found' },
+      });
       expect(signOut).toMatchObject({ ok: true, value: { signedIn: false } });
     });
   });

@@ -66,8 +66,7 @@ export function createIpcHandlers(
 
 /** Where our app page is loaded from. */
 export type AppPageLocation =
-  | { kind: 'file'; url: string }
-  | { kind: 'dev-server'; url: string };
+  { kind: 'file'; url: string } | { kind: 'dev-server'; url: string };
 
 /**
  * createSenderCheck trusts an event only when it comes from the main frame

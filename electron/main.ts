@@ -205,7 +205,10 @@ function setupNotifications(service: AppService): void {
     const snapshot = payload as TransferSnapshot;
     const text = notificationText(snapshot);
     if (!text) return;
-    const notification = new Notification({ title: text.title, body: text.body });
+    const notification = new Notification({
+      title: text.title,
+      body: text.body,
+    });
     notification.on('click', focusMainWindow);
     notification.show();
   });
@@ -260,7 +263,9 @@ function setupMenu(): void {
     { role: 'windowMenu' },
     {
       role: 'help',
-      submenu: [{ label: 'About Gencove Desktop', click: () => app.showAboutPanel() }],
+      submenu: [
+        { label: 'About Gencove Desktop', click: () => app.showAboutPanel() },
+      ],
     },
   ];
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));

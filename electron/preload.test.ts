@@ -42,8 +42,12 @@ function loadPreload(): { bridge: Bridge; fake: FakeElectron } {
         fake.invoked.push({ channel, request });
         return fake.invokeResult();
       },
-      on(channel: string, listener: (event: unknown, payload: unknown) => void) {
-        if (!fake.listeners.has(channel)) fake.listeners.set(channel, new Set());
+      on(
+        channel: string,
+        listener: (event: unknown, payload: unknown) => void,
+      ) {
+        if (!fake.listeners.has(channel))
+          fake.listeners.set(channel, new Set());
         fake.listeners.get(channel)!.add(listener);
       },
       removeListener(
@@ -108,7 +112,10 @@ describe('preload', () => {
 
       expect(result).toEqual({
         ok: false,
-        error: { code: 'unknown-channel', message: 'Unknown channel "shell:exec".' },
+        error: {
+          code: 'unknown-channel',
+          message: 'Unknown channel "shell:exec".',
+        },
       });
       expect(fake.invoked).toEqual([]);
     });
@@ -130,7 +137,8 @@ describe('preload', () => {
         ok: false,
         error: {
           code: 'internal',
-          message: "session:get failed: No handler registered for 'session:get'",
+          message:
+            "session:get failed: No handler registered for 'session:get'",
         },
       });
     });

@@ -30,7 +30,14 @@ function request(
 ): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: urlPath, method, headers, setHost: false },
+      {
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        method,
+        headers,
+        setHost: false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -92,14 +99,18 @@ class Client {
   call(channel: string, request: unknown): Promise<unknown> {
     const id = this.#nextId++;
     return new Promise((resolve) => {
-      this.#waiting.set(id, (frame) => resolve('result' in frame ? frame.result : null));
+      this.#waiting.set(id, (frame) =>
+        resolve('result' in frame ? frame.result : null),
+      );
       this.#ws.send(JSON.stringify({ id, channel, request }));
     });
   }
 
   sendRaw(text: string): Promise<{ code: number; reason: string }> {
     return new Promise((resolve) => {
-      this.#ws.once('close', (code, reason) => resolve({ code, reason: String(reason) }));
+      this.#ws.once('close', (code, reason) =>
+        resolve({ code, reason: String(reason) }),
+      );
       this.#ws.send(text);
     });
   }
@@ -125,8 +136,14 @@ describe('startServe()', () => {
       path.join(rendererDir, 'index.html'),
       '<!doctype html><title>Gencove Desktop</title><script type="module" src="/assets/app.js"></script>',
     );
-    await fs.writeFile(path.join(rendererDir, 'assets', 'app.js'), 'export {};\n');
-    await fs.writeFile(path.join(dataDir, 'secret.txt'), 'outside the renderer');
+    await fs.writeFile(
+      path.join(rendererDir, 'assets', 'app.js'),
+      'export {};\n',
+    );
+    await fs.writeFile(
+      path.join(dataDir, 'secret.txt'),
+      'outside the renderer',
+    );
 
     serve = await startServe({ dataDir, rendererDir, host: '127.0.0.1' });
     const url = new URL(serve.url);
@@ -141,19 +158,19 @@ describe('startServe()', () => {
   });
 
   it('prints a loopback URL with a 256-bit token', () => {
-    expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
-  });
-
-  it.each([
-    ['0.0.0.0'],
-    ['::'],
-    ['192.168.1.10'],
-    ['localhost'],
-  ])('refuses to listen on %s', async (bind) => {
-    await expect(startServe({ dataDir, rendererDir, host: bind })).rejects.toThrow(
-      'Serve mode listens on 127.0.0.1 only',
+    expect(serve.url).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/,
     );
   });
+
+  it.each([['0.0.0.0'], ['::'], ['192.168.1.10'], ['localhost']])(
+    'refuses to listen on %s',
+    async (bind) => {
+      await expect(
+        startServe({ dataDir, rendererDir, host: bind }),
+      ).rejects.toThrow('Serve mode listens on 127.0.0.1 only');
+    },
+  );
 
   it('refuses to start without a built renderer', async () => {
     await expect(
@@ -178,12 +195,20 @@ describe('startServe()', () => {
     });
 
     it('serves assets with their type, and index.html for client-side routes', async () => {
-      const script = await request(serve.port, '/assets/app.js', { Host: host });
-      const route = await request(serve.port, '/projects/123', { Host: `localhost:${serve.port}` });
-      const missing = await request(serve.port, '/assets/missing.js', { Host: host });
+      const script = await request(serve.port, '/assets/app.js', {
+        Host: host,
+      });
+      const route = await request(serve.port, '/projects/123', {
+        Host: `localhost:${serve.port}`,
+      });
+      const missing = await request(serve.port, '/assets/missing.js', {
+        Host: host,
+      });
 
       expect(script.status).toBe(200);
-      expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
+      expect(script.headers['content-type']).toBe(
+        'text/javascript; charset=utf-8',
+      );
       expect(route.status).toBe(200);
       expect(route.body).toContain('<title>');
       expect(missing.status).toBe(404);
@@ -238,18 +263,49 @@ describe('startServe()', () => {
       ['a wrong token', () => `/ws?token=${'A'.repeat(43)}`, good, 401],
       ['a token of another length', () => `/ws?token=${token}x`, good, 401],
       ['an empty token', () => '/ws?token=', good, 401],
-      ['a foreign Origin', () => `/ws?token=${token}`, () => ({ Host: host, Origin: 'http://attacker.example' }), 403],
-      ['our host on another port as Origin', () => `/ws?token=${token}`, () => ({ Host: host, Origin: 'http://127.0.0.1:1' }), 403],
-      ['an https Origin', () => `/ws?token=${token}`, () => ({ Host: host, Origin: `https://${host}` }), 403],
-      ['a file:// page as Origin', () => `/ws?token=${token}`, () => ({ Host: host, Origin: 'null' }), 403],
+      [
+        'a foreign Origin',
+        () => `/ws?token=${token}`,
+        () => ({ Host: host, Origin: 'http://attacker.example' }),
+        403,
+      ],
+      [
+        'our host on another port as Origin',
+        () => `/ws?token=${token}`,
+        () => ({ Host: host, Origin: 'http://127.0.0.1:1' }),
+        403,
+      ],
+      [
+        'an https Origin',
+        () => `/ws?token=${token}`,
+        () => ({ Host: host, Origin: `https://${host}` }),
+        403,
+      ],
+      [
+        'a file:// page as Origin',
+        () => `/ws?token=${token}`,
+        () => ({ Host: host, Origin: 'null' }),
+        403,
+      ],
       ['no Origin', () => `/ws?token=${token}`, () => ({ Host: host }), 403],
-      ['a rebound Host', () => `/ws?token=${token}`, () => ({ Host: `attacker.example:${serve.port}`, Origin: `http://attacker.example:${serve.port}` }), 403],
+      [
+        'a rebound Host',
+        () => `/ws?token=${token}`,
+        () => ({
+          Host: `attacker.example:${serve.port}`,
+          Origin: `http://attacker.example:${serve.port}`,
+        }),
+        403,
+      ],
       ['another path', () => `/socket?token=${token}`, good, 404],
-    ])('refuses an upgrade with %s', async (_what, urlPath, headers, status) => {
-      const answer = await upgrade(serve.port, urlPath(), headers());
+    ])(
+      'refuses an upgrade with %s',
+      async (_what, urlPath, headers, status) => {
+        const answer = await upgrade(serve.port, urlPath(), headers());
 
-      expect(answer.status).toBe(status);
-    });
+        expect(answer.status).toBe(status);
+      },
+    );
 
     it('accepts localhost as Host and Origin', async () => {
       const client = await Client.open(
@@ -293,8 +349,14 @@ describe('startServe()', () => {
       };
       const signOut = await client.call('session:signOut', {});
 
-      expect(before).toMatchObject({ ok: true, value: { signedIn: false, mode: 'serve' } });
-      expect(signIn).toMatchObject({ ok: true, value: { signedIn: true, sandbox: true } });
+      expect(before).toMatchObject({
+        ok: true,
+        value: { signedIn: false, mode: 'serve' },
+      });
+      expect(signIn).toMatchObject({
+        ok: true,
+        value: { signedIn: true, sandbox: true },
+      });
       expect(projects.ok).toBe(true);
       expect(projects.value.length).toBeGreaterThan(0);
       expect(signOut).toMatchObject({ ok: true, value: { signedIn: false } });
@@ -311,10 +373,19 @@ describe('startServe()', () => {
 
       expect(unknown).toEqual({
         ok: false,
-        error: { code: 'unknown-channel', message: 'Unknown channel "shell:exec".' },
+        error: {
+          code: 'unknown-channel',
+          message: 'Unknown channel "shell:exec".',
+        },
       });
-      expect(invalid).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
-      expect(unsupported).toMatchObject({ ok: false, error: { code: 'unsupported' } });
+      expect(invalid).toMatchObject({
+        ok: false,
+        error: { code: 'invalid-request' },
+      });
+      expect(unsupported).toMatchObject({
+        ok: false,
+        error: { code: 'unsupported' },
+      });
     });
 
     it('lists folders for the folder browser', async () => {
@@ -326,8 +397,18 @@ describe('startServe()', () => {
           path: rendererDir,
           parent: dataDir,
           entries: [
-            { name: 'assets', path: path.join(rendererDir, 'assets'), kind: 'dir', size: null },
-            { name: 'index.html', path: path.join(rendererDir, 'index.html'), kind: 'file', size: expect.any(Number) },
+            {
+              name: 'assets',
+              path: path.join(rendererDir, 'assets'),
+              kind: 'dir',
+              size: null,
+            },
+            {
+              name: 'index.html',
+              path: path.join(rendererDir, 'index.html'),
+              kind: 'file',
+              size: expect.any(Number),
+            },
           ],
         },
       });

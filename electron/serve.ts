@@ -170,7 +170,10 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
 }
 
 /** True when the Host header names this server. */
-export function isOurHost(hostHeader: string | undefined, port: number): boolean {
+export function isOurHost(
+  hostHeader: string | undefined,
+  port: number,
+): boolean {
   return (
     hostHeader === `${SERVE_HOST}:${port}` || hostHeader === `localhost:${port}`
   );
@@ -267,7 +270,11 @@ function parseClientFrame(
   }
   const frame = value as Record<string, unknown>;
   if (!Number.isSafeInteger(frame.id)) return null;
-  return { id: frame.id as number, channel: frame.channel, request: frame.request };
+  return {
+    id: frame.id as number,
+    channel: frame.channel,
+    request: frame.request,
+  };
 }
 
 function rawText(data: RawData): string {

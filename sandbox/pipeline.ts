@@ -11,7 +11,7 @@
  * hook later features such as webhooks attach to).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { analysisDeliverables, type Configuration } from './catalog.ts';
@@ -70,13 +70,17 @@ export class Pipeline {
       this.timer = null;
     }
     const pending = [...this.inFlight.keys()];
+    // At capacity only `created` samples can move; a finishing QC wakes the
+    // clock again, so due `running` samples are not polled in a busy loop.
+    const atCapacity = this.inFlight.size >= MAX_PARALLEL_QC ? 1 : 0;
     const row = this.ctx.db
       .prepare(
         `SELECT MIN(next_step_at) AS due FROM samples
          WHERE next_step_at IS NOT NULL AND deleted = 0
+           AND (? = 0 OR status = 'created')
            AND id NOT IN (SELECT value FROM json_each(?))`,
       )
-      .get(JSON.stringify(pending)) as { due: number | null };
+      .get(atCapacity, JSON.stringify(pending)) as { due: number | null };
     if (row.due === null) {
       return;
     }
@@ -183,7 +187,12 @@ export class Pipeline {
     const produced = qc.passed ? await this.writeDeliverables(sample, config, qc, files) : [];
 
     const current = ctx.db.prepare('SELECT deleted FROM samples WHERE id = ?').get(sample.id) as { deleted: number };
-    if (current.deleted === 1 || this.abort.signal.aborted) {
+    if (current.deleted === 1) {
+      // Deleted while its QC ran: drop what this run wrote.
+      await rm(sampleDirectory(ctx, sample.id), { recursive: true, force: true });
+      return;
+    }
+    if (this.abort.signal.aborted) {
       return;
     }
     const stamp = timestamp(ctx.now());

@@ -43,13 +43,28 @@ const rows: Row[] = [];
 /** A SHA-256 for the signer, from node:crypto. */
 class NodeSha256 {
   private hash: crypto.Hash | crypto.Hmac;
-  private readonly secret?: crypto.BinaryLike;
-  constructor(secret?: crypto.BinaryLike) {
-    this.secret = secret;
-    this.hash = secret ? crypto.createHmac('sha256', secret) : crypto.createHash('sha256');
+  private readonly secret?: Buffer;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.secret =
+      secret === undefined
+        ? undefined
+        : typeof secret === 'string'
+          ? Buffer.from(secret)
+          : ArrayBuffer.isView(secret)
+            ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
+            : Buffer.from(secret);
+    this.hash = this.secret
+      ? crypto.createHmac('sha256', this.secret)
+      : crypto.createHash('sha256');
   }
-  update(data: string | Uint8Array): void {
-    this.hash.update(data);
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(
+      typeof data === 'string'
+        ? data
+        : ArrayBuffer.isView(data)
+          ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+          : new Uint8Array(data),
+    );
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.hash.digest());

@@ -3,7 +3,7 @@
  * real FASTQs copied from ../shared/data into temporary folders.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
@@ -33,7 +33,7 @@ const PART = 5 * MIB;
 const LARGE_R1 = 'fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_1.fq.gz';
 const LARGE_R2 = 'fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_2.fq.gz';
 const GASIC = 'fastq/single_end/gasic_SRR059298/SRR059298_subset.fastq.gz';
-const NEXTSEQ = 'runs/180723_NB500892_0277_AHJYM2BGX7/Data/Intensities/BaseCalls/B3910';
+const NEXTSEQ_RUN = 'runs/180723_NB500892_0277_AHJYM2BGX7';
 
 let world: TestWorld;
 let s3: S3Client;
@@ -159,32 +159,37 @@ describe('Engine', () => {
       }
     });
 
-    it('concatenates the lane-split NextSeq run in lane order, one object per read', async () => {
-      const dir = path.join(world.dir, 'nextseq');
-      const names = readdirSync(path.join(sharedData, NEXTSEQ)).filter((n) =>
-        n.endsWith('.fastq.gz'),
-      );
-      const copies = copyFixtures(names.map((n) => `${NEXTSEQ}/${n}`), dir);
-      const bySample = new Map<string, SampleFiles>();
-      for (const file of copies.sort()) {
-        const match = /^(.+)_S\d+_L00(\d)_(R[12])_001\.fastq\.gz$/.exec(path.basename(file))!;
-        const clientId = match[1]!.replace(/_/g, '-');
-        const sample = bySample.get(clientId) ?? { clientId, r1: [], r2: [] };
-        (match[3] === 'R1' ? sample.r1 : sample.r2!).push(file);
-        bySample.set(clientId, sample);
-      }
-      const plan = planFor(newFolder(), [...bySample.values()]);
+    it('plans, uploads and assigns the lane-split NextSeq run, concatenating lanes in order', async () => {
+      const runDir = path.join(world.dir, 'nextseq', path.basename(NEXTSEQ_RUN));
+      cpSync(path.join(sharedData, NEXTSEQ_RUN), runDir, { recursive: true });
+      const projectId = world.sandbox.info.project_ids[0]!;
       const engine = makeEngine();
+      const plan = await engine.plan([runDir], { destination: newFolder() });
 
-      const id = engine.enqueueUpload(plan);
+      const id = engine.enqueueUpload(plan, { projectId });
       const snap = await engine.waitFor(id);
 
+      expect(snap.error).toBeUndefined();
       expect(snap.state).toBe('done');
-      expect(bySample.size).toBe(12);
       expect(snap.files).toHaveLength(24);
-      expect(plan.samples.every((s) => s.r1!.files.length === 4)).toBe(true);
-      await expectObjectsMatchSources(engine, id, plan);
-      expect(snap.assigned).toBeUndefined();
+      // The expected bytes come from the file names, not from the plan.
+      const laneDir = path.join(runDir, 'Data/Intensities/BaseCalls/B3910');
+      const names = readdirSync(laneDir);
+      const objects = objectsOf(engine, id);
+      for (const object of objects) {
+        const sample = plan.samples.find((s) => s.clientId === object.clientId)!;
+        const lanes = names
+          .filter((n) => n.startsWith(`${sample.sourceName}_S`) && n.includes(`_${object.read}_`))
+          .sort((a, b) => Number(/_L(\d+)_/.exec(a)![1]) - Number(/_L(\d+)_/.exec(b)![1]));
+        expect(lanes, object.destination).toHaveLength(4);
+        const expected = Buffer.concat(lanes.map((n) => readFileSync(path.join(laneDir, n))));
+        const stored = await getObjectBytes(s3, object.bucket!, object.key!);
+        expect(stored.equals(expected), object.destination).toBe(true);
+      }
+      expect(snap.assigned).toHaveLength(12);
+      const samples = await world.client.listProjectSamples(projectId);
+      const ids = new Set(samples.map((s) => s.id));
+      expect(snap.assigned!.every((a) => ids.has(a.sampleId))).toBe(true);
     });
 
     it('never completes a truncated file as an object, multipart or not, and names it', async () => {
@@ -255,6 +260,18 @@ describe('Engine', () => {
       const plan = planFor(newFolder(), []);
 
       expect(() => engine.enqueueUpload(plan)).toThrow(/no included sample/);
+      expect(engine.journal.listJobs()).toEqual([]);
+    });
+
+    it('refuses a project id that is not a UUID and metadata that is not JSON', () => {
+      const engine = makeEngine();
+      const [r1] = copyFixtures(['naming/SAMPLE12_R1.fastq.gz'], path.join(world.dir, 'bad-input'));
+      const plan = planFor(newFolder(), [{ clientId: 'SAMPLE12', r1: [r1!] }]);
+
+      expect(() => engine.enqueueUpload(plan, { projectId: 'not-a-uuid' })).toThrow(/not-a-uuid/);
+      expect(() => engine.enqueueUpload(plan, { metadata: { n: 1n } })).toThrow(
+        /metadata is not a JSON value/,
+      );
       expect(engine.journal.listJobs()).toEqual([]);
     });
   });
@@ -405,12 +422,12 @@ describe('Engine', () => {
     it('refreshes them ahead of expiry during a long multipart upload', async () => {
       const lines: string[] = [];
       const shortWorld = await startWorld({
-        credentialTtlSeconds: 2,
+        credentialTtlSeconds: 3,
         log: (line: string) => lines.push(line),
       });
       const proxy = await startRecordingProxy(shortWorld.sandbox.info.s3_endpoint);
       proxy.hook = (req) =>
-        req.query.has('partNumber') ? { kind: 'forward', delayMs: 700 } : { kind: 'forward' };
+        req.query.has('partNumber') ? { kind: 'forward', delayMs: 500 } : { kind: 'forward' };
       const engine = new Engine({
         dataDir: path.join(shortWorld.dir, 'engine'),
         client: shortWorld.client,

@@ -11,6 +11,7 @@ import path from 'node:path';
 
 import type { S3Client } from '@aws-sdk/client-s3';
 
+import { normalizeUuid } from './api/client.ts';
 import type { GencoveClient } from './api/client.ts';
 import { downloadDeliverables } from './download/downloader.ts';
 import { ValidationError, toUserMessage } from './errors.ts';
@@ -142,7 +143,7 @@ export class Engine {
    * enqueueUpload records an upload job for the plan's included samples and
    * queues it; returns the job id. Throws ValidationError (nothing recorded)
    * when the plan has nothing to upload, a destination is not `gncv://` or
-   * repeats, or the metadata is not JSON.
+   * repeats, the project id is not a UUID, or the metadata is not JSON.
    */
   enqueueUpload(
     plan: UploadPlan,
@@ -151,16 +152,14 @@ export class Engine {
     this.#assertOpen();
     const objects = plannedObjects(plan);
     checkUploadPlan(plan, objects);
-    if (opts.projectId !== undefined && !/^[0-9a-f-]{32,36}$/i.test(opts.projectId)) {
-      throw new ValidationError(
-        'projectId',
-        `The project id "${opts.projectId}" is not a UUID.`,
-      );
-    }
+    const projectId =
+      opts.projectId === undefined || opts.projectId === ''
+        ? undefined
+        : normalizeUuid(opts.projectId, 'project id');
     const metadata = checkMetadata(opts.metadata);
     const request: UploadJobRequest = {
       plan,
-      ...(opts.projectId ? { projectId: opts.projectId } : {}),
+      ...(projectId ? { projectId } : {}),
       metadata,
     };
     const samples = new Set(objects.map((o) => o.clientId)).size;

@@ -8,7 +8,11 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { EventMap, EventName, SessionInfo } from '../../shared/contract.ts';
+import type {
+  EventMap,
+  EventName,
+  SessionInfo,
+} from '../../shared/contract.ts';
 import type { TransferSnapshot } from '../../shared/domain.ts';
 import { MFA_EMAIL, MFA_OTP, startSandbox } from '../../sandbox/server.ts';
 import type { RunningSandbox } from '../../sandbox/server.ts';
@@ -109,7 +113,10 @@ describe('AppService', () => {
         credentials: { kind: 'sandbox-demo' },
         remember: true,
       });
-      const stored = JSON.parse((await store.load())!) as Record<string, unknown>;
+      const stored = JSON.parse((await store.load())!) as Record<
+        string,
+        unknown
+      >;
 
       expect(info).toMatchObject({
         signedIn: true,
@@ -143,7 +150,11 @@ describe('AppService', () => {
       const session = await second.handle('session:get', {});
       const projects = await second.handle('projects:list', {});
 
-      expect(session).toMatchObject({ signedIn: true, sandbox: true, remembered: true });
+      expect(session).toMatchObject({
+        signedIn: true,
+        sandbox: true,
+        remembered: true,
+      });
       expect(projects.length).toBeGreaterThan(0);
     });
 
@@ -159,7 +170,11 @@ describe('AppService', () => {
       const info = await service.handle('session:signOut', {});
       const error = await errorOf(service.handle('projects:list', {}));
 
-      expect(info).toMatchObject({ signedIn: false, host: null, hostUrl: null });
+      expect(info).toMatchObject({
+        signedIn: false,
+        host: null,
+        hostUrl: null,
+      });
       expect(await store.load()).toBeNull();
       expect(error).toMatchObject({ code: 'not-signed-in' });
       expect(await service.handle('transfers:list', {})).toEqual([]);
@@ -174,7 +189,10 @@ describe('AppService', () => {
         },
         clear: async () => {},
       };
-      const service = makeService({ secretStore: refusing, log: (l) => lines.push(l) });
+      const service = makeService({
+        secretStore: refusing,
+        log: (l) => lines.push(l),
+      });
 
       const info = await service.handle('session:signIn', {
         host: { kind: 'sandbox' },
@@ -203,7 +221,10 @@ describe('AppService', () => {
       await sandbox.close();
     });
 
-    const custom = () => ({ kind: 'custom' as const, url: sandbox.info.api_url });
+    const custom = () => ({
+      kind: 'custom' as const,
+      url: sandbox.info.api_url,
+    });
 
     it('signs in with email and password and keeps the session tokens, not the password', async () => {
       const store = new MemorySecretStore();
@@ -229,7 +250,11 @@ describe('AppService', () => {
       expect(secret).not.toContain(sandbox.info.password);
       expect(JSON.parse(secret)).toMatchObject({
         host: custom(),
-        auth: { kind: 'tokens', access: expect.any(String), refresh: expect.any(String) },
+        auth: {
+          kind: 'tokens',
+          access: expect.any(String),
+          refresh: expect.any(String),
+        },
       });
     });
 
@@ -242,7 +267,11 @@ describe('AppService', () => {
       };
 
       const first = await errorOf(
-        service.handle('session:signIn', { host: custom(), credentials, remember: false }),
+        service.handle('session:signIn', {
+          host: custom(),
+          credentials,
+          remember: false,
+        }),
       );
       const second = await service.handle('session:signIn', {
         host: custom(),
@@ -251,7 +280,11 @@ describe('AppService', () => {
       });
 
       expect(first).toMatchObject({ name: 'AuthError', kind: 'otp-required' });
-      expect(second).toMatchObject({ signedIn: true, email: MFA_EMAIL, remembered: false });
+      expect(second).toMatchObject({
+        signedIn: true,
+        email: MFA_EMAIL,
+        remembered: false,
+      });
     });
 
     it('keeps the current session when a new sign-in is refused', async () => {
@@ -271,8 +304,14 @@ describe('AppService', () => {
       );
       const session = await service.handle('session:get', {});
 
-      expect(error).toMatchObject({ name: 'AuthError', kind: 'bad-credentials' });
-      expect(session).toMatchObject({ signedIn: true, hostUrl: sandbox.info.api_url });
+      expect(error).toMatchObject({
+        name: 'AuthError',
+        kind: 'bad-credentials',
+      });
+      expect(session).toMatchObject({
+        signedIn: true,
+        hostUrl: sandbox.info.api_url,
+      });
     });
 
     it('ends a remembered session whose tokens the server no longer accepts', async () => {
@@ -281,17 +320,28 @@ describe('AppService', () => {
           version: 1,
           host: custom(),
           email: sandbox.info.email,
-          auth: { kind: 'tokens', access: 'stale.access.token', refresh: 'stale.refresh.token' },
+          auth: {
+            kind: 'tokens',
+            access: 'stale.access.token',
+            refresh: 'stale.refresh.token',
+          },
         }),
       );
       const service = makeService({ secretStore: store });
-      const signedOut = nextEvent(service, 'session:didChange', (s) => !s.signedIn);
+      const signedOut = nextEvent(
+        service,
+        'session:didChange',
+        (s) => !s.signedIn,
+      );
 
       const restored = await service.handle('session:get', {});
       const error = await errorOf(service.handle('projects:list', {}));
 
       expect(restored).toMatchObject({ signedIn: true });
-      expect(error).toMatchObject({ name: 'AuthError', kind: 'session-expired' });
+      expect(error).toMatchObject({
+        name: 'AuthError',
+        kind: 'session-expired',
+      });
       expect(await signedOut).toMatchObject({ signedIn: false });
       expect(await store.load()).toBeNull();
     });
@@ -299,7 +349,10 @@ describe('AppService', () => {
     it.each([
       [
         'the demo account on another host',
-        { host: { kind: 'production' as const }, credentials: { kind: 'sandbox-demo' as const } },
+        {
+          host: { kind: 'production' as const },
+          credentials: { kind: 'sandbox-demo' as const },
+        },
         'The demo account exists only in the built-in sandbox',
       ],
       [
@@ -310,17 +363,20 @@ describe('AppService', () => {
         },
         'credentials are only sent over https',
       ],
-    ])('refuses %s before sending anything', async (_what, request, message) => {
-      const service = makeService();
+    ])(
+      'refuses %s before sending anything',
+      async (_what, request, message) => {
+        const service = makeService();
 
-      const error = await errorOf(
-        service.handle('session:signIn', { ...request, remember: false }),
-      );
+        const error = await errorOf(
+          service.handle('session:signIn', { ...request, remember: false }),
+        );
 
-      expect(error).toBeInstanceOf(ServiceError);
-      expect(error).toMatchObject({ code: 'validation' });
-      expect(error.message).toContain(message);
-    });
+        expect(error).toBeInstanceOf(ServiceError);
+        expect(error).toMatchObject({ code: 'validation' });
+        expect(error.message).toContain(message);
+      },
+    );
   });
 
   describe('upload, analysis and download', () => {
@@ -331,8 +387,15 @@ describe('AppService', () => {
     beforeAll(async () => {
       inputDir = path.join(root, 'input');
       await fs.mkdir(inputDir, { recursive: true });
-      for (const name of ['SAMPLE1_R1.fastq.gz', 'SAMPLE1_R2.fastq.gz', 'SAMPLE12_R1.fastq.gz']) {
-        await fs.copyFile(path.join(namingDir, name), path.join(inputDir, name));
+      for (const name of [
+        'SAMPLE1_R1.fastq.gz',
+        'SAMPLE1_R2.fastq.gz',
+        'SAMPLE12_R1.fastq.gz',
+      ]) {
+        await fs.copyFile(
+          path.join(namingDir, name),
+          path.join(inputDir, name),
+        );
       }
       service = makeService();
       await service.handle('session:signIn', {
@@ -349,9 +412,16 @@ describe('AppService', () => {
       const sample12 = plan.samples.find((s) => s.sourceName === 'SAMPLE12')!;
       const edited = await service.handle('plan:edit', {
         planId: plan.id!,
-        edits: { renames: { [sample1.key]: 'LAB-1' }, excluded: [sample12.key] },
+        edits: {
+          renames: { [sample1.key]: 'LAB-1' },
+          excluded: [sample12.key],
+        },
       });
-      const finished = nextEvent(service, 'transfers:didFinish', (s) => s.kind === 'upload');
+      const finished = nextEvent(
+        service,
+        'transfers:didFinish',
+        (s) => s.kind === 'upload',
+      );
       const { jobId } = await service.handle('upload:start', {
         planId: plan.id!,
         projectId,
@@ -366,8 +436,12 @@ describe('AppService', () => {
       expect(sample1).toMatchObject({ clientId: 'SAMPLE1', included: true });
       expect(sample12.problems.map((p) => p.code)).toContain('missing-r2');
       expect(edited.id).toBe(plan.id);
-      expect(edited.samples.find((s) => s.key === sample1.key)!.clientId).toBe('LAB-1');
-      expect(edited.samples.find((s) => s.key === sample12.key)!.included).toBe(false);
+      expect(edited.samples.find((s) => s.key === sample1.key)!.clientId).toBe(
+        'LAB-1',
+      );
+      expect(edited.samples.find((s) => s.key === sample12.key)!.included).toBe(
+        false,
+      );
       expect(startedTwice).toMatchObject({ code: 'not-found' });
       expect(upload).toMatchObject({ id: jobId, state: 'done', projectId });
       expect(upload.assigned!.map((a) => a.clientId)).toEqual(['LAB-1']);
@@ -376,23 +450,41 @@ describe('AppService', () => {
       const row = await waitFor('the sample to finish', async () => {
         const rows = await service.handle('samples:list', { projectId });
         const found = rows.find((r) => r.id === sampleId);
-        return found && (found.status === 'succeeded' || found.status.startsWith('failed'))
+        return found &&
+          (found.status === 'succeeded' || found.status.startsWith('failed'))
           ? found
           : null;
       });
       const detail = await service.handle('samples:get', { sampleId });
 
-      expect(row).toMatchObject({ clientId: 'LAB-1', status: 'succeeded', failedQc: false });
-      expect(detail).toMatchObject({ id: sampleId, projectId, clientId: 'LAB-1', metadata: { batch: 'e2e' } });
+      expect(row).toMatchObject({
+        clientId: 'LAB-1',
+        status: 'succeeded',
+        failedQc: false,
+      });
+      expect(detail).toMatchObject({
+        id: sampleId,
+        projectId,
+        clientId: 'LAB-1',
+        metadata: { batch: 'e2e' },
+      });
       expect(detail.files.map((f) => f.fileType)).toEqual(
         expect.arrayContaining(['fastq-r1', 'fastq-r2']),
       );
-      expect(detail.files.every((f) => f.downloadable && /^[0-9a-f]{64}$/.test(f.checksumSha256))).toBe(true);
+      expect(
+        detail.files.every(
+          (f) => f.downloadable && /^[0-9a-f]{64}$/.test(f.checksumSha256),
+        ),
+      ).toBe(true);
       expect(detail.qc.length).toBeGreaterThan(0);
       expect(detail.qc.every((m) => m.status === 'succeeded')).toBe(true);
 
       const destination = path.join(root, 'out');
-      const downloaded = nextEvent(service, 'transfers:didFinish', (s) => s.kind === 'download');
+      const downloaded = nextEvent(
+        service,
+        'transfers:didFinish',
+        (s) => s.kind === 'download',
+      );
       const download = await service.handle('download:start', {
         destination,
         sampleIds: [sampleId],
@@ -401,8 +493,12 @@ describe('AppService', () => {
       const done: TransferSnapshot = await downloaded;
       const folder = path.join(destination, 'LAB-1', sampleId);
       const files = (await fs.readdir(folder)).sort();
-      const original = await fs.readFile(path.join(inputDir, 'SAMPLE1_R1.fastq.gz'));
-      const r1 = await fs.readFile(path.join(folder, `${sampleId}_fastq-r1.fastq.gz`));
+      const original = await fs.readFile(
+        path.join(inputDir, 'SAMPLE1_R1.fastq.gz'),
+      );
+      const r1 = await fs.readFile(
+        path.join(folder, `${sampleId}_fastq-r1.fastq.gz`),
+      );
 
       expect(done).toMatchObject({ id: download.jobId, state: 'done' });
       expect(files).toEqual([
@@ -410,9 +506,9 @@ describe('AppService', () => {
         `${sampleId}_fastq-r2.fastq.gz`,
       ]);
       expect(r1.equals(original)).toBe(true);
-      expect((await service.handle('transfers:list', {})).map((t) => t.id)).toEqual(
-        expect.arrayContaining([jobId, download.jobId]),
-      );
+      expect(
+        (await service.handle('transfers:list', {})).map((t) => t.id),
+      ).toEqual(expect.arrayContaining([jobId, download.jobId]));
     });
 
     it.each([
@@ -426,8 +522,19 @@ describe('AppService', () => {
     });
 
     it.each([
-      ['a relative destination', { destination: 'out', projectId: '3fa85f64-5717-4562-b3fc-2c963f66afa6' }, 'is not an absolute path'],
-      ['neither a project nor samples', { destination: '/tmp/out' }, 'Choose what to download'],
+      [
+        'a relative destination',
+        {
+          destination: 'out',
+          projectId: '3fa85f64-5717-4562-b3fc-2c963f66afa6',
+        },
+        'is not an absolute path',
+      ],
+      [
+        'neither a project nor samples',
+        { destination: '/tmp/out' },
+        'Choose what to download',
+      ],
       [
         'both a project and samples',
         {
@@ -451,7 +558,9 @@ describe('AppService', () => {
         'transfers:resume',
         'transfers:retry',
       ] as const) {
-        const error = await errorOf(service.handle(channel, { jobId: 'no-such-job' }));
+        const error = await errorOf(
+          service.handle(channel, { jobId: 'no-such-job' }),
+        );
 
         expect(error).toMatchObject({ code: 'not-found' });
       }
@@ -462,7 +571,8 @@ describe('AppService', () => {
 
       expect(defaults).toEqual({
         folder: path.join(root, 'Downloads', 'Gencove'),
-        template: '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
+        template:
+          '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
       });
     });
   });
@@ -494,7 +604,9 @@ describe('AppService', () => {
     it('is unsupported without one (serve mode)', async () => {
       const service = makeService();
 
-      const error = await errorOf(service.handle('fs:openFolder', { path: root }));
+      const error = await errorOf(
+        service.handle('fs:openFolder', { path: root }),
+      );
 
       expect(error).toMatchObject({ code: 'unsupported' });
     });

@@ -139,6 +139,8 @@ export class AppService implements ContractService {
   readonly #log: (line: string) => void;
   readonly #listeners = new Set<ServiceEventListener>();
   readonly #plans = new Map<string, UploadPlan>();
+  /** Project names seen in projects:list, for readable transfer titles. */
+  readonly #projectNames = new Map<string, string>();
   #session: ActiveSession | null = null;
   #sandbox: Promise<SandboxHandle> | null = null;
   /** Tail of the chain that serialises session changes. */
@@ -187,7 +189,11 @@ export class AppService implements ContractService {
     });
     const sandbox = this.#sandbox;
     this.#sandbox = null;
-    if (sandbox) await sandbox.then((s) => s.close(), () => {});
+    if (sandbox)
+      await sandbox.then(
+        (s) => s.close(),
+        () => {},
+      );
     this.#listeners.clear();
   }
 
@@ -233,9 +239,9 @@ export class AppService implements ContractService {
       case 'fs:list':
         return listDirectory((request as ParsedRequestOf<'fs:list'>).path);
       case 'fs:pickFolder':
-        return this.#desktop('Choosing a folder with the system dialog').pickFolder(
-          (request as ParsedRequestOf<'fs:pickFolder'>).title,
-        );
+        return this.#desktop(
+          'Choosing a folder with the system dialog',
+        ).pickFolder((request as ParsedRequestOf<'fs:pickFolder'>).title);
       case 'fs:openFolder':
         return this.#openFolder(
           (request as ParsedRequestOf<'fs:openFolder'>).path,
@@ -385,7 +391,9 @@ export class AppService implements ContractService {
     this.#restored ??= this.#enqueueSessionChange(async () => {
       const stored = parseStoredSession(
         await this.#opts.secretStore.load().catch((err: unknown) => {
-          this.#log(`AppService/restore: cannot read the secret store: ${toLogString(err)}`);
+          this.#log(
+            `AppService/restore: cannot read the secret store: ${toLogString(err)}`,
+          );
           return null;
         }),
       );
@@ -480,7 +488,9 @@ export class AppService implements ContractService {
     this.#emitSession();
     // Jobs a previous run left unfinished continue where they stopped.
     engine.resumeInterrupted().catch((err: unknown) => {
-      this.#log(`AppService/openSession: cannot resume transfers: ${toLogString(err)}`);
+      this.#log(
+        `AppService/openSession: cannot resume transfers: ${toLogString(err)}`,
+      );
     });
   }
 
@@ -489,6 +499,7 @@ export class AppService implements ContractService {
     if (!session) return;
     this.#session = null;
     this.#plans.clear();
+    this.#projectNames.clear();
     session.stopEngineEvents();
     try {
       await session.engine.close();
@@ -549,7 +560,9 @@ export class AppService implements ContractService {
       port: 0,
       pipelineStepMs: this.#opts.sandboxStepMs,
     }).then((handle: SandboxHandle) => {
-      this.#log(`AppService/sandbox: built-in sandbox at ${handle.info.api_url}`);
+      this.#log(
+        `AppService/sandbox: built-in sandbox at ${handle.info.api_url}`,
+      );
       return handle;
     });
     // A failed start is tried again next time.
@@ -599,6 +612,7 @@ export class AppService implements ContractService {
         ? await client.getPipelineCapabilities(capabilityIds)
         : [];
     const names = new Map(capabilities.map((c) => [c.id, c.name]));
+    for (const p of projects) this.#projectNames.set(p.id, p.name);
     return projects.map((p: Project) => ({
       id: p.id,
       name: p.name,
@@ -687,12 +701,21 @@ export class AppService implements ContractService {
         'Choose what to download: a project, or a list of samples (not both).',
       );
     }
-    const jobId = engine.enqueueDownload({
-      ...request,
-      destination: path.resolve(request.destination),
-      template: request.template ?? DEFAULT_DOWNLOAD_TEMPLATE,
-      skipExisting: request.skipExisting ?? true,
-    });
+    const destination = path.resolve(request.destination);
+    const projectName = request.projectId
+      ? this.#projectNames.get(request.projectId)
+      : undefined;
+    const jobId = engine.enqueueDownload(
+      {
+        ...request,
+        destination,
+        template: request.template ?? DEFAULT_DOWNLOAD_TEMPLATE,
+        skipExisting: request.skipExisting ?? true,
+      },
+      projectName
+        ? { title: `Download of ${projectName} to ${destination}` }
+        : {},
+    );
     return { jobId };
   }
 
@@ -820,7 +843,10 @@ export function toSampleRow(sample: SampleList): SampleRow {
   };
 }
 
-function isFailedQc(status: string, failedQc: SampleList['failed_qc']): boolean {
+function isFailedQc(
+  status: string,
+  failedQc: SampleList['failed_qc'],
+): boolean {
   if (status.toLowerCase() === 'failed qc') return true;
   if (Array.isArray(failedQc)) return failedQc.length > 0;
   if (typeof failedQc === 'boolean') return failedQc;
@@ -861,7 +887,6 @@ function toQcMetric(item: SampleQc): QcMetric {
     valueExpected:
       typeof value.value_expected === 'number' ? value.value_expected : null,
     valueString: value.value_string ?? '',
-    status:
-      status === 'succeeded' || status === 'failed' ? status : 'skipped',
+    status: status === 'succeeded' || status === 'failed' ? status : 'skipped',
   };
 }

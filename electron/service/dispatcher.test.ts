@@ -45,18 +45,32 @@ describe('createDispatcher()', () => {
   });
 
   it.each([
-    ['a name outside the contract', 'shell:exec', 'Unknown channel "shell:exec".'],
+    [
+      'a name outside the contract',
+      'shell:exec',
+      'Unknown channel "shell:exec".',
+    ],
     ['an Object.prototype name', 'toString', 'Unknown channel "toString".'],
     ['a non-string', 42, 'Unknown channel of type number.'],
-    ['a very long name', 'x'.repeat(500), `Unknown channel "${'x'.repeat(64)}…".`],
-  ])('refuses %s with unknown-channel and never calls the service', async (_what, name, message) => {
-    const service = serviceThat(async () => null);
+    [
+      'a very long name',
+      'x'.repeat(500),
+      `Unknown channel "${'x'.repeat(64)}…".`,
+    ],
+  ])(
+    'refuses %s with unknown-channel and never calls the service',
+    async (_what, name, message) => {
+      const service = serviceThat(async () => null);
 
-    const result = await createDispatcher(service)(name, {});
+      const result = await createDispatcher(service)(name, {});
 
-    expect(result).toEqual({ ok: false, error: { code: 'unknown-channel', message } });
-    expect(service.calls).toEqual([]);
-  });
+      expect(result).toEqual({
+        ok: false,
+        error: { code: 'unknown-channel', message },
+      });
+      expect(service.calls).toEqual([]);
+    },
+  );
 
   it('refuses a payload the schema refuses with invalid-request naming the field', async () => {
     const service = serviceThat(async () => null);
@@ -74,10 +88,35 @@ describe('createDispatcher()', () => {
   });
 
   it.each([
-    ['a ServiceError', new ServiceError('not-signed-in', 'Sign in first.'), 'not-signed-in', 'Sign in first.'],
-    ['an AuthError', new AuthError('otp-required'), 'otp-required', 'Sign-in needs a one-time code from your authenticator app.'],
-    ['a NetworkError', new NetworkError('refused', '127.0.0.1:9'), 'network', 'Cannot reach 127.0.0.1:9 (connection refused): is the server running?'],
-    ['a 404 ApiError', new ApiError({ status: 404, method: 'GET', path: '/api/v2/samples/x', body: { detail: 'Not found.' } }), 'not-found', 'GET /api/v2/samples/x failed: 404 Not Found: Not found.'],
+    [
+      'a ServiceError',
+      new ServiceError('not-signed-in', 'Sign in first.'),
+      'not-signed-in',
+      'Sign in first.',
+    ],
+    [
+      'an AuthError',
+      new AuthError('otp-required'),
+      'otp-required',
+      'Sign-in needs a one-time code from your authenticator app.',
+    ],
+    [
+      'a NetworkError',
+      new NetworkError('refused', '127.0.0.1:9'),
+      'network',
+      'Cannot reach 127.0.0.1:9 (connection refused): is the server running?',
+    ],
+    [
+      'a 404 ApiError',
+      new ApiError({
+        status: 404,
+        method: 'GET',
+        path: '/api/v2/samples/x',
+        body: { detail: 'Not found.' },
+      }),
+      'not-found',
+      'GET /api/v2/samples/x failed: 404 Not Found: Not found.',
+    ],
     ['a bug', new TypeError('x is undefined'), 'internal', 'x is undefined'],
   ])('maps %s to its stable code', async (_what, error, code, message) => {
     const lines: string[] = [];

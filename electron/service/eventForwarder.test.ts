@@ -68,7 +68,11 @@ describe('forwardEvents()', () => {
   it('flushes a pending snapshot before a finish event, keeping order', () => {
     const { service, emit } = makeEmitter();
     const sent: string[] = [];
-    forwardEvents(service, (e, p) => sent.push(`${e}:${JSON.stringify(p).length}`), 250);
+    forwardEvents(
+      service,
+      (e, p) => sent.push(`${e}:${JSON.stringify(p).length}`),
+      250,
+    );
 
     emit('transfers:didChange', [snapshot('a', 1)]);
     emit('transfers:didChange', [snapshot('a', 50)]);

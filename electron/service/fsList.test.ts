@@ -20,7 +20,10 @@ describe('listDirectory()', () => {
     await fs.writeFile(path.join(root, 'A_R1.fastq.gz'), 'abc');
     await fs.writeFile(path.join(root, '.DS_Store'), '');
     await fs.symlink(path.join(root, 'run2'), path.join(root, 'link-to-run2'));
-    await fs.symlink(path.join(root, 'missing'), path.join(root, 'broken-link'));
+    await fs.symlink(
+      path.join(root, 'missing'),
+      path.join(root, 'broken-link'),
+    );
   });
 
   afterAll(async () => {
@@ -80,14 +83,17 @@ describe('listDirectory()', () => {
     ['a relative path', 'some/folder', 'the path must be absolute'],
     ['a missing folder', 'MISSING', 'Folder not found'],
     ['a file', 'A_R1.fastq.gz', 'Not a folder'],
-  ])('throws a validation error naming the path for %s', async (_what, name, text) => {
-    const target = name === 'some/folder' ? name : path.join(root, name);
+  ])(
+    'throws a validation error naming the path for %s',
+    async (_what, name, text) => {
+      const target = name === 'some/folder' ? name : path.join(root, name);
 
-    const error = await listDirectory(target).catch((err: unknown) => err);
+      const error = await listDirectory(target).catch((err: unknown) => err);
 
-    expect(error).toBeInstanceOf(ServiceError);
-    expect((error as ServiceError).code).toBe('validation');
-    expect((error as ServiceError).message).toContain(text);
-    expect((error as ServiceError).message).toContain(target);
-  });
+      expect(error).toBeInstanceOf(ServiceError);
+      expect((error as ServiceError).code).toBe('validation');
+      expect((error as ServiceError).message).toContain(text);
+      expect((error as ServiceError).message).toContain(target);
+    },
+  );
 });

@@ -12,10 +12,22 @@ describe('resolveHostUrl()', () => {
   it.each([
     [{ kind: 'production' as const }, 'https://api.gencove.com'],
     [{ kind: 'staging' as const }, 'https://api-stage.gencove.com'],
-    [{ kind: 'custom' as const, url: 'https://api.example.org/' }, 'https://api.example.org'],
-    [{ kind: 'custom' as const, url: 'https://api.example.org:8443/api/v2/' }, 'https://api.example.org:8443'],
-    [{ kind: 'custom' as const, url: 'http://127.0.0.1:8200' }, 'http://127.0.0.1:8200'],
-    [{ kind: 'custom' as const, url: 'http://localhost:8200/' }, 'http://localhost:8200'],
+    [
+      { kind: 'custom' as const, url: 'https://api.example.org/' },
+      'https://api.example.org',
+    ],
+    [
+      { kind: 'custom' as const, url: 'https://api.example.org:8443/api/v2/' },
+      'https://api.example.org:8443',
+    ],
+    [
+      { kind: 'custom' as const, url: 'http://127.0.0.1:8200' },
+      'http://127.0.0.1:8200',
+    ],
+    [
+      { kind: 'custom' as const, url: 'http://localhost:8200/' },
+      'http://localhost:8200',
+    ],
   ])('resolves %j to %s', (host, url) => {
     expect(resolveHostUrl(host)).toBe(url);
   });
@@ -31,11 +43,19 @@ describe('resolveHostUrl()', () => {
 
 describe('hostKey()', () => {
   it('names the built-in hosts by kind and custom hosts by a hash of the URL', () => {
-    const a = hostKey({ kind: 'custom', url: 'https://a.example' }, 'https://a.example');
-    const b = hostKey({ kind: 'custom', url: 'https://b.example' }, 'https://b.example');
+    const a = hostKey(
+      { kind: 'custom', url: 'https://a.example' },
+      'https://a.example',
+    );
+    const b = hostKey(
+      { kind: 'custom', url: 'https://b.example' },
+      'https://b.example',
+    );
 
     expect(hostKey({ kind: 'sandbox' }, 'http://127.0.0.1:1')).toBe('sandbox');
-    expect(hostKey({ kind: 'production' }, 'https://api.gencove.com')).toBe('production');
+    expect(hostKey({ kind: 'production' }, 'https://api.gencove.com')).toBe(
+      'production',
+    );
     expect(a).toMatch(/^custom-[0-9a-f]{16}$/);
     expect(a).not.toBe(b);
   });
@@ -57,7 +77,10 @@ describe('parseStoredSession()', () => {
     ['nothing', null],
     ['text that is not JSON', 'garbage'],
     ['another version', JSON.stringify({ ...session, version: 2 })],
-    ['a stored password', JSON.stringify({ ...session, auth: { kind: 'password', password: 'x' } })],
+    [
+      'a stored password',
+      JSON.stringify({ ...session, auth: { kind: 'password', password: 'x' } }),
+    ],
   ])('gives null for %s', (_what, text) => {
     expect(parseStoredSession(text)).toBeNull();
   });

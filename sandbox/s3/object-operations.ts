@@ -277,14 +277,14 @@ export function parseRange(
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(match[1]);
-  const end = match[2] === '' ? size - 1 : Number(match[2]);
-  if (end < start) {
+  if (match[2] !== '' && Number(match[2]) < start) {
     return undefined;
   }
   if (start >= size) {
     return 'unsatisfiable';
   }
-  return { start, end: Math.min(end, size - 1) };
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  return { start, end };
 }
 
 /** deleteObject removes the object; S3 answers 204 even for a missing key. */

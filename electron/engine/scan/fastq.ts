@@ -286,8 +286,15 @@ class FastqRecordChecker {
   }
 }
 
-/** Maps a zlib error to a finding. */
-function zlibFinding(err: NodeJS.ErrnoException, offset: number): Finding {
+/**
+ * Maps a zlib error to a finding; `hasOutput` says whether any data was
+ * decompressed before it (a header error then concerns a later member).
+ */
+function zlibFinding(
+  err: NodeJS.ErrnoException,
+  offset: number,
+  hasOutput: boolean,
+): Finding {
   const text = err.message || String(err.code);
   if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(text)) {
     return {
@@ -304,7 +311,9 @@ function zlibFinding(err: NodeJS.ErrnoException, offset: number): Finding {
   if (/header|compression method|flags/i.test(text)) {
     return {
       code: 'not-gzip',
-      message: `bytes after a gzip member are not gzip data (${text})`,
+      message: hasOutput
+        ? `bytes after a gzip member are not gzip data (${text})`
+        : `the gzip header is invalid (${text})`,
     };
   }
   return {
@@ -328,6 +337,7 @@ class FastqGzipInspector {
   #onFail: (finding: Finding) => void;
   #hasGunzipEnded = false;
   #isEndRequested = false;
+  #decompressedBytes = 0;
 
   constructor(onFail: (finding: Finding) => void = () => {}) {
     this.#onFail = onFail;
@@ -405,13 +415,16 @@ class FastqGzipInspector {
     }
     const gunzip = zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     gunzip.on('data', (data: Buffer) => {
+      this.#decompressedBytes += data.length;
       if (this.finding === null && !this.records.push(data)) {
         this.#failWith(this.records.finding as Finding);
       }
     });
     gunzip.on('error', (err: NodeJS.ErrnoException) => {
       if (this.finding === null) {
-        this.#failWith(zlibFinding(err, this.compressedBytes));
+        this.#failWith(
+          zlibFinding(err, this.compressedBytes, this.#decompressedBytes > 0),
+        );
       }
     });
     // Node's gunzip ends by itself when it meets zero padding after a

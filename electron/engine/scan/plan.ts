@@ -23,8 +23,10 @@
  *   or chunks, corrupt files and R1/R2 read counts that differ (when
  *   contents are verified) are errors that keep the sample out.
  * - Client ids: see clientId.ts. When two samples would get the same id
- *   (compared without regard to case), the later one in key order gets a
- *   `-2`, `-3`... suffix and a 'client-id-changed' warning says so.
+ *   (compared without regard to case, as download folders on macOS and
+ *   Windows would), one keeps it (a sample whose name needed no change
+ *   first, then key order) and the others get a `-2`, `-3`... suffix with
+ *   a 'client-id-changed' warning.
  * - Destination: must start with `gncv://`; it is normalised to end with
  *   exactly one '/'. Default `gncv://gencove-desktop-<UTC yyyymmddHHMMSS>-<8 hex>/`.
  */
@@ -47,8 +49,10 @@ import { ValidationError } from '../errors.ts';
 import { clientIdKey, clientIdProblem, toClientId } from './clientId.ts';
 import { readFirstReadName, verifyFastqGzip } from './fastq.ts';
 import {
+  classifyNonFastqName,
   findDigitPairs,
   parseFastqName,
+  splitFastqExtension,
   type NameError,
   type ParsedName,
 } from './names.ts';
@@ -218,7 +222,8 @@ export async function buildPlan(
 
   const planned = samples.map((s) => withFiles(s));
   assignClientIds(planned);
-  if (walk.found.length === 0 && planned.length === 0) {
+  const hasFastq = walk.found.some((f) => splitFastqExtension(f.name) !== null);
+  if (!hasFastq && !walk.problems.some((p) => p.code === 'no-fastq')) {
     walk.problems.push({
       code: 'no-fastq',
       severity: 'error',
@@ -379,6 +384,8 @@ async function addEntry(
     if (!info.isFile()) return;
     size = info.size;
   } catch (err) {
+    // A broken link or a vanished file only matters when it looks like data.
+    if (classifyNonFastqName(entry.name).kind === 'unrelated') return;
     walk.problems.push({
       code: 'unreadable',
       severity: 'error',
@@ -931,17 +938,30 @@ async function verifySamples(
 // ---------------------------------------------------------------------------
 // Client ids, destinations, totals
 
-/** Derives every sample's client id, making them unique. */
+/**
+ * Derives every sample's client id, making them unique. Samples whose name
+ * is already a valid id claim it first, so a suffix goes to a sample whose
+ * name had to be changed anyway; otherwise the order is key order.
+ */
 function assignClientIds(samples: PlannedSample[]): void {
+  const derived = new Map(samples.map((s) => [s, toClientId(s.sourceName)]));
+  const order = [
+    ...samples.filter((s) => !derived.get(s)?.changed),
+    ...samples.filter((s) => derived.get(s)?.changed),
+  ];
   const owners = new Map<string, PlannedSample>();
-  for (const sample of samples) {
-    const { clientId, why } = toClientId(sample.sourceName);
+  for (const sample of order) {
+    const { clientId, why } = derived.get(sample) as ReturnType<typeof toClientId>;
     let id = clientId;
     for (let n = 2; owners.has(clientIdKey(id)); n++) id = `${clientId}-${n}`;
     owners.set(clientIdKey(id), sample);
     sample.clientId = id;
 
-    const notes = [why === '' ? `Client id ${clientId} is the sample name as it is.` : `Client id ${clientId}: ${why}`];
+    const notes = [
+      why === ''
+        ? `Client id ${clientId} is the sample name as it is.`
+        : `Client id ${clientId}: ${why}`,
+    ];
     if (id !== clientId) {
       const first = owners.get(clientIdKey(clientId)) as PlannedSample;
       const note = `${clientId} is already the client id of sample ${first.key}, so this sample is uploaded as ${id}`;

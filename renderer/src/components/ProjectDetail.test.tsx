@@ -112,7 +112,7 @@ describe('ProjectDetail', () => {
     });
 
     it('plans the items that have a path when only some have one', async () => {
-      const { bridge } = setup({
+      const { bridge, store } = setup({
         pathForFile: (f) => (f.name.startsWith('ok') ? `/d/${f.name}` : null),
       });
       await screen.findAllByTestId('sample-row');
@@ -122,6 +122,9 @@ describe('ProjectDetail', () => {
       await waitFor(() =>
         expect(bridge.callsOf('plan:create')).toEqual([{ paths: ['/d/ok_R1.fastq.gz'] }]),
       );
+      const toast = store.getState().toasts[0];
+      expect(toast.title).toBe('1 dropped item left out');
+      expect(toast.message).toContain('from-browser.fastq.gz');
     });
   });
 
