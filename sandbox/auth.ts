@@ -50,7 +50,11 @@ export async function verifyPassword(
     return false;
   }
   const expected = Buffer.from(hashHex, 'hex');
-  const actual = await scryptAsync(password, Buffer.from(saltHex, 'hex'), expected.length);
+  const actual = await scryptAsync(
+    password,
+    Buffer.from(saltHex, 'hex'),
+    expected.length,
+  );
   return timingSafeEqual(actual, expected);
 }
 
@@ -109,7 +113,8 @@ export class TokenService {
 
   issue(userId: string, type: TokenType): string {
     const iat = Math.floor(this.now() / 1000);
-    const ttl = type === 'access' ? this.accessTtlSeconds : this.refreshTtlSeconds;
+    const ttl =
+      type === 'access' ? this.accessTtlSeconds : this.refreshTtlSeconds;
     const claims: TokenClaims = {
       token_type: type,
       exp: iat + ttl,
@@ -132,12 +137,17 @@ export class TokenService {
     const [header, body, signature] = segments;
     const expected = Buffer.from(this.sign(`${header}.${body}`));
     const actual = Buffer.from(signature);
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+    if (
+      expected.length !== actual.length ||
+      !timingSafeEqual(expected, actual)
+    ) {
       return null;
     }
     let claims: TokenClaims;
     try {
-      claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TokenClaims;
+      claims = JSON.parse(
+        Buffer.from(body, 'base64url').toString('utf8'),
+      ) as TokenClaims;
     } catch {
       return null;
     }
@@ -218,10 +228,12 @@ export function toAuthUser(row: UserRow): AuthUser {
 }
 
 /** findUserById loads one user, or undefined. */
-export function findUserById(db: DatabaseSync, id: string): AuthUser | undefined {
+export function findUserById(
+  db: DatabaseSync,
+  id: string,
+): AuthUser | undefined {
   const row = db.prepare('SELECT * FROM users WHERE id = ?').get(id) as
-    | UserRow
-    | undefined;
+    UserRow | undefined;
   return row ? toAuthUser(row) : undefined;
 }
 
@@ -236,7 +248,9 @@ export function authenticate(
   header: string | undefined,
 ): AuthUser {
   if (!header || header.trim() === '') {
-    throw unauthorized({ detail: 'Authentication credentials were not provided.' });
+    throw unauthorized({
+      detail: 'Authentication credentials were not provided.',
+    });
   }
   const space = header.indexOf(' ');
   const scheme = space === -1 ? header : header.slice(0, space);
@@ -262,5 +276,7 @@ export function authenticate(
     }
     return toAuthUser(row);
   }
-  throw unauthorized({ detail: 'Authentication credentials were not provided.' });
+  throw unauthorized({
+    detail: 'Authentication credentials were not provided.',
+  });
 }

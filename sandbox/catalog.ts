@@ -276,7 +276,11 @@ export function analysisDeliverables(c: Configuration): DeliverableType[] {
 
 /** sampleFileTypes lists the sample file types of a configuration's projects. */
 export function sampleFileTypes(c: Configuration): string[] {
-  return ['fastq-r1', 'fastq-r2', ...analysisDeliverables(c).map((d) => d.fileType)];
+  return [
+    'fastq-r1',
+    'fastq-r2',
+    ...analysisDeliverables(c).map((d) => d.fileType),
+  ];
 }
 
 /** Pseudo file types the CLI builds from the QC and metadata endpoints. */

@@ -167,8 +167,7 @@ function migrate(db: DatabaseSync): void {
     'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)',
   );
   const row = db.prepare('SELECT version FROM schema_version').get() as
-    | { version: number }
-    | undefined;
+    { version: number } | undefined;
   let version = row?.version ?? 0;
   if (!row) {
     db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
@@ -209,8 +208,7 @@ export function transaction<T>(db: DatabaseSync, work: () => T): T {
 /** getMeta reads one value of the meta table. */
 export function getMeta(db: DatabaseSync, key: string): string | undefined {
   const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
-    | { value: string }
-    | undefined;
+    { value: string } | undefined;
   return row?.value;
 }
 

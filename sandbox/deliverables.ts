@@ -38,7 +38,10 @@ function numbers(seed: string): () => number {
   };
 }
 
-function proportions(names: string[], next: () => number): Record<string, number> {
+function proportions(
+  names: string[],
+  next: () => number,
+): Record<string, number> {
   const raw = names.map(() => next() ** 2 + 0.01);
   const total = raw.reduce((a, b) => a + b, 0);
   const out: Record<string, number> = {};
@@ -62,7 +65,13 @@ function noteJson(rest: Record<string, unknown>): string {
 
 const ANALYSIS_LABELS: Record<string, string[]> = {
   human: ['AFR', 'AMR', 'EAS', 'EUR', 'SAS'],
-  dog: ['Labrador Retriever', 'German Shepherd Dog', 'Golden Retriever', 'Beagle', 'Border Collie'],
+  dog: [
+    'Labrador Retriever',
+    'German Shepherd Dog',
+    'Golden Retriever',
+    'Beagle',
+    'Border Collie',
+  ],
   cow: ['Holstein', 'Angus', 'Hereford', 'Jersey', 'Simmental'],
   maize: ['B73', 'Mo17', 'W22', 'Oh43'],
   rat: ['BN', 'F344', 'SHR', 'WKY'],
@@ -88,16 +97,25 @@ function summary(input: DeliverableInput): string[] {
  * syntheticContent returns the bytes of deliverable `fileType` for `input`.
  * It throws for a file type the sandbox does not synthesise.
  */
-export function syntheticContent(fileType: string, input: DeliverableInput): Buffer {
+export function syntheticContent(
+  fileType: string,
+  input: DeliverableInput,
+): Buffer {
   const next = numbers(`${input.sampleId}:${fileType}`);
   const c = input.configuration;
   switch (fileType) {
     case 'alignment-bam':
       return Buffer.from(
-        [`# ${SYNTHETIC_NOTE} Stands in for an aligned BAM file.`, ...summary(input).map((l) => `# ${l}`), ''].join('\n'),
+        [
+          `# ${SYNTHETIC_NOTE} Stands in for an aligned BAM file.`,
+          ...summary(input).map((l) => `# ${l}`),
+          '',
+        ].join('\n'),
       );
     case 'alignment-bai':
-      return Buffer.from(`# ${SYNTHETIC_NOTE} Stands in for the index of ${input.sampleId}.bam.\n`);
+      return Buffer.from(
+        `# ${SYNTHETIC_NOTE} Stands in for the index of ${input.sampleId}.bam.\n`,
+      );
     case 'impute-vcf': {
       const lines = [
         `##gencove_sandbox=${SYNTHETIC_NOTE}`,
@@ -116,15 +134,28 @@ export function syntheticContent(fileType: string, input: DeliverableInput): Buf
         const alt = bases.filter((b) => b !== ref)[Math.floor(next() * 3)];
         const dosage = Math.round(next() * 200) / 100;
         const gt = dosage < 0.5 ? '0|0' : dosage < 1.5 ? '0|1' : '1|1';
-        lines.push(`1\t${position}\t.\t${ref}\t${alt}\t.\tPASS\t.\tGT:DS\t${gt}:${dosage}`);
+        lines.push(
+          `1\t${position}\t.\t${ref}\t${alt}\t.\tPASS\t.\tGT:DS\t${gt}:${dosage}`,
+        );
       }
       return Buffer.from(`${lines.join('\n')}\n`);
     }
     case 'impute-tbi':
-      return Buffer.from(`# ${SYNTHETIC_NOTE} Stands in for the tabix index of ${input.sampleId}_impute.vcf.gz.\n`);
+      return Buffer.from(
+        `# ${SYNTHETIC_NOTE} Stands in for the tabix index of ${input.sampleId}_impute.vcf.gz.\n`,
+      );
     case 'ancestry-json': {
-      const labels = ANALYSIS_LABELS[c.species] ?? ['group-1', 'group-2', 'group-3'];
-      const kind = c.extra === 'breed' ? 'breeds' : c.extra === 'strain' ? 'strains' : 'populations';
+      const labels = ANALYSIS_LABELS[c.species] ?? [
+        'group-1',
+        'group-2',
+        'group-3',
+      ];
+      const kind =
+        c.extra === 'breed'
+          ? 'breeds'
+          : c.extra === 'strain'
+            ? 'strains'
+            : 'populations';
       return Buffer.from(
         noteJson({
           sample_id: input.sampleId,
@@ -140,7 +171,11 @@ export function syntheticContent(fileType: string, input: DeliverableInput): Buf
           sample_id: input.sampleId,
           client_id: input.clientId,
           configuration: c.title,
-          polygenic_scores: ['Coronary artery disease', 'Breast cancer', 'Prostate cancer'].map((trait) => ({
+          polygenic_scores: [
+            'Coronary artery disease',
+            'Breast cancer',
+            'Prostate cancer',
+          ].map((trait) => ({
             trait,
             percentile: Math.floor(next() * 100),
           })),

@@ -27,7 +27,12 @@ export class DownloadSigner implements UrlSigner {
   private readonly ttlSeconds: number;
   private readonly now: () => number;
 
-  constructor(params: { secret: Buffer; origin: string; ttlSeconds: number; now: () => number }) {
+  constructor(params: {
+    secret: Buffer;
+    origin: string;
+    ttlSeconds: number;
+    now: () => number;
+  }) {
     this.secret = params.secret;
     this.origin = params.origin;
     this.ttlSeconds = params.ttlSeconds;
@@ -54,9 +59,14 @@ export class DownloadSigner implements UrlSigner {
     const expires = query.get('expires') ?? '';
     const signature = query.get('signature') ?? '';
     const disposition = query.get('response-content-disposition') ?? '';
-    const expected = Buffer.from(this.sign(fileId, fileName, expires, disposition));
+    const expected = Buffer.from(
+      this.sign(fileId, fileName, expires, disposition),
+    );
     const actual = Buffer.from(signature);
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+    if (
+      expected.length !== actual.length ||
+      !timingSafeEqual(expected, actual)
+    ) {
       return 'bad-signature';
     }
     if (!/^\d+$/.test(expires) || Number(expires) * 1000 <= this.now()) {
@@ -65,14 +75,24 @@ export class DownloadSigner implements UrlSigner {
     return 'ok';
   }
 
-  private sign(fileId: string, fileName: string, expires: string, disposition: string): string {
+  private sign(
+    fileId: string,
+    fileName: string,
+    expires: string,
+    disposition: string,
+  ): string {
     return createHmac('sha256', this.secret)
       .update([fileId, fileName, expires, disposition].join('\n'))
       .digest('hex');
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const payload = Buffer.from(JSON.stringify(body));
   res.writeHead(status, {
     'Content-Type': 'application/json',
@@ -85,7 +105,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 /** Parsed `Range` header: a byte window, 'unsatisfiable', or null (ignore). */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | null {
   if (!header) {
     return null;
   }
@@ -116,7 +139,8 @@ function fileLocation(ctx: SandboxContext, file: FileRow): string | null {
   if (file.upload_id) {
     const upload = ctx.db
       .prepare('SELECT bucket, object_key FROM uploads WHERE id = ?')
-      .get(file.upload_id) as { bucket: string; object_key: string } | undefined;
+      .get(file.upload_id) as
+      { bucket: string; object_key: string } | undefined;
     return upload ? ctx.objectFile(upload.bucket, upload.object_key) : null;
   }
   return null;
@@ -134,7 +158,12 @@ export async function serveDownload(
   url: URL,
 ): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    sendJson(res, 405, { detail: `Method "${req.method}" not allowed.` }, { Allow: 'GET, HEAD' });
+    sendJson(
+      res,
+      405,
+      { detail: `Method "${req.method}" not allowed.` },
+      { Allow: 'GET, HEAD' },
+    );
     return;
   }
   const m = /^\/downloads\/([^/]+)\/([^/]+)$/.exec(url.pathname);
@@ -157,23 +186,33 @@ export async function serveDownload(
         verdict === 'expired'
           ? 'Request has expired: ask the API for a fresh download URL.'
           : 'Signature does not match: the download URL was changed or is not from this sandbox.',
-      code: verdict === 'expired' ? 'AccessDenied.Expired' : 'SignatureDoesNotMatch',
+      code:
+        verdict === 'expired'
+          ? 'AccessDenied.Expired'
+          : 'SignatureDoesNotMatch',
     });
     return;
   }
-  const file = ctx.db.prepare('SELECT * FROM files WHERE id = ?').get(fileId) as FileRow | undefined;
+  const file = ctx.db
+    .prepare('SELECT * FROM files WHERE id = ?')
+    .get(fileId) as FileRow | undefined;
   if (!file) {
     sendJson(res, 404, { detail: 'Not found.' });
     return;
   }
   if (file.sample_id) {
-    const sample = ctx.db.prepare('SELECT * FROM samples WHERE id = ?').get(file.sample_id) as SampleRow | undefined;
+    const sample = ctx.db
+      .prepare('SELECT * FROM samples WHERE id = ?')
+      .get(file.sample_id) as SampleRow | undefined;
     if (!sample || sample.deleted === 1) {
       sendJson(res, 404, { detail: 'Not found.' });
       return;
     }
     if (isArchived(sample)) {
-      sendJson(res, 403, { detail: 'The sample is archived: restore it before downloading.', code: 'InvalidObjectState' });
+      sendJson(res, 403, {
+        detail: 'The sample is archived: restore it before downloading.',
+        code: 'InvalidObjectState',
+      });
       return;
     }
   }
@@ -185,7 +224,10 @@ export async function serveDownload(
     info = null;
   }
   if (!location || !info || !info.isFile()) {
-    sendJson(res, 404, { detail: 'The file is not stored yet.', code: 'NoSuchKey' });
+    sendJson(res, 404, {
+      detail: 'The file is not stored yet.',
+      code: 'NoSuchKey',
+    });
     return;
   }
   const size = info.size;
@@ -201,14 +243,23 @@ export async function serveDownload(
   const disposition = url.searchParams.get('response-content-disposition');
   if (disposition) {
     // The signed value is echoed, as S3 does; non-ASCII is percent-encoded.
-    headers['Content-Disposition'] = disposition.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c));
+    headers['Content-Disposition'] = disposition.replace(/[^\x20-\x7e]/g, (c) =>
+      encodeURIComponent(c),
+    );
   }
   const range = parseRange(req.headers.range, size);
   if (range === 'unsatisfiable') {
-    sendJson(res, 416, { detail: `Range ${req.headers.range} is outside the file (${size} bytes).` }, {
-      'Content-Range': `bytes */${size}`,
-      'Accept-Ranges': 'bytes',
-    });
+    sendJson(
+      res,
+      416,
+      {
+        detail: `Range ${req.headers.range} is outside the file (${size} bytes).`,
+      },
+      {
+        'Content-Range': `bytes */${size}`,
+        'Accept-Ranges': 'bytes',
+      },
+    );
     return;
   }
   const start = range ? range.start : 0;

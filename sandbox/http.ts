@@ -17,7 +17,11 @@ export class ApiError extends Error {
   readonly body: unknown;
   readonly headers: Record<string, string>;
 
-  constructor(status: number, body: unknown, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) {
     super(
       typeof body === 'object' && body && 'detail' in body
         ? String((body as { detail: unknown }).detail)
@@ -57,7 +61,11 @@ export interface Reply {
 }
 
 /** json builds a JSON reply. */
-export function json(status: number, body: unknown, headers?: Record<string, string>): Reply {
+export function json(
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): Reply {
   return { status, json: body, headers };
 }
 
@@ -84,7 +92,9 @@ export interface RouteSpec<U> {
   auth?: boolean;
   /** Path parameters that must be UUIDs (a malformed one is a 404). */
   uuidParams?: string[];
-  methods: Partial<Record<'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', Handler<U>>>;
+  methods: Partial<
+    Record<'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', Handler<U>>
+  >;
 }
 
 interface CompiledRoute<U> {
@@ -285,7 +295,11 @@ export function requireObject(body: unknown): Record<string, unknown> {
   if (body && typeof body === 'object' && !Array.isArray(body)) {
     return body as Record<string, unknown>;
   }
-  const got = Array.isArray(body) ? 'list' : body === null ? 'null' : typeof body;
+  const got = Array.isArray(body)
+    ? 'list'
+    : body === null
+      ? 'null'
+      : typeof body;
   throw new ApiError(400, {
     non_field_errors: [`Invalid data. Expected a dictionary, but got ${got}.`],
   });
@@ -335,7 +349,10 @@ export function page<T>(
   request: PageRequest,
   count: number,
   results: T[],
-): { meta: { count: number; next: string | null; previous: string | null }; results: T[] } {
+): {
+  meta: { count: number; next: string | null; previous: string | null };
+  results: T[];
+} {
   const link = (offset: number | null): string => {
     const params = new URLSearchParams(url.searchParams);
     params.set('limit', String(request.limit));
@@ -380,7 +397,10 @@ export function choice<T extends string>(
 }
 
 /** dateFilter reads an ISO 8601 query parameter into epoch ms, or null. */
-export function dateFilter(query: URLSearchParams, name: string): number | null {
+export function dateFilter(
+  query: URLSearchParams,
+  name: string,
+): number | null {
   const value = query.get(name);
   if (value === null || value === '') {
     return null;

@@ -9,8 +9,6 @@
  */
 import { parseArgs } from 'node:util';
 
-import { MFA_EMAIL, MFA_OTP, startSandbox } from './server.ts';
-
 const USAGE =
   'usage: node sandbox/main.ts --port N --data DIR [--step-ms N] [--mfa-user] [--verbose]';
 
@@ -19,7 +17,9 @@ function integer(name: string, value: string | undefined): number | undefined {
     return undefined;
   }
   if (!/^\d+$/.test(value)) {
-    throw new Error(`--${name} must be a whole number, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `--${name} must be a whole number, got ${JSON.stringify(value)}`,
+    );
   }
   return Number(value);
 }
@@ -61,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  // Loaded after the arguments are checked, so that usage errors are quick.
+  const { MFA_EMAIL, MFA_OTP, startSandbox } = await import('./server.ts');
   let sandbox;
   try {
     sandbox = await startSandbox({
@@ -68,10 +70,14 @@ async function main(argv: string[]): Promise<number> {
       port,
       pipelineStepMs: stepMs,
       mfaUser: args['mfa-user'] === true,
-      log: args.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
+      log: args.verbose
+        ? (line) => process.stderr.write(`${line}\n`)
+        : undefined,
     });
   } catch (error) {
-    process.stderr.write(`sandbox failed to start: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `sandbox failed to start: ${(error as Error).message}\n`,
+    );
     return 1;
   }
   const { info } = sandbox;
@@ -83,7 +89,11 @@ async function main(argv: string[]): Promise<number> {
       `  password:    ${info.password}`,
       `  API key:     ${info.api_key}`,
       `  projects:    ${info.project_ids.join(', ')}`,
-      ...(args['mfa-user'] ? [`  MFA account: ${MFA_EMAIL} (same password, one-time password ${MFA_OTP})`] : []),
+      ...(args['mfa-user']
+        ? [
+            `  MFA account: ${MFA_EMAIL} (same password, one-time password ${MFA_OTP})`,
+          ]
+        : []),
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),

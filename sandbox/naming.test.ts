@@ -3,7 +3,12 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { baseName, folderOf, parseUploadName, stripFastqExtension } from './naming.ts';
+import {
+  baseName,
+  folderOf,
+  parseUploadName,
+  stripFastqExtension,
+} from './naming.ts';
 import { dataDir } from './testing/harness.ts';
 
 describe('naming', () => {
@@ -19,7 +24,12 @@ describe('naming', () => {
       ['S1_L001_R2_001.fastq.gz', 'S1', 'R2'],
       ['S_1_R2.fastq.gz', 'S', 'R2'],
     ];
-    const sandboxChoices: [string, string, 'R1' | 'R2', 'token' | 'no-token'][] = [
+    const sandboxChoices: [
+      string,
+      string,
+      'R1' | 'R2',
+      'token' | 'no-token',
+    ][] = [
       ['sample_R2.fq.bgz', 'sample', 'R2', 'token'],
       ['s1_r2.fastq.gz', 's1', 'R2', 'token'],
       ['S1_R2.FASTQ.GZ', 'S1', 'R2', 'token'],
@@ -41,7 +51,11 @@ describe('naming', () => {
 
     for (const [name, clientId, read] of documented) {
       it(`reads ${name} as (${clientId}, ${read}) as the platform documents`, () => {
-        expect(parseUploadName(name)).toEqual({ clientId, read, rule: 'token' });
+        expect(parseUploadName(name)).toEqual({
+          clientId,
+          read,
+          rule: 'token',
+        });
       });
     }
 
@@ -77,8 +91,12 @@ describe('naming', () => {
 
   describe('baseName() and folderOf()', () => {
     it('split a gncv:// path at its last slash', () => {
-      expect(baseName('gncv://batch/run1/S1_R1.fastq.gz')).toBe('S1_R1.fastq.gz');
-      expect(folderOf('gncv://batch/run1/S1_R1.fastq.gz')).toBe('gncv://batch/run1/');
+      expect(baseName('gncv://batch/run1/S1_R1.fastq.gz')).toBe(
+        'S1_R1.fastq.gz',
+      );
+      expect(folderOf('gncv://batch/run1/S1_R1.fastq.gz')).toBe(
+        'gncv://batch/run1/',
+      );
     });
   });
 });

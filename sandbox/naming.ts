@@ -34,7 +34,12 @@ export interface ParsedUploadName {
 }
 
 /** FASTQ extensions the rule strips, lower case, longest first. */
-export const FASTQ_EXTENSIONS = ['.fastq.bgz', '.fastq.gz', '.fq.bgz', '.fq.gz'];
+export const FASTQ_EXTENSIONS = [
+  '.fastq.bgz',
+  '.fastq.gz',
+  '.fq.bgz',
+  '.fq.gz',
+];
 
 /** stripFastqExtension returns `name` without a FASTQ extension (any case). */
 export function stripFastqExtension(name: string): string {

@@ -128,7 +128,12 @@ export class Pipeline {
         continue;
       }
       if (sample.status === 'created') {
-        this.setStatus(sample, 'running', 'Quality control and analysis are running.', now + this.ctx.pipelineStepMs);
+        this.setStatus(
+          sample,
+          'running',
+          'Quality control and analysis are running.',
+          now + this.ctx.pipelineStepMs,
+        );
         continue;
       }
       if (this.inFlight.size >= MAX_PARALLEL_QC) {
@@ -149,7 +154,13 @@ export class Pipeline {
     this.wake();
   }
 
-  private setStatus(sample: SampleRow, status: string, note: string, nextStepAt: number | null, failedQc?: string[]): void {
+  private setStatus(
+    sample: SampleRow,
+    status: string,
+    note: string,
+    nextStepAt: number | null,
+    failedQc?: string[],
+  ): void {
     const stamp = timestamp(this.ctx.now());
     const statusId = newId();
     transaction(this.ctx.db, () => {
@@ -158,11 +169,24 @@ export class Pipeline {
           `UPDATE samples SET status = ?, status_id = ?, status_note = ?, status_created = ?, next_step_at = ?,
              failed_qc = COALESCE(?, failed_qc), modified = ? WHERE id = ?`,
         )
-        .run(status, statusId, note, stamp, nextStepAt, failedQc ? JSON.stringify(failedQc) : null, stamp, sample.id);
+        .run(
+          status,
+          statusId,
+          note,
+          stamp,
+          nextStepAt,
+          failedQc ? JSON.stringify(failedQc) : null,
+          stamp,
+          sample.id,
+        );
       this.ctx.db
-        .prepare('INSERT INTO sample_statuses (id, sample_id, status, note, created) VALUES (?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO sample_statuses (id, sample_id, status, note, created) VALUES (?, ?, ?, ?, ?)',
+        )
         .run(statusId, sample.id, status, note, stamp);
-      this.ctx.db.prepare('UPDATE projects SET modified = ? WHERE id = ?').run(stamp, sample.project_id);
+      this.ctx.db
+        .prepare('UPDATE projects SET modified = ? WHERE id = ?')
+        .run(stamp, sample.project_id);
     });
   }
 
@@ -172,24 +196,38 @@ export class Pipeline {
     const files = sampleFiles(ctx, sample.id);
     const locate = (type: string): string | null => {
       const f = files.find((x) => x.file_type === type);
-      return f?.storage_path ? path.join(ctx.dataDir, ...f.storage_path.split('/')) : null;
+      return f?.storage_path
+        ? path.join(ctx.dataDir, ...f.storage_path.split('/'))
+        : null;
     };
     const r1 = locate('fastq-r1');
     if (!r1) {
       throw new Error('sample has no R1 file');
     }
-    const qc = await runSampleQc({ r1, r2: locate('fastq-r2') }, { signal: this.abort.signal });
-    const project = ctx.db.prepare('SELECT * FROM projects WHERE id = ?').get(sample.project_id) as ProjectRow | undefined;
+    const qc = await runSampleQc(
+      { r1, r2: locate('fastq-r2') },
+      { signal: this.abort.signal },
+    );
+    const project = ctx.db
+      .prepare('SELECT * FROM projects WHERE id = ?')
+      .get(sample.project_id) as ProjectRow | undefined;
     if (!project) {
       throw new Error(`project ${sample.project_id} of the sample is gone`);
     }
     const config = projectConfiguration(ctx, project);
-    const produced = qc.passed ? await this.writeDeliverables(sample, config, qc, files) : [];
+    const produced = qc.passed
+      ? await this.writeDeliverables(sample, config, qc, files)
+      : [];
 
-    const current = ctx.db.prepare('SELECT deleted FROM samples WHERE id = ?').get(sample.id) as { deleted: number };
+    const current = ctx.db
+      .prepare('SELECT deleted FROM samples WHERE id = ?')
+      .get(sample.id) as { deleted: number };
     if (current.deleted === 1) {
       // Deleted while its QC ran: drop what this run wrote.
-      await rm(sampleDirectory(ctx, sample.id), { recursive: true, force: true });
+      await rm(sampleDirectory(ctx, sample.id), {
+        recursive: true,
+        force: true,
+      });
       return;
     }
     if (this.abort.signal.aborted) {
@@ -197,31 +235,58 @@ export class Pipeline {
     }
     const stamp = timestamp(ctx.now());
     transaction(ctx.db, () => {
-      ctx.db.prepare('DELETE FROM quality_controls WHERE sample_id = ?').run(sample.id);
+      ctx.db
+        .prepare('DELETE FROM quality_controls WHERE sample_id = ?')
+        .run(sample.id);
       qc.metrics.forEach((metric, position) => {
         ctx.db
-          .prepare('INSERT INTO quality_controls (sample_id, position, data) VALUES (?, ?, ?)')
+          .prepare(
+            'INSERT INTO quality_controls (sample_id, position, data) VALUES (?, ?, ?)',
+          )
           .run(sample.id, position, JSON.stringify(metric));
       });
-      for (const [type, report] of [['fastq-r1', qc.r1], ['fastq-r2', qc.r2]] as const) {
+      for (const [type, report] of [
+        ['fastq-r1', qc.r1],
+        ['fastq-r2', qc.r2],
+      ] as const) {
         if (report) {
           ctx.db
-            .prepare('UPDATE files SET checksum_sha256 = ?, size = ? WHERE sample_id = ? AND file_type = ?')
+            .prepare(
+              'UPDATE files SET checksum_sha256 = ?, size = ? WHERE sample_id = ? AND file_type = ?',
+            )
             .run(report.stats.sha256, report.stats.fileBytes, sample.id, type);
         }
       }
-      ctx.db.prepare("DELETE FROM files WHERE sample_id = ? AND file_type NOT LIKE 'fastq-%'").run(sample.id);
+      ctx.db
+        .prepare(
+          "DELETE FROM files WHERE sample_id = ? AND file_type NOT LIKE 'fastq-%'",
+        )
+        .run(sample.id);
       for (const p of produced) {
         ctx.db
           .prepare(
             `INSERT INTO files (id, sample_id, file_type, file_name, storage_path, s3_path, size, checksum_sha256, position, created)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(newId(), sample.id, p.fileType, p.name, p.storagePath, p.s3Path, p.size, p.sha256, p.position, stamp);
+          .run(
+            newId(),
+            sample.id,
+            p.fileType,
+            p.name,
+            p.storagePath,
+            p.s3Path,
+            p.size,
+            p.sha256,
+            p.position,
+            stamp,
+          );
       }
       const failedNote = qc.metrics
         .filter((m) => m.quality_control.status === 'failed')
-        .map((m) => `${m.quality_control_type.key}: ${m.quality_control.value_string}`)
+        .map(
+          (m) =>
+            `${m.quality_control_type.key}: ${m.quality_control.value_string}`,
+        )
         .join('; ');
       this.setStatus(
         sample,
@@ -231,7 +296,9 @@ export class Pipeline {
         qc.passed ? undefined : qc.failedChecks,
       );
     });
-    ctx.log(`pipeline: sample ${sample.id} (${sample.client_id}) ${qc.passed ? 'succeeded' : `failed qc: ${qc.failedChecks.join(', ')}`}`);
+    ctx.log(
+      `pipeline: sample ${sample.id} (${sample.client_id}) ${qc.passed ? 'succeeded' : `failed qc: ${qc.failedChecks.join(', ')}`}`,
+    );
     const event: SampleFinished = {
       sampleId: sample.id,
       projectId: sample.project_id,
@@ -242,7 +309,9 @@ export class Pipeline {
       try {
         listener(event);
       } catch (error) {
-        ctx.log(`pipeline: a sample-finished listener failed: ${errorText(error)}`);
+        ctx.log(
+          `pipeline: a sample-finished listener failed: ${errorText(error)}`,
+        );
       }
     }
   }
@@ -253,7 +322,15 @@ export class Pipeline {
     qc: SampleQcResult,
     files: FileRow[],
   ): Promise<
-    { fileType: string; name: string; storagePath: string; s3Path: string; size: number; sha256: string; position: number }[]
+    {
+      fileType: string;
+      name: string;
+      storagePath: string;
+      s3Path: string;
+      size: number;
+      sha256: string;
+      position: number;
+    }[]
   > {
     const ctx = this.ctx;
     const dir = sampleDirectory(ctx, sample.id);

@@ -22,7 +22,9 @@ function reference(file: string): {
   minQualityChar: number;
   qualitySum33: number;
 } {
-  const lines = gunzipSync(fs.readFileSync(file)).toString('latin1').split('\n');
+  const lines = gunzipSync(fs.readFileSync(file))
+    .toString('latin1')
+    .split('\n');
   if (lines[lines.length - 1] === '') {
     lines.pop();
   }
@@ -53,7 +55,16 @@ function reference(file: string): {
       qualitySum33 += code - 33;
     }
   }
-  return { reads: Math.floor(lines.length / 4), bases, minLength, maxLength, gc, acgt, minQualityChar, qualitySum33 };
+  return {
+    reads: Math.floor(lines.length / 4),
+    bases,
+    minLength,
+    maxLength,
+    gc,
+    acgt,
+    minQualityChar,
+    qualitySum33,
+  };
 }
 
 let work: string;
@@ -63,7 +74,9 @@ const corrupt = (name: string): string => path.join(work, 'corrupt', name);
 beforeAll(() => {
   work = makeTempDir('qc');
   for (const folder of ['naming', 'corrupt']) {
-    fs.cpSync(path.join(dataDir, folder), path.join(work, folder), { recursive: true });
+    fs.cpSync(path.join(dataDir, folder), path.join(work, folder), {
+      recursive: true,
+    });
   }
 });
 
@@ -91,20 +104,30 @@ describe('qc', () => {
         expect(report.stats.gcBases).toBe(expected.gc);
         expect(report.stats.acgtBases).toBe(expected.acgt);
         expect(report.stats.fileBytes).toBe(fs.statSync(file).size);
-        expect(report.stats.sha256).toBe(createHash('sha256').update(fs.readFileSync(file)).digest('hex'));
+        expect(report.stats.sha256).toBe(
+          createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
+        );
         const offset = report.stats.encoding === 'phred+64' ? 64 : 33;
-        const expectedMean = (expected.qualitySum33 - (offset - 33) * expected.bases) / expected.bases;
+        const expectedMean =
+          (expected.qualitySum33 - (offset - 33) * expected.bases) /
+          expected.bases;
         expect(report.stats.meanQuality).toBeCloseTo(expectedMean, 9);
       });
     }
 
     it('detects Phred+64 in the velvet-derived files and Phred+33 in the others', async () => {
       // Data README: SAMPLE12..SAMPLE17 and Undetermined come from velvet (+64).
-      const velvet = validNames.filter((n) => /^(SAMPLE1[2-7]|Undetermined)/.test(n));
+      const velvet = validNames.filter((n) =>
+        /^(SAMPLE1[2-7]|Undetermined)/.test(n),
+      );
       const others = validNames.filter((n) => !velvet.includes(n));
 
-      const velvetEncodings = await Promise.all(velvet.map(async (n) => (await inspectFastq(naming(n))).stats.encoding));
-      const otherEncodings = await Promise.all(others.map(async (n) => (await inspectFastq(naming(n))).stats.encoding));
+      const velvetEncodings = await Promise.all(
+        velvet.map(async (n) => (await inspectFastq(naming(n))).stats.encoding),
+      );
+      const otherEncodings = await Promise.all(
+        others.map(async (n) => (await inspectFastq(naming(n))).stats.encoding),
+      );
 
       expect(velvet.length).toBeGreaterThan(5);
       expect(new Set(velvetEncodings)).toEqual(new Set(['phred+64']));
@@ -116,7 +139,11 @@ describe('qc', () => {
       const bytes = fs.readFileSync(file);
       // The first member ends where a prefix of the file gunzips cleanly.
       let firstMember: Buffer | null = null;
-      for (let at = bytes.indexOf('\x1f\x8b\x08', 10, 'latin1'); at !== -1; at = bytes.indexOf('\x1f\x8b\x08', at + 1, 'latin1')) {
+      for (
+        let at = bytes.indexOf('\x1f\x8b\x08', 10, 'latin1');
+        at !== -1;
+        at = bytes.indexOf('\x1f\x8b\x08', at + 1, 'latin1')
+      ) {
         try {
           firstMember = gunzipSync(bytes.subarray(0, at));
           break;
@@ -124,7 +151,9 @@ describe('qc', () => {
           // Not a member boundary: the signature bytes occurred inside data.
         }
       }
-      const firstMemberReads = firstMember ? firstMember.toString('latin1').split('\n').length / 4 : 0;
+      const firstMemberReads = firstMember
+        ? firstMember.toString('latin1').split('\n').length / 4
+        : 0;
 
       const report = await inspectFastq(file);
 
@@ -151,11 +180,21 @@ describe('qc', () => {
       ['TRUNCATED_R1.fastq.gz', 'gzip', 'truncated-gzip', /truncated/],
       ['INPROGRESS_R1.fastq.gz.part', 'gzip', 'truncated-gzip', /truncated/],
       ['BADCRC_R1.fastq.gz', 'gzip', 'bad-crc', /CRC/],
-      ['MALFORMED_R1.fastq.gz', 'format', 'malformed-fastq', /record 499 .*quality/],
+      [
+        'MALFORMED_R1.fastq.gz',
+        'format',
+        'malformed-fastq',
+        /record 499 .*quality/,
+      ],
       ['UNCOMPRESSED_R1.fastq', 'gzip', 'not-gzip', /uncompressed FASTQ/],
       ['PLAINTEXT_R1.fastq.gz', 'gzip', 'not-gzip', /uncompressed FASTQ/],
       ['NOTFASTQ_GZIPPED_CSV_R1.fastq.gz', 'format', 'not-fastq', /not FASTQ/],
-      ['NOTFASTQ_NOTGZIP_XML_R1.fastq.gz', 'gzip', 'not-gzip', /not a gzip file/],
+      [
+        'NOTFASTQ_NOTGZIP_XML_R1.fastq.gz',
+        'gzip',
+        'not-gzip',
+        /not a gzip file/,
+      ],
     ];
 
     for (const [name, check, code, message] of corruptCases) {
@@ -168,9 +207,14 @@ describe('qc', () => {
     }
 
     it('reports a missing file as unreadable instead of throwing', async () => {
-      const report = await inspectFastq(path.join(work, 'does-not-exist.fastq.gz'));
+      const report = await inspectFastq(
+        path.join(work, 'does-not-exist.fastq.gz'),
+      );
 
-      expect(report.problem).toMatchObject({ check: 'gzip', code: 'unreadable' });
+      expect(report.problem).toMatchObject({
+        check: 'gzip',
+        code: 'unreadable',
+      });
       expect(report.stats.sha256).toBe('');
     });
 
@@ -178,7 +222,11 @@ describe('qc', () => {
       const controller = new AbortController();
       controller.abort();
 
-      await expect(inspectFastq(naming('SAMPLE1_R1.fastq.gz'), { signal: controller.signal })).rejects.toThrow();
+      await expect(
+        inspectFastq(naming('SAMPLE1_R1.fastq.gz'), {
+          signal: controller.signal,
+        }),
+      ).rejects.toThrow();
     });
   });
 
@@ -195,17 +243,36 @@ describe('qc', () => {
 
       expect(result.passed).toBe(true);
       expect(result.failedChecks).toEqual([]);
-      expect(result.metrics.map((m) => m.quality_control_type.key)).toEqual(keys);
-      const byKey = Object.fromEntries(result.metrics.map((m) => [m.quality_control_type.key, m.quality_control]));
+      expect(result.metrics.map((m) => m.quality_control_type.key)).toEqual(
+        keys,
+      );
+      const byKey = Object.fromEntries(
+        result.metrics.map((m) => [
+          m.quality_control_type.key,
+          m.quality_control,
+        ]),
+      );
       expect(byKey.reads.value_measured).toBe(a.reads + b.reads);
       expect(byKey.bases.value_measured).toBe(a.bases + b.bases);
-      expect(byKey.paired_read_counts).toMatchObject({ status: 'succeeded', value_measured: 0 });
-      expect(byKey.gc_content.value_measured).toBeCloseTo((a.gc + b.gc) / (a.acgt + b.acgt), 4);
-      expect(byKey.read_length_min.value_measured).toBe(Math.min(a.minLength, b.minLength));
-      expect(byKey.read_length_max.value_measured).toBe(Math.max(a.maxLength, b.maxLength));
+      expect(byKey.paired_read_counts).toMatchObject({
+        status: 'succeeded',
+        value_measured: 0,
+      });
+      expect(byKey.gc_content.value_measured).toBeCloseTo(
+        (a.gc + b.gc) / (a.acgt + b.acgt),
+        4,
+      );
+      expect(byKey.read_length_min.value_measured).toBe(
+        Math.min(a.minLength, b.minLength),
+      );
+      expect(byKey.read_length_max.value_measured).toBe(
+        Math.max(a.maxLength, b.maxLength),
+      );
       expect(byKey.quality_encoding.value_string).toBe('phred+33');
       for (const m of result.metrics) {
-        expect(m.quality_control.status, m.quality_control_type.key).toBe('succeeded');
+        expect(m.quality_control.status, m.quality_control_type.key).toBe(
+          'succeeded',
+        );
       }
     });
 
@@ -213,7 +280,9 @@ describe('qc', () => {
       const result = await runSampleQc({ r1: naming('SAMPLE12_R1.fastq.gz') });
 
       expect(result.passed).toBe(true);
-      const pair = result.metrics.find((m) => m.quality_control_type.key === 'paired_read_counts');
+      const pair = result.metrics.find(
+        (m) => m.quality_control_type.key === 'paired_read_counts',
+      );
       expect(pair?.quality_control.status).toBe('skipped');
     });
 
@@ -230,11 +299,16 @@ describe('qc', () => {
 
     for (const [r1, r2, check] of failingPairs) {
       it(`fails ${r1}${r2 ? ` + ${r2}` : ''} on the ${check} check`, async () => {
-        const result = await runSampleQc({ r1: corrupt(r1), r2: r2 ? corrupt(r2) : null });
+        const result = await runSampleQc({
+          r1: corrupt(r1),
+          r2: r2 ? corrupt(r2) : null,
+        });
 
         expect(result.passed).toBe(false);
         expect(result.failedChecks).toEqual([check]);
-        const failed = result.metrics.find((m) => m.quality_control_type.key === check);
+        const failed = result.metrics.find(
+          (m) => m.quality_control_type.key === check,
+        );
         expect(failed?.quality_control.status).toBe('failed');
         expect(failed?.quality_control.value_string).toMatch(/R1|R2/);
         expect(failed?.quality_control_type.name.length).toBeGreaterThan(0);
@@ -247,9 +321,15 @@ describe('qc', () => {
 
       const result = await runSampleQc({ r1, r2 });
 
-      const pair = result.metrics.find((m) => m.quality_control_type.key === 'paired_read_counts');
-      expect(pair?.quality_control.value_string).toBe(`R1 ${reference(r1).reads} reads, R2 ${reference(r2).reads} reads`);
-      expect(pair?.quality_control.value_measured).toBe(Math.abs(reference(r1).reads - reference(r2).reads));
+      const pair = result.metrics.find(
+        (m) => m.quality_control_type.key === 'paired_read_counts',
+      );
+      expect(pair?.quality_control.value_string).toBe(
+        `R1 ${reference(r1).reads} reads, R2 ${reference(r2).reads} reads`,
+      );
+      expect(pair?.quality_control.value_measured).toBe(
+        Math.abs(reference(r1).reads - reference(r2).reads),
+      );
     });
   });
 });

@@ -458,7 +458,10 @@ export async function inspectFastq(
   // plain-text file gets a precise message instead of "incorrect header".
   const gate = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      if (head.length >= 2 && (head[0] !== GZIP_MAGIC_0 || head[1] !== GZIP_MAGIC_1)) {
+      if (
+        head.length >= 2 &&
+        (head[0] !== GZIP_MAGIC_0 || head[1] !== GZIP_MAGIC_1)
+      ) {
         callback(new NotGzipError());
         return;
       }
@@ -480,7 +483,11 @@ export async function inspectFastq(
       throw error;
     }
     if (error instanceof NotGzipError) {
-      problem = { check: 'gzip', code: 'not-gzip', message: describeNotGzip(head) };
+      problem = {
+        check: 'gzip',
+        code: 'not-gzip',
+        message: describeNotGzip(head),
+      };
     } else if (isFsError(error)) {
       problem = {
         check: 'gzip',
@@ -524,8 +531,7 @@ export async function inspectFastq(
     };
   }
   // A file whose bytes could not be read at all has no meaningful hash.
-  const sha256 =
-    problem?.code === 'unreadable' ? '' : hash.digest('hex');
+  const sha256 = problem?.code === 'unreadable' ? '' : hash.digest('hex');
   return {
     stats: finishStats(parser, fileBytes, sha256, bgzf, decompressedBytes),
     problem,
@@ -591,7 +597,8 @@ export const QC_METRIC_TYPES: readonly MetricType[] = [
     key: 'gzip',
     type: 'bool',
     name: 'Valid gzip compression',
-    description: 'Every FASTQ file is complete gzip data with valid CRC-32 checks.',
+    description:
+      'Every FASTQ file is complete gzip data with valid CRC-32 checks.',
     display: 'boolean',
     onlyIfFailed: false,
   },
@@ -599,7 +606,8 @@ export const QC_METRIC_TYPES: readonly MetricType[] = [
     key: 'format',
     type: 'bool',
     name: 'Valid FASTQ format',
-    description: 'FASTQ format validity: 4-line records, quality length equals sequence length.',
+    description:
+      'FASTQ format validity: 4-line records, quality length equals sequence length.',
     display: 'boolean',
     onlyIfFailed: false,
   },
@@ -607,7 +615,8 @@ export const QC_METRIC_TYPES: readonly MetricType[] = [
     key: 'reads',
     type: 'int',
     name: 'Number of reads',
-    description: 'Reads in all FASTQ files of the sample; at least one is required.',
+    description:
+      'Reads in all FASTQ files of the sample; at least one is required.',
     display: 'number',
     onlyIfFailed: false,
   },
@@ -615,7 +624,8 @@ export const QC_METRIC_TYPES: readonly MetricType[] = [
     key: 'paired_read_counts',
     type: 'bool',
     name: 'R1/R2 read-count agreement',
-    description: 'R1 and R2 hold the same number of reads (value: the difference).',
+    description:
+      'R1 and R2 hold the same number of reads (value: the difference).',
     display: 'boolean',
     onlyIfFailed: false,
   },
@@ -722,7 +732,10 @@ function round(value: number | null, digits: number): number | null {
   return Math.round(value * factor) / factor;
 }
 
-function problemText(files: { label: string; report: FastqReport }[], check: QcCheck): string {
+function problemText(
+  files: { label: string; report: FastqReport }[],
+  check: QcCheck,
+): string {
   return files
     .filter((f) => f.report.problem?.check === check)
     .map((f) => `${f.label}: ${f.report.problem?.message ?? ''}`)
@@ -757,14 +770,21 @@ export async function runSampleQc(
   const formatBad = reports.some((r) => r.problem?.check === 'format');
   metrics.push(
     gzipBad
-      ? row('format', 'skipped', null, null, 'not checked: gzip data is invalid')
+      ? row(
+          'format',
+          'skipped',
+          null,
+          null,
+          'not checked: gzip data is invalid',
+        )
       : formatBad
         ? row('format', 'failed', 0, 1, problemText(labelled, 'format'))
         : row('format', 'succeeded', 1, 1),
   );
   const structural = gzipBad || formatBad;
   const totalReads = reports.reduce((n, r) => n + r.stats.reads, 0);
-  const readsBad = !structural && reports.some((r) => r.problem?.check === 'reads');
+  const readsBad =
+    !structural && reports.some((r) => r.problem?.check === 'reads');
   metrics.push(
     structural
       ? row('reads', 'skipped', null, 1, 'not counted: the files are invalid')
@@ -774,9 +794,25 @@ export async function runSampleQc(
   );
   let pairBad = false;
   if (!r2) {
-    metrics.push(row('paired_read_counts', 'skipped', null, 0, 'single-end sample (no R2)'));
+    metrics.push(
+      row(
+        'paired_read_counts',
+        'skipped',
+        null,
+        0,
+        'single-end sample (no R2)',
+      ),
+    );
   } else if (structural || readsBad) {
-    metrics.push(row('paired_read_counts', 'skipped', null, 0, 'not compared: the files are invalid'));
+    metrics.push(
+      row(
+        'paired_read_counts',
+        'skipped',
+        null,
+        0,
+        'not compared: the files are invalid',
+      ),
+    );
   } else {
     const difference = Math.abs(r1.stats.reads - r2.stats.reads);
     pairBad = difference !== 0;
@@ -814,8 +850,20 @@ export async function runSampleQc(
     measurable && encodings.length === 1 && encodings[0]
       ? row('quality_encoding', 'succeeded', null, null, encodings[0])
       : measurable
-        ? row('quality_encoding', 'succeeded', null, null, encodings.join(' / '))
-        : row('quality_encoding', 'skipped', null, null, 'not measured: the files are invalid'),
+        ? row(
+            'quality_encoding',
+            'succeeded',
+            null,
+            null,
+            encodings.join(' / '),
+          )
+        : row(
+            'quality_encoding',
+            'skipped',
+            null,
+            null,
+            'not measured: the files are invalid',
+          ),
   );
 
   const failedChecks = metrics

@@ -132,8 +132,7 @@ export function loadCapability(
   id: string,
 ): CapabilityRow | undefined {
   return ctx.db.prepare('SELECT * FROM capabilities WHERE id = ?').get(id) as
-    | CapabilityRow
-    | undefined;
+    CapabilityRow | undefined;
 }
 
 /** loadProject returns a project of the user's organization or throws 404. */
@@ -333,9 +332,9 @@ export function uploadJson(
   ctx: SandboxContext,
   row: UploadRow,
 ): Record<string, unknown> {
-  const file = ctx.db.prepare('SELECT * FROM files WHERE id = ?').get(row.file_id) as
-    | FileRow
-    | undefined;
+  const file = ctx.db
+    .prepare('SELECT * FROM files WHERE id = ?')
+    .get(row.file_id) as FileRow | undefined;
   return {
     id: row.id,
     last_status: uploadStatusJson(row),

@@ -18,14 +18,22 @@ function shape(rows: ReturnType<typeof groupSheetRows>): string[] {
 describe('samplesheet', () => {
   describe('groupSheetRows()', () => {
     it('pairs R1 and R2 of one client id in one folder', () => {
-      const rows = groupSheetRows(uploads(['gncv://b/S1_R1.fastq.gz', 'gncv://b/S1_R2.fastq.gz']), 'created', 'asc');
+      const rows = groupSheetRows(
+        uploads(['gncv://b/S1_R1.fastq.gz', 'gncv://b/S1_R2.fastq.gz']),
+        'created',
+        'asc',
+      );
 
       expect(shape(rows)).toEqual(['S1:u00/u01']);
     });
 
     it('keeps the same client id in different folders apart', () => {
       const rows = groupSheetRows(
-        uploads(['gncv://b/run1/S1_R1.fastq.gz', 'gncv://b/run2/S1_R1.fastq.gz', 'gncv://b/run2/S1_R2.fastq.gz']),
+        uploads([
+          'gncv://b/run1/S1_R1.fastq.gz',
+          'gncv://b/run2/S1_R1.fastq.gz',
+          'gncv://b/run2/S1_R2.fastq.gz',
+        ]),
         'created',
         'asc',
       );
@@ -49,17 +57,33 @@ describe('samplesheet', () => {
     });
 
     it('makes a single-end row for a name without a read token and an r1-less row for a lone R2', () => {
-      const rows = groupSheetRows(uploads(['gncv://b/test.fastq.gz', 'gncv://b/S2_R2.fastq.gz']), 'created', 'asc');
+      const rows = groupSheetRows(
+        uploads(['gncv://b/test.fastq.gz', 'gncv://b/S2_R2.fastq.gz']),
+        'created',
+        'asc',
+      );
 
       expect(shape(rows)).toEqual(['test:u00/-', 'S2:-/u01']);
     });
 
     it('sorts rows by created or modified in either order', () => {
-      const list = uploads(['gncv://b/A_R1.fastq.gz', 'gncv://b/B_R1.fastq.gz', 'gncv://b/C_R1.fastq.gz']);
+      const list = uploads([
+        'gncv://b/A_R1.fastq.gz',
+        'gncv://b/B_R1.fastq.gz',
+        'gncv://b/C_R1.fastq.gz',
+      ]);
       list[0].modified = '2026-01-02T00:00:00.000000Z';
 
-      expect(shape(groupSheetRows(list, 'created', 'desc'))).toEqual(['C:u02/-', 'B:u01/-', 'A:u00/-']);
-      expect(shape(groupSheetRows(list, 'modified', 'desc'))).toEqual(['A:u00/-', 'C:u02/-', 'B:u01/-']);
+      expect(shape(groupSheetRows(list, 'created', 'desc'))).toEqual([
+        'C:u02/-',
+        'B:u01/-',
+        'A:u00/-',
+      ]);
+      expect(shape(groupSheetRows(list, 'modified', 'desc'))).toEqual([
+        'A:u00/-',
+        'C:u02/-',
+        'B:u01/-',
+      ]);
     });
   });
 });

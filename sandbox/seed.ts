@@ -89,7 +89,14 @@ export async function seed(
       apiKey = fresh.key;
       db.prepare(
         'INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(newId(), userId, 'sandbox demo key', fresh.prefix, sha256Hex(apiKey), created);
+      ).run(
+        newId(),
+        userId,
+        'sandbox demo key',
+        fresh.prefix,
+        sha256Hex(apiKey),
+        created,
+      );
       setMeta(db, 'demo_api_key', apiKey);
     }
 
@@ -100,7 +107,15 @@ export async function seed(
       if (!exists) {
         db.prepare(
           'INSERT INTO users (id, organization_id, email, name, password_hash, otp_code, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        ).run(newId(), orgId, MFA_EMAIL, 'Sandbox MFA Demo', mfaHash, MFA_OTP, created);
+        ).run(
+          newId(),
+          orgId,
+          MFA_EMAIL,
+          'Sandbox MFA Demo',
+          mfaHash,
+          MFA_OTP,
+          created,
+        );
       }
     }
 
@@ -120,8 +135,7 @@ export async function seed(
     }
 
     let projectIds = JSON.parse(getMeta(db, 'demo_project_ids') ?? 'null') as
-      | string[]
-      | null;
+      string[] | null;
     if (!projectIds) {
       projectIds = [];
       for (const configId of DEMO_PROJECT_CONFIGURATIONS) {

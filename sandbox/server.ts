@@ -17,7 +17,11 @@ import net from 'node:net';
 import path from 'node:path';
 
 import { TokenService, authenticate, type AuthUser } from './auth.ts';
-import { DELIVERABLES_DIR, UPLOAD_BUCKET, type SandboxContext } from './context.ts';
+import {
+  DELIVERABLES_DIR,
+  UPLOAD_BUCKET,
+  type SandboxContext,
+} from './context.ts';
 import { openDatabase } from './db.ts';
 import { DownloadSigner, serveDownload } from './downloads.ts';
 import {
@@ -34,7 +38,11 @@ import { authRoutes } from './routes/auth.ts';
 import { fileRoutes } from './routes/files.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { sampleRoutes } from './routes/samples.ts';
-import { lookupCredentials, onObjectStored, uploadRoutes } from './routes/uploads.ts';
+import {
+  lookupCredentials,
+  onObjectStored,
+  uploadRoutes,
+} from './routes/uploads.ts';
 import { createS3Handler, objectPath } from './s3/handler.ts';
 import { seed } from './seed.ts';
 import { errorText } from './util.ts';
@@ -102,7 +110,8 @@ const CLOSE_GRACE_MS = 2000;
 
 /** isLoopbackHost is true for 127.0.0.0/8, ::1 and localhost. */
 export function isLoopbackHost(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const bare =
+    host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (bare.toLowerCase() === 'localhost') {
     return true;
   }
@@ -110,7 +119,11 @@ export function isLoopbackHost(host: string): boolean {
     return bare.split('.')[0] === '127';
   }
   if (net.isIPv6(bare)) {
-    return bare === '::1' || bare.toLowerCase() === '0:0:0:0:0:0:0:1' || /^::ffff:127\./i.test(bare);
+    return (
+      bare === '::1' ||
+      bare.toLowerCase() === '0:0:0:0:0:0:0:1' ||
+      /^::ffff:127\./i.test(bare)
+    );
   }
   return false;
 }
@@ -123,23 +136,36 @@ function hostOfHeader(header: string | undefined): string | null {
   return m ? m[1] : null;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+function positive(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  allowZero = false,
+): number {
   if (value === undefined) {
     return fallback;
   }
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new Error(`sandbox option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`);
+    throw new Error(
+      `sandbox option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`,
+    );
   }
   return value;
 }
 
-async function listen(server: http.Server, port: number, hostname: string): Promise<AddressInfo> {
+async function listen(
+  server: http.Server,
+  port: number,
+  hostname: string,
+): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
       reject(
         error.code === 'EADDRINUSE'
-          ? new Error(`sandbox cannot listen on ${hostname}:${port}: the port is already in use`)
+          ? new Error(
+              `sandbox cannot listen on ${hostname}:${port}: the port is already in use`,
+            )
           : error,
       );
     };
@@ -167,23 +193,50 @@ async function writeInfo(file: string, info: SandboxInfo): Promise<void> {
  * It rejects with a clear message for a non-loopback hostname, bad options,
  * a port in use or a data folder it cannot use.
  */
-export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox> {
+export async function startSandbox(
+  opts: SandboxOptions,
+): Promise<RunningSandbox> {
   if (!opts || typeof opts.dataDir !== 'string' || opts.dataDir.trim() === '') {
     throw new Error('sandbox option dataDir is required');
   }
   const hostname = opts.hostname ?? SANDBOX_DEFAULTS.hostname;
   if (!isLoopbackHost(hostname)) {
-    throw new Error(`sandbox hostname ${hostname} is not a loopback address; the sandbox listens on loopback only (127.0.0.1, ::1, localhost)`);
+    throw new Error(
+      `sandbox hostname ${hostname} is not a loopback address; the sandbox listens on loopback only (127.0.0.1, ::1, localhost)`,
+    );
   }
   const port = opts.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`sandbox option port must be an integer from 0 to 65535, got ${port}`);
+    throw new Error(
+      `sandbox option port must be an integer from 0 to 65535, got ${port}`,
+    );
   }
-  const pipelineStepMs = positive('pipelineStepMs', opts.pipelineStepMs, SANDBOX_DEFAULTS.pipelineStepMs, true);
-  const credentialTtlSeconds = positive('credentialTtlSeconds', opts.credentialTtlSeconds, SANDBOX_DEFAULTS.credentialTtlSeconds);
-  const downloadUrlTtlSeconds = positive('downloadUrlTtlSeconds', opts.downloadUrlTtlSeconds, SANDBOX_DEFAULTS.downloadUrlTtlSeconds);
-  const accessTtl = positive('accessTokenTtlSeconds', opts.accessTokenTtlSeconds, SANDBOX_DEFAULTS.accessTokenTtlSeconds);
-  const refreshTtl = positive('refreshTokenTtlSeconds', opts.refreshTokenTtlSeconds, SANDBOX_DEFAULTS.refreshTokenTtlSeconds);
+  const pipelineStepMs = positive(
+    'pipelineStepMs',
+    opts.pipelineStepMs,
+    SANDBOX_DEFAULTS.pipelineStepMs,
+    true,
+  );
+  const credentialTtlSeconds = positive(
+    'credentialTtlSeconds',
+    opts.credentialTtlSeconds,
+    SANDBOX_DEFAULTS.credentialTtlSeconds,
+  );
+  const downloadUrlTtlSeconds = positive(
+    'downloadUrlTtlSeconds',
+    opts.downloadUrlTtlSeconds,
+    SANDBOX_DEFAULTS.downloadUrlTtlSeconds,
+  );
+  const accessTtl = positive(
+    'accessTokenTtlSeconds',
+    opts.accessTokenTtlSeconds,
+    SANDBOX_DEFAULTS.accessTokenTtlSeconds,
+  );
+  const refreshTtl = positive(
+    'refreshTokenTtlSeconds',
+    opts.refreshTokenTtlSeconds,
+    SANDBOX_DEFAULTS.refreshTokenTtlSeconds,
+  );
   const log = opts.log ?? (() => {});
   const now = (): number => Date.now();
 
@@ -197,7 +250,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
   let server: http.Server | null = null;
   let pipeline: Pipeline | null = null;
   try {
-    const seeded = await seed(db, { now: now(), mfaUser: opts.mfaUser === true });
+    const seeded = await seed(db, {
+      now: now(),
+      mfaUser: opts.mfaUser === true,
+    });
     const tokens = new TokenService({
       db,
       secret: seeded.jwtSecret,
@@ -208,10 +264,20 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
 
     server = http.createServer();
     server.keepAliveTimeout = 5000;
-    const address = await listen(server, port, hostname === 'localhost' ? '127.0.0.1' : hostname);
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const address = await listen(
+      server,
+      port,
+      hostname === 'localhost' ? '127.0.0.1' : hostname,
+    );
+    const host =
+      address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const origin = `http://${host}:${address.port}`;
-    const signer = new DownloadSigner({ secret: seeded.downloadSecret, origin, ttlSeconds: downloadUrlTtlSeconds, now });
+    const signer = new DownloadSigner({
+      secret: seeded.downloadSecret,
+      origin,
+      ttlSeconds: downloadUrlTtlSeconds,
+      now,
+    });
 
     const ctx: SandboxContext = {
       db,
@@ -231,13 +297,20 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     pipeline = new Pipeline(ctx);
 
     const router = new Router<AuthUser>();
-    router.add(...authRoutes(ctx), ...projectRoutes(ctx), ...sampleRoutes(ctx), ...fileRoutes(ctx), ...uploadRoutes(ctx));
+    router.add(
+      ...authRoutes(ctx),
+      ...projectRoutes(ctx),
+      ...sampleRoutes(ctx),
+      ...fileRoutes(ctx),
+      ...uploadRoutes(ctx),
+    );
 
     const s3 = createS3Handler({
       rootDir: s3Root,
       buckets: [UPLOAD_BUCKET],
       lookupCredentials: (accessKeyId) => lookupCredentials(ctx, accessKeyId),
-      onObjectStored: (bucket, key, size) => onObjectStored(ctx, bucket, key, size),
+      onObjectStored: (bucket, key, size) =>
+        onObjectStored(ctx, bucket, key, size),
       now: () => new Date(now()),
     });
 
@@ -245,12 +318,24 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       const started = Date.now();
       res.on('finish', () => {
         // Paths only: query strings can hold signatures.
-        log(`${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${Date.now() - started}ms`);
+        log(
+          `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${Date.now() - started}ms`,
+        );
       });
       const host = hostOfHeader(req.headers.host);
       if (!host || !isLoopbackHost(host)) {
         // Refusing other Host names keeps DNS-rebinding pages away from the API.
-        sendReply(res, { status: 403, json: { detail: `Host ${req.headers.host ?? '(none)'} is not allowed: the sandbox answers on loopback names only.` } }, {}, false);
+        sendReply(
+          res,
+          {
+            status: 403,
+            json: {
+              detail: `Host ${req.headers.host ?? '(none)'} is not allowed: the sandbox answers on loopback names only.`,
+            },
+          },
+          {},
+          false,
+        );
         return;
       }
       const url = new URL(req.url ?? '/', origin);
@@ -260,7 +345,12 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
         serveDownload(ctx, signer, req, res, url).catch((error: unknown) => {
           log(`download failed: ${errorText(error)}`);
           if (!res.headersSent) {
-            sendReply(res, { status: 500, json: { detail: 'A server error occurred.' } }, {}, false);
+            sendReply(
+              res,
+              { status: 500, json: { detail: 'A server error occurred.' } },
+              {},
+              false,
+            );
           } else {
             res.destroy();
           }
@@ -337,7 +427,8 @@ async function handleApi(
       return;
     }
     const verb = method === 'HEAD' ? 'GET' : method;
-    const handler = match.route.methods[verb as keyof typeof match.route.methods];
+    const handler =
+      match.route.methods[verb as keyof typeof match.route.methods];
     if (!handler) {
       throw new ApiError(405, { detail: `Method "${method}" not allowed.` });
     }
@@ -368,7 +459,12 @@ async function handleApi(
     }
     ctx.log(`${method} ${url.pathname}: ${errorText(error)}`);
     if (!res.headersSent) {
-      sendReply(res, { status: 500, json: { detail: 'A server error occurred.' } }, allow, method === 'HEAD');
+      sendReply(
+        res,
+        { status: 500, json: { detail: 'A server error occurred.' } },
+        allow,
+        method === 'HEAD',
+      );
     } else {
       res.destroy();
     }

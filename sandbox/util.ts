@@ -76,7 +76,8 @@ export function randomAlnum(
   let out = '';
   for (let i = 0; out.length < length; i += 1) {
     // 2 bytes per character keeps the modulo bias negligible.
-    out += alphabet[bytes.readUInt16LE((i * 2) % bytes.length) % alphabet.length];
+    out +=
+      alphabet[bytes.readUInt16LE((i * 2) % bytes.length) % alphabet.length];
   }
   return out;
 }

@@ -12,6 +12,12 @@ import { GencoveClient } from '../engine/api/client.ts';
 import type { Auth } from '../engine/api/client.ts';
 import { ValidationError } from '../engine/errors.ts';
 
+/** An environment variable, with an empty value read as unset. */
+function env(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
 /** Options shared by every command that talks to the platform. */
 export interface GlobalOptions {
   host?: string;
@@ -29,8 +35,8 @@ export interface GlobalOptions {
  */
 export function appDataDir(explicit?: string): string {
   if (explicit) return path.resolve(explicit);
-  const env = process.env.GENCOVE_DESKTOP_HOME;
-  if (env) return path.resolve(env);
+  const fromEnv = env('GENCOVE_DESKTOP_HOME');
+  if (fromEnv) return path.resolve(fromEnv);
   const home = os.homedir();
   if (process.platform === 'win32') {
     return path.join(
@@ -87,11 +93,11 @@ export interface ResolvedHost {
  * `production`, `staging`, or an http(s) URL.
  */
 export function resolveHost(opts: GlobalOptions): ResolvedHost {
-  const value = (opts.host ?? process.env.GENCOVE_HOST ?? 'sandbox').trim();
+  const value = (opts.host ?? env('GENCOVE_HOST') ?? 'sandbox').trim();
   if (value === 'production') return { url: HOSTS.production, sandbox: null };
   if (value === 'staging') return { url: HOSTS.staging, sandbox: null };
   if (value === 'sandbox') {
-    const dir = process.env.GENCOVE_SANDBOX_DIR ?? defaultSandboxDir(opts.dataDir);
+    const dir = env('GENCOVE_SANDBOX_DIR') ?? defaultSandboxDir(opts.dataDir);
     const info = readSandboxFile(dir);
     if (!info) {
       throw new ValidationError(
@@ -128,8 +134,8 @@ async function ask(question: string): Promise<string | null> {
  * demo key when the host is the sandbox.
  */
 export function resolveAuth(opts: GlobalOptions, host: ResolvedHost): Auth {
-  const apiKey = opts.apiKey ?? (opts.email ? undefined : process.env.GENCOVE_API_KEY);
-  const email = opts.email ?? (opts.apiKey ? undefined : process.env.GENCOVE_EMAIL);
+  const apiKey = opts.apiKey ?? (opts.email ? undefined : env('GENCOVE_API_KEY'));
+  const email = opts.email ?? (opts.apiKey ? undefined : env('GENCOVE_EMAIL'));
   if (apiKey && email) {
     throw new ValidationError(
       'Both an API key and an email were given: use one way to sign in',
@@ -137,7 +143,7 @@ export function resolveAuth(opts: GlobalOptions, host: ResolvedHost): Auth {
   }
   if (apiKey) return { kind: 'api-key', apiKey };
   if (email) {
-    const password = opts.password ?? process.env.GENCOVE_PASSWORD;
+    const password = opts.password ?? env('GENCOVE_PASSWORD');
     if (!password) {
       throw new ValidationError(
         `No password for ${email}: pass --password or set GENCOVE_PASSWORD`,

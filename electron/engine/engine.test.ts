@@ -13,7 +13,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from './engine.ts';
 import type { EngineOptions } from './engine.ts';
 import { Journal } from './journal/journal.ts';
-import { RefreshingCredentials, createUploadS3Client } from './upload/credentials.ts';
+import {
+  RefreshingCredentials,
+  createUploadS3Client,
+} from './upload/credentials.ts';
 import { UploadStore } from './upload/store.ts';
 import {
   copyFixtures,
@@ -24,14 +27,20 @@ import {
   startWorld,
   waitUntil,
 } from './upload/testing.ts';
-import type { RecordingProxy, SampleFiles, TestWorld } from './upload/testing.ts';
+import type {
+  RecordingProxy,
+  SampleFiles,
+  TestWorld,
+} from './upload/testing.ts';
 import type { UploadPlan } from '../../shared/domain.ts';
 
 const MIB = 1024 * 1024;
 /** The sandbox, like S3, refuses parts under 5 MiB (but the last). */
 const PART = 5 * MIB;
-const LARGE_R1 = 'fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_1.fq.gz';
-const LARGE_R2 = 'fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_2.fq.gz';
+const LARGE_R1 =
+  'fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_1.fq.gz';
+const LARGE_R2 =
+  'fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_2.fq.gz';
 const GASIC = 'fastq/single_end/gasic_SRR059298/SRR059298_subset.fastq.gz';
 const NEXTSEQ_RUN = 'runs/180723_NB500892_0277_AHJYM2BGX7';
 
@@ -122,7 +131,10 @@ describe('Engine', () => {
       const finished: string[] = [];
       engine.onDidFinish((snap) => finished.push(`${snap.id}:${snap.state}`));
 
-      const id = engine.enqueueUpload(plan, { projectId, metadata: { batch: 7 } });
+      const id = engine.enqueueUpload(plan, {
+        projectId,
+        metadata: { batch: 7 },
+      });
       const snap = await engine.waitFor(id);
 
       expect(snap.error).toBeUndefined();
@@ -142,10 +154,9 @@ describe('Engine', () => {
       ]);
       await expectObjectsMatchSources(engine, id, plan);
       const objects = objectsOf(engine, id);
-      expect(objects.filter((o) => o.multipartId !== null).map((o) => o.clientId)).toEqual([
-        'SEQPREP',
-        'SEQPREP',
-      ]);
+      expect(
+        objects.filter((o) => o.multipartId !== null).map((o) => o.clientId),
+      ).toEqual(['SEQPREP', 'SEQPREP']);
       expect(snap.assigned?.map((a) => a.clientId).sort()).toEqual([
         'ECOLI',
         'HM2',
@@ -160,7 +171,11 @@ describe('Engine', () => {
     });
 
     it('plans, uploads and assigns the lane-split NextSeq run, concatenating lanes in order', async () => {
-      const runDir = path.join(world.dir, 'nextseq', path.basename(NEXTSEQ_RUN));
+      const runDir = path.join(
+        world.dir,
+        'nextseq',
+        path.basename(NEXTSEQ_RUN),
+      );
       cpSync(path.join(sharedData, NEXTSEQ_RUN), runDir, { recursive: true });
       const projectId = world.sandbox.info.project_ids[0]!;
       const engine = makeEngine();
@@ -177,12 +192,23 @@ describe('Engine', () => {
       const names = readdirSync(laneDir);
       const objects = objectsOf(engine, id);
       for (const object of objects) {
-        const sample = plan.samples.find((s) => s.clientId === object.clientId)!;
+        const sample = plan.samples.find(
+          (s) => s.clientId === object.clientId,
+        )!;
         const lanes = names
-          .filter((n) => n.startsWith(`${sample.sourceName}_S`) && n.includes(`_${object.read}_`))
-          .sort((a, b) => Number(/_L(\d+)_/.exec(a)![1]) - Number(/_L(\d+)_/.exec(b)![1]));
+          .filter(
+            (n) =>
+              n.startsWith(`${sample.sourceName}_S`) &&
+              n.includes(`_${object.read}_`),
+          )
+          .sort(
+            (a, b) =>
+              Number(/_L(\d+)_/.exec(a)![1]) - Number(/_L(\d+)_/.exec(b)![1]),
+          );
         expect(lanes, object.destination).toHaveLength(4);
-        const expected = Buffer.concat(lanes.map((n) => readFileSync(path.join(laneDir, n))));
+        const expected = Buffer.concat(
+          lanes.map((n) => readFileSync(path.join(laneDir, n))),
+        );
         const stored = await getObjectBytes(s3, object.bucket!, object.key!);
         expect(stored.equals(expected), object.destination).toBe(true);
       }
@@ -195,13 +221,19 @@ describe('Engine', () => {
     it('never completes a truncated file as an object, multipart or not, and names it', async () => {
       const dir = path.join(world.dir, 'truncated');
       const [big, r1, r2] = copyFixtures(
-        [LARGE_R1, 'corrupt/TRUNCATED_R1.fastq.gz', 'corrupt/TRUNCATED_R2.fastq.gz'],
+        [
+          LARGE_R1,
+          'corrupt/TRUNCATED_R1.fastq.gz',
+          'corrupt/TRUNCATED_R2.fastq.gz',
+        ],
         dir,
       );
       // Multipart: a valid 8 MB lane before the truncated one, so parts are
       // sent before the checker finds the problem. Single PUT: the file alone.
       for (const lanes of [[big!, r1!], [r1!]]) {
-        const plan = planFor(newFolder(), [{ clientId: 'TRUNC', r1: lanes, r2: [r2!] }]);
+        const plan = planFor(newFolder(), [
+          { clientId: 'TRUNC', r1: lanes, r2: [r2!] },
+        ]);
         const proxy = await startRecordingProxy(world.sandbox.info.s3_endpoint);
         const engine = makeEngine({ partSize: PART, s3Endpoint: proxy.url });
 
@@ -219,11 +251,17 @@ describe('Engine', () => {
         expect(o1!.state).toBe('failed');
         expect(o1!.multipartId).toBeNull();
         await expect(
-          s3.send(new HeadObjectCommand({ Bucket: o1!.bucket!, Key: o1!.key! })),
+          s3.send(
+            new HeadObjectCommand({ Bucket: o1!.bucket!, Key: o1!.key! }),
+          ),
         ).rejects.toMatchObject({ name: 'NotFound' });
         const onR1 = proxy.requests.filter((r) => r.path.endsWith(o1!.key!));
         const methods = onR1.map((r) =>
-          r.query.has('partNumber') ? 'part' : r.query.has('uploads') ? 'create' : `${r.method}${r.query.has('uploadId') ? ' mpu' : ''}`,
+          r.query.has('partNumber')
+            ? 'part'
+            : r.query.has('uploads')
+              ? 'create'
+              : `${r.method}${r.query.has('uploadId') ? ' mpu' : ''}`,
         );
         if (lanes.length === 2) {
           expect(methods).toContain('create');
@@ -233,7 +271,9 @@ describe('Engine', () => {
           expect(methods).toEqual([]);
         }
         expect(o2!.state).toBe('done');
-        expect(snap.files.find((f) => f.name === o1!.destination)?.state).toBe('failed');
+        expect(snap.files.find((f) => f.name === o1!.destination)?.state).toBe(
+          'failed',
+        );
         expect(snap.assigned).toBeUndefined();
       }
     });
@@ -244,7 +284,9 @@ describe('Engine', () => {
         ['naming/SAMPLE1_R1.fastq.gz', 'naming/SAMPLE1_R2.fastq.gz'],
         dir,
       );
-      const plan = planFor(newFolder(), [{ clientId: 'SAMPLE1', r1: [r1!], r2: [r2!] }]);
+      const plan = planFor(newFolder(), [
+        { clientId: 'SAMPLE1', r1: [r1!], r2: [r2!] },
+      ]);
       const engine = makeEngine();
       await engine.waitFor(engine.enqueueUpload(plan));
 
@@ -265,10 +307,15 @@ describe('Engine', () => {
 
     it('refuses a project id that is not a UUID and metadata that is not JSON', () => {
       const engine = makeEngine();
-      const [r1] = copyFixtures(['naming/SAMPLE12_R1.fastq.gz'], path.join(world.dir, 'bad-input'));
+      const [r1] = copyFixtures(
+        ['naming/SAMPLE12_R1.fastq.gz'],
+        path.join(world.dir, 'bad-input'),
+      );
       const plan = planFor(newFolder(), [{ clientId: 'SAMPLE12', r1: [r1!] }]);
 
-      expect(() => engine.enqueueUpload(plan, { projectId: 'not-a-uuid' })).toThrow(/not-a-uuid/);
+      expect(() =>
+        engine.enqueueUpload(plan, { projectId: 'not-a-uuid' }),
+      ).toThrow(/not-a-uuid/);
       expect(() => engine.enqueueUpload(plan, { metadata: { n: 1n } })).toThrow(
         /metadata is not a JSON value/,
       );
@@ -293,12 +340,17 @@ describe('Engine', () => {
 
     function slowParts(): void {
       proxy.hook = (req) =>
-        req.query.has('partNumber') ? { kind: 'forward', delayMs: 300 } : { kind: 'forward' };
+        req.query.has('partNumber')
+          ? { kind: 'forward', delayMs: 300 }
+          : { kind: 'forward' };
     }
 
     /** Three objects of two 5 MiB parts or so each. */
     function largePlan(sub: string): UploadPlan {
-      const [r1, r2, single] = copyFixtures([LARGE_R1, LARGE_R2, GASIC], path.join(world.dir, sub));
+      const [r1, r2, single] = copyFixtures(
+        [LARGE_R1, LARGE_R2, GASIC],
+        path.join(world.dir, sub),
+      );
       return planFor(newFolder(), [
         { clientId: 'SEQPREP', r1: [r1!], r2: [r2!] },
         { clientId: 'GASIC', r1: [single!] },
@@ -343,14 +395,28 @@ describe('Engine', () => {
       slowParts();
       const plan = largePlan('pause');
       const engine = makeEngine(slowOptions());
-      const seen: { at: number; bytes: number; speed: number | null; eta: number | null }[] = [];
+      const seen: {
+        at: number;
+        bytes: number;
+        speed: number | null;
+        eta: number | null;
+      }[] = [];
       engine.onDidChange((snaps) => {
         const snap = snaps[0]!;
-        seen.push({ at: Date.now(), bytes: snap.bytesDone, speed: snap.speed, eta: snap.etaSeconds });
+        seen.push({
+          at: Date.now(),
+          bytes: snap.bytesDone,
+          speed: snap.speed,
+          eta: snap.etaSeconds,
+        });
       });
       const before = proxy.requests.length;
       const id = engine.enqueueUpload(plan);
-      await waitUntil(() => engine.snapshots()[0]!.bytesDone >= 2 * PART, 30_000, 'two parts');
+      await waitUntil(
+        () => engine.snapshots()[0]!.bytesDone >= 2 * PART,
+        30_000,
+        'two parts',
+      );
 
       engine.pause(id);
       await engine.whenIdle();
@@ -359,7 +425,9 @@ describe('Engine', () => {
       const journaled = objectsOf(engine, id)
         .filter((o) => o.multipartId !== null)
         .flatMap((o) =>
-          store.listParts(id, o.destination, o.multipartId!).map((p) => `${o.key}#${p.number}`),
+          store
+            .listParts(id, o.destination, o.multipartId!)
+            .map((p) => `${o.key}#${p.number}`),
         );
       const resumedAt = proxy.requests.length;
       proxy.hook = () => ({ kind: 'forward' });
@@ -374,16 +442,24 @@ describe('Engine', () => {
       const resent = proxy.requests
         .slice(resumedAt)
         .filter((r) => r.method === 'PUT' && r.query.has('partNumber'))
-        .map((r) => `${r.path.split('/').slice(2).join('/')}#${r.query.get('partNumber')}`);
+        .map(
+          (r) =>
+            `${r.path.split('/').slice(2).join('/')}#${r.query.get('partNumber')}`,
+        );
       expect(resent.filter((p) => journaled.includes(p))).toEqual([]);
       // Snapshots: throttled, monotonic, with a speed and an ETA once measured.
       const gaps = seen.slice(1).map((x, i) => x.at - seen[i]!.at);
       expect(Math.min(...gaps)).toBeGreaterThanOrEqual(240);
       const bytes = seen.map((x) => x.bytes);
       expect(bytes).toEqual([...bytes].sort((a, b) => a - b));
-      expect(seen.some((x) => x.speed !== null && x.speed > 0 && x.eta !== null)).toBe(true);
+      expect(
+        seen.some((x) => x.speed !== null && x.speed > 0 && x.eta !== null),
+      ).toBe(true);
       expect(resent.length).toBeGreaterThan(0);
-      expect(proxy.requests.slice(before).filter((r) => r.query.has('uploads')).length).toBe(3);
+      expect(
+        proxy.requests.slice(before).filter((r) => r.query.has('uploads'))
+          .length,
+      ).toBe(3);
       await expectObjectsMatchSources(engine, id, plan);
     });
 
@@ -412,8 +488,16 @@ describe('Engine', () => {
       expect(snap.state).toBe('done');
       expect(refusals).toBe(1);
       expect(seen.filter((r) => r.query.has('uploads')).length).toBe(1);
-      expect(seen.filter((r) => r.query.get('partNumber') === '2').length).toBe(2);
-      expect(new Set(seen.filter((r) => r.query.has('uploadId')).map((r) => r.query.get('uploadId'))).size).toBe(1);
+      expect(seen.filter((r) => r.query.get('partNumber') === '2').length).toBe(
+        2,
+      );
+      expect(
+        new Set(
+          seen
+            .filter((r) => r.query.has('uploadId'))
+            .map((r) => r.query.get('uploadId')),
+        ).size,
+      ).toBe(1);
       await expectObjectsMatchSources(engine, snap.id, plan);
     });
   });
@@ -425,9 +509,13 @@ describe('Engine', () => {
         credentialTtlSeconds: 3,
         log: (line: string) => lines.push(line),
       });
-      const proxy = await startRecordingProxy(shortWorld.sandbox.info.s3_endpoint);
+      const proxy = await startRecordingProxy(
+        shortWorld.sandbox.info.s3_endpoint,
+      );
       proxy.hook = (req) =>
-        req.query.has('partNumber') ? { kind: 'forward', delayMs: 500 } : { kind: 'forward' };
+        req.query.has('partNumber')
+          ? { kind: 'forward', delayMs: 500 }
+          : { kind: 'forward' };
       const engine = new Engine({
         dataDir: path.join(shortWorld.dir, 'engine'),
         client: shortWorld.client,
@@ -437,16 +525,25 @@ describe('Engine', () => {
         fileConcurrency: 1,
       });
       try {
-        const [r1, r2] = copyFixtures([LARGE_R1, LARGE_R2], path.join(shortWorld.dir, 'files'));
-        const plan = planFor('gncv://short-lived/', [{ clientId: 'SHORT', r1: [r1!], r2: [r2!] }]);
+        const [r1, r2] = copyFixtures(
+          [LARGE_R1, LARGE_R2],
+          path.join(shortWorld.dir, 'files'),
+        );
+        const plan = planFor('gncv://short-lived/', [
+          { clientId: 'SHORT', r1: [r1!], r2: [r2!] },
+        ]);
 
         const snap = await engine.waitFor(engine.enqueueUpload(plan));
 
         expect(snap.error).toBeUndefined();
         expect(snap.state).toBe('done');
-        const issued = lines.filter((l) => l.startsWith('POST /api/v2/upload-credentials/ 20'));
+        const issued = lines.filter((l) =>
+          l.startsWith('POST /api/v2/upload-credentials/ 20'),
+        );
         expect(issued.length).toBeGreaterThanOrEqual(2);
-        const refused = proxy.requests.filter((r) => r.status === 400 || r.status === 403);
+        const refused = proxy.requests.filter(
+          (r) => r.status === 400 || r.status === 403,
+        );
         expect(refused).toEqual([]);
       } finally {
         await engine.close();
@@ -461,10 +558,14 @@ describe('Engine', () => {
       const proxy = await startRecordingProxy(world.sandbox.info.s3_endpoint);
       try {
         proxy.hook = (req) =>
-          req.query.has('partNumber') ? { kind: 'forward', delayMs: 300 } : { kind: 'forward' };
+          req.query.has('partNumber')
+            ? { kind: 'forward', delayMs: 300 }
+            : { kind: 'forward' };
         const dir = path.join(world.dir, 'crash');
         const [r1, r2] = copyFixtures([LARGE_R1, LARGE_R2], dir);
-        const plan = planFor(newFolder(), [{ clientId: 'CRASH', r1: [r1!], r2: [r2!] }]);
+        const plan = planFor(newFolder(), [
+          { clientId: 'CRASH', r1: [r1!], r2: [r2!] },
+        ]);
         const dataDir = path.join(world.dir, 'crash-engine');
         const partSize = PART;
 
@@ -486,19 +587,30 @@ describe('Engine', () => {
         );
         let stderr = '';
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+        const exited = new Promise<void>((resolve) =>
+          child.on('exit', () => resolve()),
+        );
         const watcher = Journal.open(path.join(dataDir, 'journal.db'));
         const count = () =>
-          (watcher.db.prepare('SELECT COUNT(*) AS n FROM upload_parts').get() as { n: number }).n;
+          (
+            watcher.db
+              .prepare('SELECT COUNT(*) AS n FROM upload_parts')
+              .get() as { n: number }
+          ).n;
         try {
-          await waitUntil(() => {
-            if (child.exitCode !== null) throw new Error(`child exited early: ${stderr}`);
-            try {
-              return count() >= 2;
-            } catch {
-              return false; // tables not created yet
-            }
-          }, 30_000, 'two journaled parts');
+          await waitUntil(
+            () => {
+              if (child.exitCode !== null)
+                throw new Error(`child exited early: ${stderr}`);
+              try {
+                return count() >= 2;
+              } catch {
+                return false; // tables not created yet
+              }
+            },
+            30_000,
+            'two journaled parts',
+          );
         } finally {
           child.kill('SIGKILL');
           await exited;
@@ -532,7 +644,9 @@ describe('Engine', () => {
           });
         const objects = objectsOf(engine, ids[0]!);
         for (const part of journaled) {
-          const object = objects.find((o) => o.destination === part.destination)!;
+          const object = objects.find(
+            (o) => o.destination === part.destination,
+          )!;
           const again = resent.filter(
             (r) => r.number === part.number && r.key.endsWith(object.key!),
           );

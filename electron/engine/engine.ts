@@ -52,7 +52,7 @@ export interface EngineOptions {
   /** Folder of the journal (created when missing). */
   dataDir: string;
   client: GencoveClient;
-  /** S3 endpoint; else GENCOVE_S3_ENDPOINT, else the credentials' endpoint_url. */
+  /** S3 endpoint; else GENCOVE_S3_ENDPOINT, else the credentials' URL. */
   s3Endpoint?: string;
   /** Jobs running at once (default 2); within an upload job, files at once. */
   fileConcurrency?: number;
@@ -102,10 +102,14 @@ export class Engine {
   readonly #fileLimiter: Limiter;
   readonly #waiters = new Map<
     string,
-    { resolve: (snap: TransferSnapshot) => void; reject: (err: Error) => void }[]
+    {
+      resolve: (snap: TransferSnapshot) => void;
+      reject: (err: Error) => void;
+    }[]
   >();
   #credentials: RefreshingCredentials | null = null;
-  #s3: Promise<{ s3: S3Client; credentials: RefreshingCredentials }> | null = null;
+  #s3: Promise<{ s3: S3Client; credentials: RefreshingCredentials }> | null =
+    null;
   #closing: Promise<void> | null = null;
 
   /**
@@ -188,7 +192,10 @@ export class Engine {
   enqueueDownload(req: DownloadRequest, opts: { title?: string } = {}): string {
     this.#assertOpen();
     if (!req || typeof req.destination !== 'string' || req.destination === '') {
-      throw new ValidationError('destination', 'A download needs a destination folder.');
+      throw new ValidationError(
+        'destination',
+        'A download needs a destination folder.',
+      );
     }
     if (!req.projectId && (!req.sampleIds || req.sampleIds.length === 0)) {
       throw new ValidationError(
@@ -242,7 +249,11 @@ export class Engine {
    * at most about 4 times a second. Returns the unsubscribe function.
    */
   onDidChange(listener: (snaps: TransferSnapshot[]) => void): () => void {
-    const throttled = new Throttled(listener, SNAPSHOT_THROTTLE_MS, this.#clock);
+    const throttled = new Throttled(
+      listener,
+      SNAPSHOT_THROTTLE_MS,
+      this.#clock,
+    );
     this.#changeListeners.add(throttled);
     return () => {
       throttled.dispose();
@@ -250,7 +261,7 @@ export class Engine {
     };
   }
 
-  /** onDidFinish calls `listener` once per job reaching done, failed or cancelled. */
+  /** onDidFinish calls `listener` once per job done, failed or cancelled. */
   onDidFinish(listener: (snap: TransferSnapshot) => void): () => void {
     this.#finishListeners.add(listener);
     return () => {
@@ -267,7 +278,9 @@ export class Engine {
     this.#ensureLoaded(id);
     const job = this.#scheduler.get(id);
     if (!job || !this.#jobs.has(id)) {
-      return Promise.reject(new ValidationError('id', `There is no transfer ${id}.`));
+      return Promise.reject(
+        new ValidationError('id', `There is no transfer ${id}.`),
+      );
     }
     if (isFinal(job.state)) {
       return Promise.resolve(this.#snapshot(job));
@@ -287,7 +300,12 @@ export class Engine {
   async resumeInterrupted(): Promise<string[]> {
     this.#assertOpen();
     const ids: string[] = [];
-    for (const record of this.journal.listJobs(['queued', 'running', 'retrying', 'paused'])) {
+    for (const record of this.journal.listJobs([
+      'queued',
+      'running',
+      'retrying',
+      'paused',
+    ])) {
       if (this.#jobs.has(record.id)) {
         continue;
       }
@@ -297,7 +315,9 @@ export class Engine {
       }
     }
     if (ids.length > 0) {
-      this.#log.info(`Engine/resumeInterrupted: ${ids.length} job(s) queued again`);
+      this.#log.info(
+        `Engine/resumeInterrupted: ${ids.length} job(s) queued again`,
+      );
     }
     return ids;
   }
@@ -317,7 +337,9 @@ export class Engine {
       for (const [id, waiters] of this.#waiters) {
         for (const waiter of waiters) {
           waiter.reject(
-            new Error(`The engine closed before transfer ${id} finished; it resumes on the next start.`),
+            new Error(
+              `The engine closed before transfer ${id} finished; it resumes on the next start.`,
+            ),
           );
         }
       }
@@ -345,7 +367,10 @@ export class Engine {
     this.#jobs.set(record.id, runtime);
     this.#scheduler.add(
       record.id,
-      (run) => (record.kind === 'upload' ? this.#runUpload(runtime, run) : this.#runDownload(runtime, run)),
+      (run) =>
+        record.kind === 'upload'
+          ? this.#runUpload(runtime, run)
+          : this.#runDownload(runtime, run),
       {
         attempt: record.attempt,
         state: record.state,
@@ -367,7 +392,10 @@ export class Engine {
       fileIndex: new Map(),
       runBytes: new Map(),
     };
-    const result = record.result as { assigned?: AssignedSample[]; files?: FileProgress[] } | null;
+    const result = record.result as {
+      assigned?: AssignedSample[];
+      files?: FileProgress[];
+    } | null;
     if (record.kind === 'upload') {
       const request = record.request as UploadJobRequest;
       runtime.projectId = request.projectId;
@@ -385,13 +413,19 @@ export class Engine {
       if (result?.files) {
         runtime.files = result.files;
         runtime.meter.setTotal(sumTotals(result.files));
-        runtime.meter.setDone(result.files.reduce((n, f) => n + f.bytesDone, 0));
+        runtime.meter.setDone(
+          result.files.reduce((n, f) => n + f.bytesDone, 0),
+        );
       }
     }
     return runtime;
   }
 
-  #fileOf(jobId: string, object: ObjectRecord, jobState: JobState): FileProgress {
+  #fileOf(
+    jobId: string,
+    object: ObjectRecord,
+    jobState: JobState,
+  ): FileProgress {
     let bytesDone = 0;
     if (object.state === 'done' || object.state === 'skipped') {
       bytesDone = object.size;
@@ -401,7 +435,9 @@ export class Engine {
         .reduce((n, p) => n + p.size, 0);
     }
     const state: FileProgress['state'] =
-      object.state === 'done' || object.state === 'skipped' || object.state === 'failed'
+      object.state === 'done' ||
+      object.state === 'skipped' ||
+      object.state === 'failed'
         ? object.state
         : jobState === 'paused' || jobState === 'cancelled'
           ? jobState
@@ -470,26 +506,30 @@ export class Engine {
 
   async #runDownload(runtime: JobRuntime, run: JobRun): Promise<void> {
     let isFirstReport = true;
-    const result = await downloadDeliverables(runtime.request as DownloadRequest, {
-      client: this.client,
-      journal: this.journal,
-      signal: run.signal,
-      fileConcurrency: this.#opts.fileConcurrency,
-      log: createLogger('Download', this.#opts.log as LogSink | undefined).sink,
-      onProgress: (p) => {
-        runtime.files = p.files;
-        runtime.meter.setTotal(p.bytesTotal);
-        const delta = p.bytesDone - runtime.meter.bytesDone;
-        if (isFirstReport) {
-          // Files continued from .part count as done, not as speed.
-          runtime.meter.addResumed(delta);
-          isFirstReport = false;
-        } else {
-          runtime.meter.add(delta);
-        }
-        this.#emitChange();
+    const result = await downloadDeliverables(
+      runtime.request as DownloadRequest,
+      {
+        client: this.client,
+        journal: this.journal,
+        signal: run.signal,
+        fileConcurrency: this.#opts.fileConcurrency,
+        log: createLogger('Download', this.#opts.log as LogSink | undefined)
+          .sink,
+        onProgress: (p) => {
+          runtime.files = p.files;
+          runtime.meter.setTotal(p.bytesTotal);
+          const delta = p.bytesDone - runtime.meter.bytesDone;
+          if (isFirstReport) {
+            // Files continued from .part count as done, not as speed.
+            runtime.meter.addResumed(delta);
+            isFirstReport = false;
+          } else {
+            runtime.meter.add(delta);
+          }
+          this.#emitChange();
+        },
       },
-    });
+    );
     runtime.files = result.files;
     this.journal.updateJob(runtime.id, { result: { files: result.files } });
     if (result.failed > 0) {
@@ -535,7 +575,10 @@ export class Engine {
     }
   }
 
-  async #getS3(): Promise<{ s3: S3Client; credentials: RefreshingCredentials }> {
+  async #getS3(): Promise<{
+    s3: S3Client;
+    credentials: RefreshingCredentials;
+  }> {
     if (!this.#s3) {
       this.#credentials ??= new RefreshingCredentials(this.client);
       const credentials = this.#credentials;
@@ -543,7 +586,9 @@ export class Engine {
         credentials,
         endpoint: this.#opts.s3Endpoint,
       }).then(({ s3, endpoint }) => {
-        this.#log.debug(`Engine/s3: using ${endpoint ?? 'the AWS default endpoint'}`);
+        this.#log.debug(
+          `Engine/s3: using ${endpoint ?? 'the AWS default endpoint'}`,
+        );
         return { s3, credentials };
       });
       // A failed creation (network down) is tried again by the next job.
@@ -576,7 +621,9 @@ export class Engine {
     if (isFinal(job.state)) {
       const snap = this.#snapshot(job);
       if (job.state === 'failed') {
-        this.#log.error(`Engine/job(${job.id}): ${runtime.title} failed: ${job.error?.message ?? 'unknown error'}`);
+        this.#log.error(
+          `Engine/job(${job.id}): ${runtime.title} failed: ${job.error?.message ?? 'unknown error'}`,
+        );
       } else {
         this.#log.info(`Engine/job(${job.id}): ${runtime.title} ${job.state}`);
       }
@@ -584,7 +631,9 @@ export class Engine {
         try {
           listener(snap);
         } catch (err) {
-          this.#log.error(`Engine/onDidFinish: a listener threw: ${toUserMessage(err)}`);
+          this.#log.error(
+            `Engine/onDidFinish: a listener threw: ${toUserMessage(err)}`,
+          );
         }
       }
       const waiters = this.#waiters.get(job.id) ?? [];
@@ -618,7 +667,11 @@ export class Engine {
       bytesDone: runtime.meter.bytesDone,
       bytesTotal: runtime.meter.bytesTotal,
       speed: isRunning ? runtime.meter.speed : null,
-      etaSeconds: isRunning ? runtime.meter.etaSeconds : job.state === 'done' ? 0 : null,
+      etaSeconds: isRunning
+        ? runtime.meter.etaSeconds
+        : job.state === 'done'
+          ? 0
+          : null,
       files: runtime.files.map((f) => ({ ...f })),
       attempt: job.attempt,
       ...(job.error ? { error: { ...job.error } } : {}),
@@ -667,16 +720,25 @@ function checkUploadPlan(
   objects: ReturnType<typeof plannedObjects>,
 ): void {
   if (!plan || !Array.isArray(plan.samples)) {
-    throw new ValidationError('plan', 'The upload plan is missing or has no sample list.');
+    throw new ValidationError(
+      'plan',
+      'The upload plan is missing or has no sample list.',
+    );
   }
-  if (typeof plan.destination !== 'string' || !plan.destination.startsWith('gncv://')) {
+  if (
+    typeof plan.destination !== 'string' ||
+    !plan.destination.startsWith('gncv://')
+  ) {
     throw new ValidationError(
       'plan.destination',
       `The destination "${String(plan.destination)}" does not start with gncv://.`,
     );
   }
   if (objects.length === 0) {
-    throw new ValidationError('plan', 'The plan has no included sample to upload.');
+    throw new ValidationError(
+      'plan',
+      'The plan has no included sample to upload.',
+    );
   }
   const seen = new Set<string>();
   for (const { clientId, read } of objects) {

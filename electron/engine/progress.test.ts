@@ -33,8 +33,20 @@ describe('progress', () => {
       { group: 'extremes', done: 0, total: 100, speed: Number.NaN, want: null },
       { group: 'extremes', done: 0, total: 100, speed: Infinity, want: null },
       { group: 'extremes', done: 0, total: Infinity, speed: 1, want: null },
-      { group: 'extremes', done: 0, total: 5 * 2 ** 40, speed: 1e-300, want: null },
-      { group: 'extremes', done: 0, total: 5 * 2 ** 40, speed: 1, want: 5 * 2 ** 40 },
+      {
+        group: 'extremes',
+        done: 0,
+        total: 5 * 2 ** 40,
+        speed: 1e-300,
+        want: null,
+      },
+      {
+        group: 'extremes',
+        done: 0,
+        total: 5 * 2 ** 40,
+        speed: 1,
+        want: 5 * 2 ** 40,
+      },
     ];
     for (const c of cases) {
       it(`${c.group}: done=${c.done} total=${c.total} speed=${c.speed} -> ${c.want}`, () => {
@@ -162,8 +174,15 @@ describe('progress', () => {
     it('samples meters on the tick and stops its timer with the last meter', () => {
       const clock = new ManualClock();
       let ticks = 0;
-      const ticker = new ProgressTicker({ clock, tickMs: 1000, onTick: () => ticks++ });
-      const meter = new TransferMeter({ bytesTotal: 1000, now: () => clock.now() });
+      const ticker = new ProgressTicker({
+        clock,
+        tickMs: 1000,
+        onTick: () => ticks++,
+      });
+      const meter = new TransferMeter({
+        bytesTotal: 1000,
+        now: () => clock.now(),
+      });
 
       ticker.add(meter);
       meter.add(300);
@@ -197,7 +216,11 @@ describe('progress', () => {
     it('keeps calls at least 250 ms apart under a flood (at most 4 per second)', () => {
       const clock = new ManualClock();
       const times: number[] = [];
-      const throttled = new Throttled<number>(() => times.push(clock.now()), 250, clock);
+      const throttled = new Throttled<number>(
+        () => times.push(clock.now()),
+        250,
+        clock,
+      );
 
       for (let ms = 0; ms < 2000; ms += 10) {
         throttled.call(ms);

@@ -29,7 +29,10 @@ export interface Clock {
   clearInterval(handle: unknown): void;
 }
 
-/** The real clock (Date.now and Node timers, unref'd so they never hold the process). */
+/**
+ * The real clock: Date.now and Node timers, unref'd so that they never keep
+ * the process alive.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
@@ -98,12 +101,14 @@ export class TransferMeter {
   readonly #alpha: number;
   readonly #now: () => number;
 
-  constructor(params: {
-    bytesTotal?: number | null;
-    bytesDone?: number;
-    now?: () => number;
-    alpha?: number;
-  } = {}) {
+  constructor(
+    params: {
+      bytesTotal?: number | null;
+      bytesDone?: number;
+      now?: () => number;
+      alpha?: number;
+    } = {},
+  ) {
     this.#bytesTotal = params.bytesTotal ?? null;
     this.#bytesDone = Math.max(0, params.bytesDone ?? 0);
     this.#lastSampleBytes = this.#bytesDone;
@@ -202,11 +207,13 @@ export class ProgressTicker {
   readonly #onTick: () => void;
   #handle: unknown = null;
 
-  constructor(params: {
-    clock?: Clock;
-    tickMs?: number;
-    onTick?: () => void;
-  } = {}) {
+  constructor(
+    params: {
+      clock?: Clock;
+      tickMs?: number;
+      onTick?: () => void;
+    } = {},
+  ) {
     this.#clock = params.clock ?? systemClock;
     this.#tickMs = params.tickMs ?? PROGRESS_TICK_MS;
     this.#onTick = params.onTick ?? (() => {});
@@ -290,10 +297,13 @@ export class Throttled<T> {
     }
     this.#pending = { value };
     if (this.#timer === null) {
-      this.#timer = this.#clock.setTimeout(() => {
-        this.#timer = null;
-        this.flush();
-      }, Math.max(0, wait));
+      this.#timer = this.#clock.setTimeout(
+        () => {
+          this.#timer = null;
+          this.flush();
+        },
+        Math.max(0, wait),
+      );
     }
   }
 
@@ -398,7 +408,11 @@ export class ManualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this.#nextId++;
-    this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn, everyMs: null });
+    this.#timers.set(id, {
+      at: this.#now + Math.max(0, ms),
+      fn,
+      everyMs: null,
+    });
     return id;
   }
 

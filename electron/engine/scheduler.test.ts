@@ -111,7 +111,9 @@ describe('Scheduler', () => {
       const { scheduler } = makeScheduler();
       scheduler.add('a', async () => {});
 
-      expect(() => scheduler.add('a', async () => {})).toThrow(/already scheduled/);
+      expect(() => scheduler.add('a', async () => {})).toThrow(
+        /already scheduled/,
+      );
     });
   });
 
@@ -121,7 +123,9 @@ describe('Scheduler', () => {
       const { worker, runs } = controlledWorker();
 
       scheduler.add('a', worker);
-      runs[0]!.fail(new NetworkError('reset', 'example.test', { code: 'ECONNRESET' }));
+      runs[0]!.fail(
+        new NetworkError('reset', 'example.test', { code: 'ECONNRESET' }),
+      );
       await tick();
       const retrying = scheduler.get('a');
       clock.advance(retrying!.retryAt! - clock.now());
@@ -165,12 +169,19 @@ describe('Scheduler', () => {
       const { scheduler } = makeScheduler();
 
       scheduler.add('a', async () => {
-        throw new JobFailure({ code: 'invalid-fastq', message: 'x: truncated', isRetryable: false });
+        throw new JobFailure({
+          code: 'invalid-fastq',
+          message: 'x: truncated',
+          isRetryable: false,
+        });
       });
       await scheduler.whenIdle();
 
       expect(scheduler.get('a')?.state).toBe('failed');
-      expect(scheduler.get('a')?.error).toEqual({ code: 'invalid-fastq', message: 'x: truncated' });
+      expect(scheduler.get('a')?.error).toEqual({
+        code: 'invalid-fastq',
+        message: 'x: truncated',
+      });
     });
 
     it('waits at least the Retry-After delay before the next run', async () => {
@@ -180,7 +191,12 @@ describe('Scheduler', () => {
       scheduler.add('a', worker);
       const failedAt = clock.now();
       runs[0]!.fail(
-        new JobFailure({ code: 'rate', message: 'slow down', isRetryable: true, retryAfterMs: 120_000 }),
+        new JobFailure({
+          code: 'rate',
+          message: 'slow down',
+          isRetryable: true,
+          retryAfterMs: 120_000,
+        }),
       );
       await tick();
       clock.advance(119_000);
@@ -196,9 +212,15 @@ describe('Scheduler', () => {
       expect(clock.now() - failedAt).toBe(120_000);
     });
 
-    it('gives up after the policy\'s number of runs', async () => {
+    it("gives up after the policy's number of runs", async () => {
       const { scheduler, clock } = makeScheduler({
-        retryPolicy: { baseMs: 1000, maxMs: 1000, factor: 1, maxAttempts: 3, jitter: 'none' },
+        retryPolicy: {
+          baseMs: 1000,
+          maxMs: 1000,
+          factor: 1,
+          maxAttempts: 3,
+          jitter: 'none',
+        },
       });
       let calls = 0;
 
@@ -241,7 +263,9 @@ describe('Scheduler', () => {
       scheduler.add('b', worker);
 
       scheduler.cancel('b');
-      runs[0]!.fail(new NetworkError('reset', 'example.test', { code: 'ECONNRESET' }));
+      runs[0]!.fail(
+        new NetworkError('reset', 'example.test', { code: 'ECONNRESET' }),
+      );
       await tick();
       scheduler.cancel('a');
       clock.advance(10 * 60_000);
@@ -257,7 +281,10 @@ describe('Scheduler', () => {
       const { scheduler } = makeScheduler();
       let release!: () => void;
 
-      scheduler.add('a', () => new Promise<void>((resolve) => (release = resolve)));
+      scheduler.add(
+        'a',
+        () => new Promise<void>((resolve) => (release = resolve)),
+      );
       scheduler.cancel('a');
       release();
       await scheduler.whenIdle();
@@ -296,7 +323,9 @@ describe('Scheduler', () => {
       const { scheduler, clock } = makeScheduler();
       const { worker, runs } = controlledWorker();
       scheduler.add('a', worker);
-      runs[0]!.fail(new NetworkError('reset', 'example.test', { code: 'ECONNRESET' }));
+      runs[0]!.fail(
+        new NetworkError('reset', 'example.test', { code: 'ECONNRESET' }),
+      );
       await tick();
 
       scheduler.pause('a');
@@ -325,7 +354,11 @@ describe('Scheduler', () => {
 
       expect(accepted).toBe(true);
       expect(calls).toBe(2);
-      expect(scheduler.get('a')).toMatchObject({ state: 'done', attempt: 2, error: null });
+      expect(scheduler.get('a')).toMatchObject({
+        state: 'done',
+        attempt: 2,
+        error: null,
+      });
     });
 
     it('refuses a job that is running or done', async () => {
@@ -389,7 +422,9 @@ describe('Scheduler', () => {
         return n;
       };
 
-      const results = await Promise.all([1, 2, 3, 4, 5].map((n) => limiter.run(task(n))));
+      const results = await Promise.all(
+        [1, 2, 3, 4, 5].map((n) => limiter.run(task(n))),
+      );
 
       expect(results).toEqual([1, 2, 3, 4, 5]);
       expect(order).toEqual([1, 2, 3, 4, 5]);
@@ -400,7 +435,9 @@ describe('Scheduler', () => {
     it('gives up a waiting place when its signal aborts', async () => {
       const limiter = new Limiter(1);
       let release!: () => void;
-      const first = limiter.run(() => new Promise<void>((resolve) => (release = resolve)));
+      const first = limiter.run(
+        () => new Promise<void>((resolve) => (release = resolve)),
+      );
       const controller = new AbortController();
       const second = limiter.run(async () => 'ran', controller.signal);
 

@@ -5,16 +5,16 @@
  *
  *   queued → running → done
  *                    → failed
- *                    → cancelled                (user cancel; never retried)
- *                    → paused → queued …        (pause aborts the run)
- *                    → retrying → queued …      (retryable failure, after a wait)
+ *                    → cancelled           (user cancel; never retried)
+ *                    → paused → queued …   (pause aborts the run)
+ *                    → retrying → queued … (retryable failure, then a wait)
  *
  * The scheduler knows nothing about uploads or downloads: a job is an id plus
  * a worker function. The worker gets an AbortSignal and must settle soon
  * after it aborts, by throwing unless its work is in fact complete (a
- * worker that returns is always 'done'); it reports failure by throwing. Its error decides what
- * happens next (`JobFailure` says so explicitly; anything else goes through
- * errors.ts `classify`).
+ * worker that returns is always 'done'). It reports failure by throwing; its
+ * error decides what happens next (`JobFailure` says so explicitly; anything
+ * else goes through errors.ts `classify`).
  */
 import { computeDelay } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
@@ -413,11 +413,16 @@ export class Scheduler {
       state: 'running',
       attempt,
       error: null,
-      startedAt: entry.job.startedAt ?? new Date(this.#clock.now()).toISOString(),
+      startedAt:
+        entry.job.startedAt ?? new Date(this.#clock.now()).toISOString(),
       finishedAt: null,
     });
     this.#log('debug', `Scheduler/start(${entry.job.id}): attempt ${attempt}`);
-    const run: JobRun = { id: entry.job.id, attempt, signal: controller.signal };
+    const run: JobRun = {
+      id: entry.job.id,
+      attempt,
+      signal: controller.signal,
+    };
     entry.running = (async () => {
       try {
         await entry.worker(run);

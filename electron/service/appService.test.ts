@@ -50,7 +50,8 @@ function nextEvent<E extends EventName>(
       reject(new Error(`no ${name} event within ${timeoutMs} ms`));
     }, timeoutMs);
     const stop = service.onDidEmit((event, payload) => {
-      if (event !== name || !match(payload as EventMap[E])) return;
+      if ((event as EventName) !== name) return;
+      if (!match(payload as EventMap[E])) return;
       clearTimeout(timer);
       stop();
       resolve(payload as EventMap[E]);

@@ -285,38 +285,12 @@ export class AppService implements ContractService {
       const hostUrl = sandbox
         ? sandbox.info.api_url
         : resolveHostUrl(host as Exclude<HostChoice, { kind: 'sandbox' }>);
-      let auth: Auth;
-      let storedAuth: StoredAuth | null;
-      switch (credentials.kind) {
-        case 'sandbox-demo':
-          auth = { kind: 'api-key', apiKey: sandbox!.info.api_key };
-          storedAuth = { kind: 'sandbox-demo' };
-          break;
-        case 'api-key':
-          auth = { kind: 'api-key', apiKey: credentials.apiKey.trim() };
-          storedAuth = { kind: 'api-key', apiKey: auth.apiKey };
-          break;
-        case 'password': {
-          const otp = credentials.otp?.trim();
-          auth = {
-            kind: 'password',
-            email: credentials.email.trim(),
-            password: credentials.password,
-            // Without a code the client fails with 'otp-required', and the
-            // user signs in again with one.
-            otp: otp ? async () => otp : undefined,
-          };
-          // Filled in by onTokens: a password is never stored.
-          storedAuth = null;
-          break;
-        }
-      }
 
       // Tokens arrive during login(), before the session exists; keep them.
       const received: { tokens?: { access: string; refresh: string } } = {};
       const client = this.#createClient({
         host: hostUrl,
-        auth,
+        auth: clientAuthFor(credentials, sandbox),
         onTokens: (tokens) => {
           received.tokens = tokens;
           void this.#maybeRememberTokens(client, tokens);
@@ -329,15 +303,7 @@ export class AppService implements ContractService {
         client.close();
         throw err;
       }
-      if (credentials.kind === 'password') {
-        if (!received.tokens) {
-          throw new ServiceError(
-            'internal',
-            'Sign-in succeeded but the server sent no session tokens.',
-          );
-        }
-        storedAuth = { kind: 'tokens', ...received.tokens };
-      }
+      const storedAuth = storedAuthFor(credentials, received.tokens);
       const email = user.email || null;
 
       await this.#closeSession();
@@ -346,7 +312,7 @@ export class AppService implements ContractService {
         version: 1,
         host,
         email,
-        auth: storedAuth!,
+        auth: storedAuth,
       };
       if (remember) {
         isRemembered = await this.#remember(stored);
@@ -414,23 +380,8 @@ export class AppService implements ContractService {
     const hostUrl = sandbox
       ? sandbox.info.api_url
       : resolveHostUrl(stored.host as Exclude<HostChoice, { kind: 'sandbox' }>);
-    let auth: Auth;
-    switch (stored.auth.kind) {
-      case 'sandbox-demo':
-        if (!sandbox) return;
-        auth = { kind: 'api-key', apiKey: sandbox.info.api_key };
-        break;
-      case 'api-key':
-        auth = { kind: 'api-key', apiKey: stored.auth.apiKey };
-        break;
-      case 'tokens':
-        auth = {
-          kind: 'tokens',
-          access: stored.auth.access,
-          refresh: stored.auth.refresh,
-        };
-        break;
-    }
+    const auth = clientAuthFromStored(stored.auth, sandbox);
+    if (!auth) return;
     // No network call here: the first request tells whether it still works.
     const client = this.#createClient({
       host: hostUrl,
@@ -818,6 +769,77 @@ export class AppService implements ContractService {
       }
     }
   };
+}
+
+type SignInCredentials = ParsedRequestOf<'session:signIn'>['credentials'];
+
+/** The client's Auth for the credentials of a sign-in. */
+function clientAuthFor(
+  credentials: SignInCredentials,
+  sandbox: SandboxHandle | null,
+): Auth {
+  switch (credentials.kind) {
+    case 'sandbox-demo':
+      if (!sandbox) {
+        throw new ServiceError(
+          'validation',
+          'The demo account exists only in the built-in sandbox.',
+        );
+      }
+      return { kind: 'api-key', apiKey: sandbox.info.api_key };
+    case 'api-key':
+      return { kind: 'api-key', apiKey: credentials.apiKey.trim() };
+    case 'password': {
+      const otp = credentials.otp?.trim();
+      return {
+        kind: 'password',
+        email: credentials.email.trim(),
+        password: credentials.password,
+        // Without a code the client fails with 'otp-required', and the user
+        // signs in again with one.
+        otp: otp ? async () => otp : undefined,
+      };
+    }
+  }
+}
+
+/**
+ * What is remembered of a successful sign-in: never a password (the session
+ * tokens instead), never the sandbox's key (it is read again at start).
+ */
+function storedAuthFor(
+  credentials: SignInCredentials,
+  tokens: { access: string; refresh: string } | undefined,
+): StoredAuth {
+  switch (credentials.kind) {
+    case 'sandbox-demo':
+      return { kind: 'sandbox-demo' };
+    case 'api-key':
+      return { kind: 'api-key', apiKey: credentials.apiKey.trim() };
+    case 'password':
+      if (!tokens) {
+        throw new ServiceError(
+          'internal',
+          'Sign-in succeeded but the server sent no session tokens.',
+        );
+      }
+      return { kind: 'tokens', access: tokens.access, refresh: tokens.refresh };
+  }
+}
+
+/** The client's Auth for a remembered session; null when it cannot work. */
+function clientAuthFromStored(
+  stored: StoredAuth,
+  sandbox: SandboxHandle | null,
+): Auth | null {
+  switch (stored.kind) {
+    case 'sandbox-demo':
+      return sandbox ? { kind: 'api-key', apiKey: sandbox.info.api_key } : null;
+    case 'api-key':
+      return { kind: 'api-key', apiKey: stored.apiKey };
+    case 'tokens':
+      return { kind: 'tokens', access: stored.access, refresh: stored.refresh };
+  }
 }
 
 function requireAbsolute(p: string, where: string): void {

@@ -73,9 +73,14 @@ export function authRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       methods: {
         POST: async (req) => {
           const body = requireObject(await req.body());
-          const { email, password } = requiredStrings(body, ['email', 'password']);
+          const { email, password } = requiredStrings(body, [
+            'email',
+            'password',
+          ]);
           const row = ctx.db
-            .prepare('SELECT id, password_hash, otp_code FROM users WHERE email = ?')
+            .prepare(
+              'SELECT id, password_hash, otp_code FROM users WHERE email = ?',
+            )
             .get(email.trim()) as LoginRow | undefined;
           // Hash even for unknown emails so that timing does not reveal them.
           const ok = await verifyPassword(
@@ -88,10 +93,18 @@ export function authRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           if (row.otp_code !== null) {
             const otp = body.otp_token;
             if (otp === undefined || otp === null || otp === '') {
-              throw new ApiError(401, { otp_token: ['Please enter your OTP token.'] }, WWW_AUTHENTICATE);
+              throw new ApiError(
+                401,
+                { otp_token: ['Please enter your OTP token.'] },
+                WWW_AUTHENTICATE,
+              );
             }
             if (typeof otp !== 'string' || otp.trim() !== row.otp_code) {
-              throw new ApiError(401, { otp_token: ['Invalid OTP token.'] }, WWW_AUTHENTICATE);
+              throw new ApiError(
+                401,
+                { otp_token: ['Invalid OTP token.'] },
+                WWW_AUTHENTICATE,
+              );
             }
           }
           return json(200, {
@@ -112,7 +125,9 @@ export function authRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           if (!claims || !findUserById(ctx.db, claims.user_id)) {
             throw new ApiError(401, TOKEN_INVALID, WWW_AUTHENTICATE);
           }
-          return json(200, { access: ctx.tokens.issue(claims.user_id, 'access') });
+          return json(200, {
+            access: ctx.tokens.issue(claims.user_id, 'access'),
+          });
         },
       },
     },

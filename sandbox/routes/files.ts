@@ -26,7 +26,11 @@ import { isUuid } from '../util.ts';
  * loadVisibleFile returns a file of the user's organization (a live sample's
  * file or an upload's file), or throws 404.
  */
-export function loadVisibleFile(ctx: SandboxContext, user: AuthUser, id: string): FileRow {
+export function loadVisibleFile(
+  ctx: SandboxContext,
+  user: AuthUser,
+  id: string,
+): FileRow {
   const row = ctx.db
     .prepare(
       `SELECT f.* FROM files f
@@ -51,7 +55,12 @@ export function fileRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       path: '/api/v2/file-types/',
       methods: {
         GET: (req) => {
-          const object = choice(req.query, 'object', ['sample', 'reference_genome'], 'sample');
+          const object = choice(
+            req.query,
+            'object',
+            ['sample', 'reference_genome'],
+            'sample',
+          );
           const projectId = req.query.get('project_id');
           let keys: string[];
           if (projectId) {
@@ -61,17 +70,24 @@ export function fileRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
             const project = loadProject(ctx, req.user, projectId.toLowerCase());
             keys =
               object === 'sample'
-                ? [...sampleFileTypes(projectConfiguration(ctx, project))].sort()
+                ? [
+                    ...sampleFileTypes(projectConfiguration(ctx, project)),
+                  ].sort()
                 : [];
           } else {
-            keys = object === 'sample' ? [...ALL_SAMPLE_FILE_TYPES].sort() : [...REFERENCE_GENOME_FILE_TYPES];
+            keys =
+              object === 'sample'
+                ? [...ALL_SAMPLE_FILE_TYPES].sort()
+                : [...REFERENCE_GENOME_FILE_TYPES];
           }
           if (object === 'sample') {
             // The pseudo types follow the file types, as recorded.
             keys.push(...PSEUDO_FILE_TYPES);
           }
           const pr = pageRequest(req.query);
-          const results = keys.slice(pr.offset, pr.offset + pr.limit).map((key) => ({ key, description: '' }));
+          const results = keys
+            .slice(pr.offset, pr.offset + pr.limit)
+            .map((key) => ({ key, description: '' }));
           return json(200, page(ctx.origin, req.url, pr, keys.length, results));
         },
       },
@@ -87,12 +103,16 @@ export function fileRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           }
           const requested = req.query.get('filename');
           // A line break in the name would forge a second checksum line.
-          const name = (requested && requested.trim() !== '' ? requested : file.file_name).replace(/[\r\n]/g, '_');
+          const name = (
+            requested && requested.trim() !== '' ? requested : file.file_name
+          ).replace(/[\r\n]/g, '_');
           return {
             status: 200,
             text: `${file.checksum_sha256} *${name}\n`,
             contentType: 'text/html; charset=utf-8',
-            headers: { 'Content-Disposition': attachmentHeader(`${name}.sha256`) },
+            headers: {
+              'Content-Disposition': attachmentHeader(`${name}.sha256`),
+            },
           };
         },
       },

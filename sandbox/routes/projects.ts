@@ -48,7 +48,10 @@ function parseModifications(value: unknown): { key: string; value: boolean }[] {
     return [];
   }
   if (!Array.isArray(value)) {
-    throw fieldError('project_modifications', 'Expected a list of {"key", "value"} objects.');
+    throw fieldError(
+      'project_modifications',
+      'Expected a list of {"key", "value"} objects.',
+    );
   }
   const allowed = SUPPORTED_MODIFICATIONS.map((m) => m.key);
   const out: { key: string; value: boolean }[] = [];
@@ -90,7 +93,10 @@ function parseName(value: unknown, required: boolean): string | undefined {
     throw fieldError('name', 'This field may not be blank.');
   }
   if (value.length > 254) {
-    throw fieldError('name', 'Ensure this field has no more than 254 characters.');
+    throw fieldError(
+      'name',
+      'Ensure this field has no more than 254 characters.',
+    );
   }
   return value;
 }
@@ -118,34 +124,46 @@ function parseIdList(body: Record<string, unknown>, field: string): string[] {
   }
   const bad = value.filter((v) => !isUuid(v));
   if (bad.length > 0) {
-    throw fieldError(field, `Must be valid UUIDs: ${bad.map(String).join(', ')}.`);
+    throw fieldError(
+      field,
+      `Must be valid UUIDs: ${bad.map(String).join(', ')}.`,
+    );
   }
   return [...new Set((value as string[]).map((v) => v.toLowerCase()))];
 }
 
 /** projectRoutes returns the project and pipeline routes bound to `ctx`. */
 export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
-  const setHidden = (hidden: 0 | 1) => async (req: { body(): Promise<unknown>; user: AuthUser }) => {
-    const body = requireObject(await req.body());
-    const ids = parseIdList(body, 'project_ids');
-    transaction(ctx.db, () => {
-      for (const id of ids) {
-        const row = ctx.db
-          .prepare('SELECT 1 FROM projects WHERE id = ? AND organization_id = ?')
-          .get(id, req.user.organizationId);
-        if (!row) {
-          throw fieldError('project_ids', 'All project ids must be part of the current organization.');
+  const setHidden =
+    (hidden: 0 | 1) =>
+    async (req: { body(): Promise<unknown>; user: AuthUser }) => {
+      const body = requireObject(await req.body());
+      const ids = parseIdList(body, 'project_ids');
+      transaction(ctx.db, () => {
+        for (const id of ids) {
+          const row = ctx.db
+            .prepare(
+              'SELECT 1 FROM projects WHERE id = ? AND organization_id = ?',
+            )
+            .get(id, req.user.organizationId);
+          if (!row) {
+            throw fieldError(
+              'project_ids',
+              'All project ids must be part of the current organization.',
+            );
+          }
         }
-      }
-      const stamp = timestamp(ctx.now());
-      for (const id of ids) {
-        ctx.db
-          .prepare('UPDATE projects SET hidden = ?, modified = ? WHERE id = ?')
-          .run(hidden, stamp, id);
-      }
-    });
-    return { status: 204 };
-  };
+        const stamp = timestamp(ctx.now());
+        for (const id of ids) {
+          ctx.db
+            .prepare(
+              'UPDATE projects SET hidden = ?, modified = ? WHERE id = ?',
+            )
+            .run(hidden, stamp, id);
+        }
+      });
+      return { status: 204 };
+    };
 
   return [
     {
@@ -153,11 +171,31 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       methods: {
         GET: (req) => {
           const q = req.query;
-          const hidden = choice(q, 'hidden_status', ['all', 'hidden', 'visible'], 'visible');
-          const status = choice(q, 'status', ['all', 'completed', 'running'], 'all');
-          const sortBy = choice(q, 'sort_by', Object.keys(PROJECT_SORT), 'created');
+          const hidden = choice(
+            q,
+            'hidden_status',
+            ['all', 'hidden', 'visible'],
+            'visible',
+          );
+          const status = choice(
+            q,
+            'status',
+            ['all', 'completed', 'running'],
+            'all',
+          );
+          const sortBy = choice(
+            q,
+            'sort_by',
+            Object.keys(PROJECT_SORT),
+            'created',
+          );
           const order = choice(q, 'sort_order', ['asc', 'desc'], 'desc');
-          choice(q, 'additional_permission', ['basespace_biosamples_import', 'project_samples_add'], 'project_samples_add');
+          choice(
+            q,
+            'additional_permission',
+            ['basespace_biosamples_import', 'project_samples_add'],
+            'project_samples_add',
+          );
           const where = ['p.organization_id = ?'];
           const params: (string | number)[] = [req.user.organizationId];
           if (hidden !== 'all') {
@@ -166,11 +204,14 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           }
           const search = q.get('search');
           if (search) {
-            where.push("(p.name LIKE ? ESCAPE '\\' OR p.description LIKE ? ESCAPE '\\' OR p.id = ?)");
+            where.push(
+              "(p.name LIKE ? ESCAPE '\\' OR p.description LIKE ? ESCAPE '\\' OR p.id = ?)",
+            );
             const like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
             params.push(like, like, search.toLowerCase());
           }
-          const live = 'FROM samples s WHERE s.project_id = p.id AND s.deleted = 0';
+          const live =
+            'FROM samples s WHERE s.project_id = p.id AND s.deleted = 0';
           if (status === 'running') {
             where.push(`EXISTS (SELECT 1 ${live} AND s.status IN ${RUNNING})`);
           } else if (status === 'completed') {
@@ -184,7 +225,9 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           }
           const clause = where.join(' AND ');
           const count = (
-            ctx.db.prepare(`SELECT COUNT(*) AS n FROM projects p WHERE ${clause}`).get(...params) as {
+            ctx.db
+              .prepare(`SELECT COUNT(*) AS n FROM projects p WHERE ${clause}`)
+              .get(...params) as {
               n: number;
             }
           ).n;
@@ -194,7 +237,16 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
               `SELECT p.* FROM projects p WHERE ${clause} ORDER BY ${PROJECT_SORT[sortBy]} ${order}, p.id LIMIT ? OFFSET ?`,
             )
             .all(...params, pr.limit, pr.offset) as unknown as ProjectRow[];
-          return json(200, page(ctx.origin, req.url, pr, count, rows.map((r) => projectJson(ctx, r))));
+          return json(
+            200,
+            page(
+              ctx.origin,
+              req.url,
+              pr,
+              count,
+              rows.map((r) => projectJson(ctx, r)),
+            ),
+          );
         },
         POST: async (req) => {
           const body = requireObject(await req.body());
@@ -203,18 +255,25 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           try {
             name = parseName(body.name, true);
           } catch (error) {
-            Object.assign(errors, (error as { body: Record<string, string[]> }).body);
+            Object.assign(
+              errors,
+              (error as { body: Record<string, string[]> }).body,
+            );
           }
           const capId = body.pipeline_capabilities;
           let cap: CapabilityRow | undefined;
           if (capId === undefined || capId === null) {
             errors.pipeline_capabilities = ['This field is required.'];
           } else if (!isUuid(capId)) {
-            errors.pipeline_capabilities = [`“${String(capId)}” is not a valid UUID.`];
+            errors.pipeline_capabilities = [
+              `“${String(capId)}” is not a valid UUID.`,
+            ];
           } else {
             cap = loadCapability(ctx, capId.toLowerCase());
             if (!cap) {
-              errors.pipeline_capabilities = [`Invalid pk "${capId}" - object does not exist.`];
+              errors.pipeline_capabilities = [
+                `Invalid pk "${capId}" - object does not exist.`,
+              ];
             }
           }
           if (Object.keys(errors).length > 0 || !cap || name === undefined) {
@@ -228,7 +287,16 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
             .prepare(
               'INSERT INTO projects (id, organization_id, name, description, capability_id, modifications, hidden, created, modified) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)',
             )
-            .run(id, req.user.organizationId, name, description, cap.id, JSON.stringify(modifications), stamp, stamp);
+            .run(
+              id,
+              req.user.organizationId,
+              name,
+              description,
+              cap.id,
+              JSON.stringify(modifications),
+              stamp,
+              stamp,
+            );
           return json(201, projectJson(ctx, loadProject(ctx, req.user, id)));
         },
       },
@@ -245,18 +313,36 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           const project = loadProject(ctx, req.user, req.params.project_id);
           const body = requireObject(await req.body());
           const name = parseName(body.name, false) ?? project.name;
-          const description = parseDescription(body.description) ?? project.description;
+          const description =
+            parseDescription(body.description) ?? project.description;
           const modifications =
             body.project_modifications === undefined
               ? project.modifications
               : JSON.stringify(parseModifications(body.project_modifications));
-          if (body.pipeline_capabilities !== undefined && body.pipeline_capabilities !== project.capability_id) {
-            throw fieldError('pipeline_capabilities', 'The pipeline capabilities of a project cannot be changed in the sandbox.');
+          if (
+            body.pipeline_capabilities !== undefined &&
+            body.pipeline_capabilities !== project.capability_id
+          ) {
+            throw fieldError(
+              'pipeline_capabilities',
+              'The pipeline capabilities of a project cannot be changed in the sandbox.',
+            );
           }
           ctx.db
-            .prepare('UPDATE projects SET name = ?, description = ?, modifications = ?, modified = ? WHERE id = ?')
-            .run(name, description, modifications, timestamp(ctx.now()), project.id);
-          return json(200, projectJson(ctx, loadProject(ctx, req.user, project.id)));
+            .prepare(
+              'UPDATE projects SET name = ?, description = ?, modifications = ?, modified = ? WHERE id = ?',
+            )
+            .run(
+              name,
+              description,
+              modifications,
+              timestamp(ctx.now()),
+              project.id,
+            );
+          return json(
+            200,
+            projectJson(ctx, loadProject(ctx, req.user, project.id)),
+          );
         },
       },
     },
@@ -267,13 +353,36 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       methods: {
         GET: (req) => {
           choice(req.query, 'sort_by', ['created'], 'created');
-          const order = choice(req.query, 'sort_order', ['asc', 'desc'], 'desc');
+          const order = choice(
+            req.query,
+            'sort_order',
+            ['asc', 'desc'],
+            'desc',
+          );
           const pr = pageRequest(req.query);
-          const count = (ctx.db.prepare('SELECT COUNT(*) AS n FROM pipelines').get() as { n: number }).n;
+          const count = (
+            ctx.db.prepare('SELECT COUNT(*) AS n FROM pipelines').get() as {
+              n: number;
+            }
+          ).n;
           const rows = ctx.db
-            .prepare(`SELECT id, version FROM pipelines ORDER BY created ${order}, id LIMIT ? OFFSET ?`)
-            .all(pr.limit, pr.offset) as unknown as { id: string; version: string }[];
-          return json(200, page(ctx.origin, req.url, pr, count, rows.map((r) => ({ id: r.id, version: r.version }))));
+            .prepare(
+              `SELECT id, version FROM pipelines ORDER BY created ${order}, id LIMIT ? OFFSET ?`,
+            )
+            .all(pr.limit, pr.offset) as unknown as {
+            id: string;
+            version: string;
+          }[];
+          return json(
+            200,
+            page(
+              ctx.origin,
+              req.url,
+              pr,
+              count,
+              rows.map((r) => ({ id: r.id, version: r.version })),
+            ),
+          );
         },
       },
     },
@@ -284,19 +393,25 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
         GET: (req) => {
           const pipeline = ctx.db
             .prepare('SELECT id, version FROM pipelines WHERE id = ?')
-            .get(req.params.pipeline_id) as { id: string; version: string } | undefined;
+            .get(req.params.pipeline_id) as
+            { id: string; version: string } | undefined;
           if (!pipeline) {
             throw notFound();
           }
           const caps = ctx.db
-            .prepare('SELECT * FROM capabilities WHERE pipeline_id = ? ORDER BY configuration')
+            .prepare(
+              'SELECT * FROM capabilities WHERE pipeline_id = ? ORDER BY configuration',
+            )
             .all(pipeline.id) as unknown as CapabilityRow[];
           return json(200, {
             id: pipeline.id,
             version: pipeline.version,
             // The recording adds `version` to each capability; the SPEC's
             // fields are kept too.
-            capabilities: caps.map((c) => ({ ...capabilityJson(c), version: pipeline.version })),
+            capabilities: caps.map((c) => ({
+              ...capabilityJson(c),
+              version: pipeline.version,
+            })),
           });
         },
       },
@@ -310,12 +425,23 @@ export function projectRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
             .prepare('SELECT * FROM capabilities ORDER BY configuration')
             .all() as unknown as CapabilityRow[];
           if (search) {
-            const ids = new Set(search.split(',').map((s) => s.trim().toLowerCase()));
+            const ids = new Set(
+              search.split(',').map((s) => s.trim().toLowerCase()),
+            );
             rows = rows.filter((r) => ids.has(r.id));
           }
           const pr = pageRequest(req.query);
           const slice = rows.slice(pr.offset, pr.offset + pr.limit);
-          return json(200, page(ctx.origin, req.url, pr, rows.length, slice.map(capabilityJson)));
+          return json(
+            200,
+            page(
+              ctx.origin,
+              req.url,
+              pr,
+              rows.length,
+              slice.map(capabilityJson),
+            ),
+          );
         },
       },
     },

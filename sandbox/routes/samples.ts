@@ -64,7 +64,12 @@ export function sampleFilter(
 ): { clause: string; params: (string | number)[] } {
   const where = ['project_id = ?', 'deleted = 0'];
   const params: (string | number)[] = [projectId];
-  const status = choice(query, 'status', ['all', 'completed', 'failed', 'running', 'succeeded'], 'all');
+  const status = choice(
+    query,
+    'status',
+    ['all', 'completed', 'failed', 'running', 'succeeded'],
+    'all',
+  );
   if (status === 'completed') {
     where.push("(status = 'succeeded' OR status LIKE 'failed%')");
   } else if (status === 'failed') {
@@ -75,12 +80,22 @@ export function sampleFilter(
   } else if (status === 'succeeded') {
     where.push("status = 'succeeded'");
   }
-  const archive = choice(query, 'archive_status', ['all', 'archived', 'available', 'restore_requested'], 'all');
+  const archive = choice(
+    query,
+    'archive_status',
+    ['all', 'archived', 'available', 'restore_requested'],
+    'all',
+  );
   if (archive !== 'all') {
     where.push('archive_status = ?');
     params.push(archive);
   }
-  const hidden = choice(query, 'hidden_status', ['all', 'hidden', 'visible'], 'visible');
+  const hidden = choice(
+    query,
+    'hidden_status',
+    ['all', 'hidden', 'visible'],
+    'visible',
+  );
   if (hidden !== 'all') {
     where.push('hidden = ?');
     params.push(hidden === 'hidden' ? 1 : 0);
@@ -88,7 +103,9 @@ export function sampleFilter(
   const search = query.get('search');
   if (search) {
     const like = likePattern(search);
-    where.push("(id = ? OR client_id LIKE ? ESCAPE '\\' OR metadata LIKE ? ESCAPE '\\')");
+    where.push(
+      "(id = ? OR client_id LIKE ? ESCAPE '\\' OR metadata LIKE ? ESCAPE '\\')",
+    );
     params.push(search.toLowerCase(), like, like);
   }
   const ranges: [string, string, string][] = [
@@ -127,11 +144,17 @@ function uploadRef(
     return null;
   }
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw fieldError('uploads', `${where}: fastq.${read} must be an object with an "upload" id.`);
+    throw fieldError(
+      'uploads',
+      `${where}: fastq.${read} must be an object with an "upload" id.`,
+    );
   }
   const id = (value as { upload?: unknown }).upload;
   if (!isUuid(id)) {
-    throw fieldError('uploads', `${where}: fastq.${read}.upload must be an upload UUID.`);
+    throw fieldError(
+      'uploads',
+      `${where}: fastq.${read}.upload must be an upload UUID.`,
+    );
   }
   return id.toLowerCase();
 }
@@ -154,7 +177,10 @@ function parseAssignment(
     throw fieldError('uploads', 'Expected a list of items.');
   }
   if (uploads.length > MAX_ASSIGN_ROWS) {
-    throw fieldError('uploads', `At most ${MAX_ASSIGN_ROWS} rows can be assigned in one request; got ${uploads.length}.`);
+    throw fieldError(
+      'uploads',
+      `At most ${MAX_ASSIGN_ROWS} rows can be assigned in one request; got ${uploads.length}.`,
+    );
   }
   const seen = new Set<string>();
   const rows: AssignRow[] = [];
@@ -166,13 +192,22 @@ function parseAssignment(
       throw fieldError('uploads', `${where}: upload ${id} does not exist.`);
     }
     if (row.sample_id) {
-      throw fieldError('uploads', `${where}: upload ${id} is already assigned to sample ${row.sample_id}.`);
+      throw fieldError(
+        'uploads',
+        `${where}: upload ${id} is already assigned to sample ${row.sample_id}.`,
+      );
     }
     if (row.status !== 'succeeded') {
-      throw fieldError('uploads', `${where}: upload ${id} is not complete (status ${row.status}); upload the file first.`);
+      throw fieldError(
+        'uploads',
+        `${where}: upload ${id} is not complete (status ${row.status}); upload the file first.`,
+      );
     }
     if (seen.has(id)) {
-      throw fieldError('uploads', `${where}: upload ${id} appears more than once in this request.`);
+      throw fieldError(
+        'uploads',
+        `${where}: upload ${id} appears more than once in this request.`,
+      );
     }
     seen.add(id);
     return row;
@@ -180,19 +215,31 @@ function parseAssignment(
   uploads.forEach((item: unknown, index: number) => {
     const where = `row ${index + 1}`;
     if (!item || typeof item !== 'object' || Array.isArray(item)) {
-      throw fieldError('uploads', `${where}: expected an object with "client_id" and "fastq".`);
+      throw fieldError(
+        'uploads',
+        `${where}: expected an object with "client_id" and "fastq".`,
+      );
     }
     const entry = item as Record<string, unknown>;
     const clientId = entry.client_id;
     if (typeof clientId !== 'string' || clientId.trim() === '') {
-      throw fieldError('uploads', `${where}: client_id is required and may not be blank.`);
+      throw fieldError(
+        'uploads',
+        `${where}: client_id is required and may not be blank.`,
+      );
     }
     if (clientId.length > 250) {
-      throw fieldError('uploads', `${where}: client_id has more than 250 characters.`);
+      throw fieldError(
+        'uploads',
+        `${where}: client_id has more than 250 characters.`,
+      );
     }
     const fastq = entry.fastq;
     if (!fastq || typeof fastq !== 'object' || Array.isArray(fastq)) {
-      throw fieldError('uploads', `${where} (${clientId}): fastq is required and must be an object with r1 (and r2).`);
+      throw fieldError(
+        'uploads',
+        `${where} (${clientId}): fastq is required and must be an object with r1 (and r2).`,
+      );
     }
     const label = `${where} (${clientId})`;
     const r1Id = uploadRef(fastq as Record<string, unknown>, 'r1', label);
@@ -228,7 +275,9 @@ function insertStatus(
   created: string,
 ): void {
   ctx.db
-    .prepare('INSERT INTO sample_statuses (id, sample_id, status, note, created) VALUES (?, ?, ?, ?, ?)')
+    .prepare(
+      'INSERT INTO sample_statuses (id, sample_id, status, note, created) VALUES (?, ?, ?, ?, ?)',
+    )
     .run(statusId, sampleId, status, note, created);
 }
 
@@ -243,18 +292,33 @@ async function assign(
 
   try {
     for (const p of planned) {
-      for (const [read, upload] of [['fastq-r1', p.r1], ['fastq-r2', p.r2]] as const) {
+      for (const [read, upload] of [
+        ['fastq-r1', p.r1],
+        ['fastq-r2', p.r2],
+      ] as const) {
         if (!upload) {
           continue;
         }
-        const target = path.join(sampleDirectory(ctx, p.sampleId), `${p.sampleId}${FASTQ_SUFFIX[read]}`);
-        await snapshotObject(ctx.objectFile(upload.bucket, upload.object_key), target);
+        const target = path.join(
+          sampleDirectory(ctx, p.sampleId),
+          `${p.sampleId}${FASTQ_SUFFIX[read]}`,
+        );
+        await snapshotObject(
+          ctx.objectFile(upload.bucket, upload.object_key),
+          target,
+        );
       }
     }
   } catch (error) {
-    await Promise.all(planned.map((p) => rm(sampleDirectory(ctx, p.sampleId), { recursive: true, force: true })));
+    await Promise.all(
+      planned.map((p) =>
+        rm(sampleDirectory(ctx, p.sampleId), { recursive: true, force: true }),
+      ),
+    );
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ApiError(500, { detail: `Could not copy the uploaded objects: ${reason}` });
+    throw new ApiError(500, {
+      detail: `Could not copy the uploaded objects: ${reason}`,
+    });
   }
 
   const now = ctx.now();
@@ -269,11 +333,16 @@ async function assign(
           }
           // Re-checked inside the transaction: a concurrent request may have
           // assigned the same upload since validation.
-          const fresh = ctx.db.prepare('SELECT sample_id FROM uploads WHERE id = ?').get(upload.id) as {
+          const fresh = ctx.db
+            .prepare('SELECT sample_id FROM uploads WHERE id = ?')
+            .get(upload.id) as {
             sample_id: string | null;
           };
           if (fresh.sample_id) {
-            throw fieldError('uploads', `upload ${upload.id} is already assigned to sample ${fresh.sample_id}.`);
+            throw fieldError(
+              'uploads',
+              `upload ${upload.id} is already assigned to sample ${fresh.sample_id}.`,
+            );
           }
         }
         const statusId = newId();
@@ -301,7 +370,10 @@ async function assign(
           );
         insertStatus(ctx, p.sampleId, statusId, 'created', '', stamp);
         let position = 0;
-        for (const [read, upload] of [['fastq-r1', p.r1], ['fastq-r2', p.r2]] as const) {
+        for (const [read, upload] of [
+          ['fastq-r1', p.r1],
+          ['fastq-r2', p.r2],
+        ] as const) {
           if (!upload) {
             continue;
           }
@@ -325,14 +397,22 @@ async function assign(
             );
           position += 1;
           ctx.db
-            .prepare('UPDATE uploads SET sample_id = ?, modified = ? WHERE id = ?')
+            .prepare(
+              'UPDATE uploads SET sample_id = ?, modified = ? WHERE id = ?',
+            )
             .run(p.sampleId, stamp, upload.id);
         }
       }
-      ctx.db.prepare('UPDATE projects SET modified = ? WHERE id = ?').run(stamp, project.id);
+      ctx.db
+        .prepare('UPDATE projects SET modified = ? WHERE id = ?')
+        .run(stamp, project.id);
     });
   } catch (error) {
-    await Promise.all(planned.map((p) => rm(sampleDirectory(ctx, p.sampleId), { recursive: true, force: true })));
+    await Promise.all(
+      planned.map((p) =>
+        rm(sampleDirectory(ctx, p.sampleId), { recursive: true, force: true }),
+      ),
+    );
     throw error;
   }
   ctx.wakePipeline();
@@ -359,41 +439,89 @@ function sampleIdsOf(body: Record<string, unknown>): string[] {
   }
   const bad = value.filter((v) => !isUuid(v));
   if (bad.length > 0) {
-    throw fieldError('sample_ids', `Invalid sample IDs: ${bad.map(String).join(', ')}`);
+    throw fieldError(
+      'sample_ids',
+      `Invalid sample IDs: ${bad.map(String).join(', ')}`,
+    );
   }
   return [...new Set((value as string[]).map((v) => v.toLowerCase()))];
 }
 
-function requireProjectSamples(ctx: SandboxContext, projectId: string, ids: string[]): void {
+function requireProjectSamples(
+  ctx: SandboxContext,
+  projectId: string,
+  ids: string[],
+): void {
   for (const id of ids) {
     const row = ctx.db
-      .prepare('SELECT 1 FROM samples WHERE id = ? AND project_id = ? AND deleted = 0')
+      .prepare(
+        'SELECT 1 FROM samples WHERE id = ? AND project_id = ? AND deleted = 0',
+      )
       .get(id, projectId);
     if (!row) {
-      throw fieldError('sample_ids', 'All sample ids must be part of the current project.');
+      throw fieldError(
+        'sample_ids',
+        'All sample ids must be part of the current project.',
+      );
     }
   }
 }
 
-function qcRows(ctx: SandboxContext, sampleId: string): Record<string, unknown>[] {
+function qcRows(
+  ctx: SandboxContext,
+  sampleId: string,
+): Record<string, unknown>[] {
   const rows = ctx.db
-    .prepare('SELECT data FROM quality_controls WHERE sample_id = ? ORDER BY position')
+    .prepare(
+      'SELECT data FROM quality_controls WHERE sample_id = ? ORDER BY position',
+    )
     .all(sampleId) as unknown as { data: string }[];
   return rows.map((r) => JSON.parse(r.data) as Record<string, unknown>);
 }
 
 /** Columns the QC report accepts (SPEC), in the SPEC's order. */
 const QC_REPORT_COLUMNS = [
-  'id', 'client_id', 'project_id', 'year', 'month', 'day', 'status', 'sex_string',
-  'call_rate_min', 'raw_coverage', 'bases_min', 'bases_max', 'bases_dedup_min',
-  'bases_dedup_mapped_min', 'fraction_contamination_max', 'snps_min',
-  'effective_coverage_min', 'hzy_max', 'cc_min', 'nhref_min', 'nhet_max', 'nhalt_min',
-  'pct_target_bases_30x_min', 'pathogenic_min', 'ancestries',
+  'id',
+  'client_id',
+  'project_id',
+  'year',
+  'month',
+  'day',
+  'status',
+  'sex_string',
+  'call_rate_min',
+  'raw_coverage',
+  'bases_min',
+  'bases_max',
+  'bases_dedup_min',
+  'bases_dedup_mapped_min',
+  'fraction_contamination_max',
+  'snps_min',
+  'effective_coverage_min',
+  'hzy_max',
+  'cc_min',
+  'nhref_min',
+  'nhet_max',
+  'nhalt_min',
+  'pct_target_bases_30x_min',
+  'pathogenic_min',
+  'ancestries',
 ];
 const QC_REPORT_DEFAULT = [
-  'id', 'client_id', 'project_id', 'year', 'month', 'day', 'status', 'sex_string',
-  'snps_min', 'bases_dedup_mapped_min', 'call_rate_min', 'effective_coverage_min',
-  'raw_coverage', 'ancestries',
+  'id',
+  'client_id',
+  'project_id',
+  'year',
+  'month',
+  'day',
+  'status',
+  'sex_string',
+  'snps_min',
+  'bases_dedup_mapped_min',
+  'call_rate_min',
+  'effective_coverage_min',
+  'raw_coverage',
+  'ancestries',
 ];
 
 function csvCell(value: unknown): string {
@@ -401,10 +529,17 @@ function csvCell(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-function qcReport(ctx: SandboxContext, projectId: string, query: URLSearchParams): string {
+function qcReport(
+  ctx: SandboxContext,
+  projectId: string,
+  query: URLSearchParams,
+): string {
   const requested = query.get('columns');
   const columns = requested
-    ? requested.split(',').map((c) => c.trim()).filter(Boolean)
+    ? requested
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean)
     : QC_REPORT_DEFAULT;
   const unknown = columns.filter((c) => !QC_REPORT_COLUMNS.includes(c));
   if (unknown.length > 0) {
@@ -413,7 +548,9 @@ function qcReport(ctx: SandboxContext, projectId: string, query: URLSearchParams
     ]);
   }
   const samples = ctx.db
-    .prepare('SELECT * FROM samples WHERE project_id = ? AND deleted = 0 ORDER BY created, id')
+    .prepare(
+      'SELECT * FROM samples WHERE project_id = ? AND deleted = 0 ORDER BY created, id',
+    )
     .all(projectId) as unknown as SampleRow[];
   const lines = [columns.join(',')];
   for (const s of samples) {
@@ -449,7 +586,9 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       requireProjectSamples(ctx, project.id, ids);
       const stamp = timestamp(ctx.now());
       for (const id of ids) {
-        ctx.db.prepare('UPDATE samples SET hidden = ?, modified = ? WHERE id = ?').run(hidden, stamp, id);
+        ctx.db
+          .prepare('UPDATE samples SET hidden = ?, modified = ? WHERE id = ?')
+          .run(hidden, stamp, id);
       }
     });
     return { status: 204 };
@@ -463,16 +602,33 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
         GET: (req) => {
           const project = loadProject(ctx, req.user, req.params.project_id);
           const { clause, params } = sampleFilter(req.query, project.id);
-          const sortBy = choice(req.query, 'sort_by', Object.keys(SAMPLE_SORT), 'modified');
-          const order = choice(req.query, 'sort_order', ['asc', 'desc'], 'desc');
+          const sortBy = choice(
+            req.query,
+            'sort_by',
+            Object.keys(SAMPLE_SORT),
+            'modified',
+          );
+          const order = choice(
+            req.query,
+            'sort_order',
+            ['asc', 'desc'],
+            'desc',
+          );
           const pr = pageRequest(req.query);
           const count = (
-            ctx.db.prepare(`SELECT COUNT(*) AS n FROM samples WHERE ${clause}`).get(...params) as { n: number }
+            ctx.db
+              .prepare(`SELECT COUNT(*) AS n FROM samples WHERE ${clause}`)
+              .get(...params) as { n: number }
           ).n;
           const rows = ctx.db
-            .prepare(`SELECT * FROM samples WHERE ${clause} ORDER BY ${SAMPLE_SORT[sortBy]} ${order}, id ${order} LIMIT ? OFFSET ?`)
+            .prepare(
+              `SELECT * FROM samples WHERE ${clause} ORDER BY ${SAMPLE_SORT[sortBy]} ${order}, id ${order} LIMIT ? OFFSET ?`,
+            )
             .all(...params, pr.limit, pr.offset) as unknown as SampleRow[];
-          return json(200, page(ctx.origin, req.url, pr, count, rows.map(sampleListJson)));
+          return json(
+            200,
+            page(ctx.origin, req.url, pr, count, rows.map(sampleListJson)),
+          );
         },
         POST: async (req) => json(201, await assign(ctx, req)),
       },
@@ -499,11 +655,17 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
             const stamp = timestamp(ctx.now());
             for (const id of ids) {
               ctx.db
-                .prepare('UPDATE samples SET deleted = 1, next_step_at = NULL, modified = ? WHERE id = ?')
+                .prepare(
+                  'UPDATE samples SET deleted = 1, next_step_at = NULL, modified = ? WHERE id = ?',
+                )
                 .run(stamp, id);
             }
           });
-          await Promise.all(ids.map((id) => rm(sampleDirectory(ctx, id), { recursive: true, force: true })));
+          await Promise.all(
+            ids.map((id) =>
+              rm(sampleDirectory(ctx, id), { recursive: true, force: true }),
+            ),
+          );
           return { status: 204 };
         },
       },
@@ -512,7 +674,14 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       path: '/api/v2/samples/{sample_id}',
       uuidParams: ['sample_id'],
       methods: {
-        GET: (req) => json(200, sampleDetailJson(ctx, loadSample(ctx, req.user, req.params.sample_id))),
+        GET: (req) =>
+          json(
+            200,
+            sampleDetailJson(
+              ctx,
+              loadSample(ctx, req.user, req.params.sample_id),
+            ),
+          ),
       },
     },
     {
@@ -523,7 +692,16 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           const sample = loadSample(ctx, req.user, req.params.sample_id);
           const all = qcRows(ctx, sample.id);
           const pr = pageRequest(req.query);
-          return json(200, page(ctx.origin, req.url, pr, all.length, all.slice(pr.offset, pr.offset + pr.limit)));
+          return json(
+            200,
+            page(
+              ctx.origin,
+              req.url,
+              pr,
+              all.length,
+              all.slice(pr.offset, pr.offset + pr.limit),
+            ),
+          );
         },
       },
     },
@@ -533,7 +711,9 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       methods: {
         GET: (req) => {
           const sample = loadSample(ctx, req.user, req.params.sample_id);
-          return json(200, { metadata: JSON.parse(sample.metadata ?? 'null') as unknown });
+          return json(200, {
+            metadata: JSON.parse(sample.metadata ?? 'null') as unknown,
+          });
         },
         POST: async (req) => {
           const sample = loadSample(ctx, req.user, req.params.sample_id);
@@ -543,7 +723,9 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           }
           const stamp = timestamp(ctx.now());
           ctx.db
-            .prepare('UPDATE samples SET metadata = ?, modified = ? WHERE id = ?')
+            .prepare(
+              'UPDATE samples SET metadata = ?, modified = ? WHERE id = ?',
+            )
             .run(JSON.stringify(body.metadata), stamp, sample.id);
           return json(201, { metadata: body.metadata });
         },
@@ -557,16 +739,36 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           const sample = loadSample(ctx, req.user, req.params.sample_id);
           const pr = pageRequest(req.query);
           const count = (
-            ctx.db.prepare('SELECT COUNT(*) AS n FROM sample_statuses WHERE sample_id = ?').get(sample.id) as {
+            ctx.db
+              .prepare(
+                'SELECT COUNT(*) AS n FROM sample_statuses WHERE sample_id = ?',
+              )
+              .get(sample.id) as {
               n: number;
             }
           ).n;
           const rows = ctx.db
-            .prepare('SELECT status, note, created FROM sample_statuses WHERE sample_id = ? ORDER BY seq LIMIT ? OFFSET ?')
-            .all(sample.id, pr.limit, pr.offset) as unknown as { status: string; note: string; created: string }[];
+            .prepare(
+              'SELECT status, note, created FROM sample_statuses WHERE sample_id = ? ORDER BY seq LIMIT ? OFFSET ?',
+            )
+            .all(sample.id, pr.limit, pr.offset) as unknown as {
+            status: string;
+            note: string;
+            created: string;
+          }[];
           return json(
             200,
-            page(ctx.origin, req.url, pr, count, rows.map((r) => ({ status: r.status, note: r.note, created: r.created }))),
+            page(
+              ctx.origin,
+              req.url,
+              pr,
+              count,
+              rows.map((r) => ({
+                status: r.status,
+                note: r.note,
+                created: r.created,
+              })),
+            ),
           );
         },
       },
@@ -577,7 +779,10 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       methods: {
         GET: (req) => {
           const sample = loadSample(ctx, req.user, req.params.sample_id);
-          const total = sampleFiles(ctx, sample.id).reduce((n, f) => n + (f.size ?? 0), 0);
+          const total = sampleFiles(ctx, sample.id).reduce(
+            (n, f) => n + (f.size ?? 0),
+            0,
+          );
           return json(200, { total_size: total });
         },
       },
@@ -590,8 +795,14 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           const project = loadProject(ctx, req.user, req.params.project_id);
           const { clause, params } = sampleFilter(req.query, project.id);
           const rows = ctx.db
-            .prepare(`SELECT id, status, failed_qc FROM samples WHERE ${clause}`)
-            .all(...params) as unknown as { id: string; status: string; failed_qc: string | null }[];
+            .prepare(
+              `SELECT id, status, failed_qc FROM samples WHERE ${clause}`,
+            )
+            .all(...params) as unknown as {
+            id: string;
+            status: string;
+            failed_qc: string | null;
+          }[];
           const failedQc: Record<string, number> = {};
           const failed: Record<string, number> = {};
           for (const r of rows) {
@@ -610,10 +821,14 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           return json(200, {
             counts: {
               total_samples: rows.length,
-              running_samples: rows.filter((r) => r.status === 'running').length,
-              scheduled_samples: rows.filter((r) => r.status === 'created').length,
-              succeeded_samples: rows.filter((r) => r.status === 'succeeded').length,
-              failed_samples: rows.filter((r) => r.status.startsWith('failed')).length,
+              running_samples: rows.filter((r) => r.status === 'running')
+                .length,
+              scheduled_samples: rows.filter((r) => r.status === 'created')
+                .length,
+              succeeded_samples: rows.filter((r) => r.status === 'succeeded')
+                .length,
+              failed_samples: rows.filter((r) => r.status.startsWith('failed'))
+                .length,
               kit_processing_samples: 0,
             },
             total_size: size.n,
@@ -633,7 +848,10 @@ export function sampleRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
             status: 200,
             text: qcReport(ctx, project.id, req.query),
             contentType: 'text/csv',
-            headers: { 'Content-Disposition': 'attachment; filename="project-qc-report.csv"' },
+            headers: {
+              'Content-Disposition':
+                'attachment; filename="project-qc-report.csv"',
+            },
           };
         },
       },

@@ -19,9 +19,20 @@ import {
   type RouteSpec,
 } from '../http.ts';
 import { baseName, parseUploadName } from '../naming.ts';
-import { uploadJson, uploadPostDataJson, uploadStatusJson, type UploadRow } from '../records.ts';
+import {
+  uploadJson,
+  uploadPostDataJson,
+  uploadStatusJson,
+  type UploadRow,
+} from '../records.ts';
 import { groupSheetRows } from '../samplesheet.ts';
-import { expiryTimestamp, newId, randomAlnum, randomToken, timestamp } from '../util.ts';
+import {
+  expiryTimestamp,
+  newId,
+  randomAlnum,
+  randomToken,
+  timestamp,
+} from '../util.ts';
 
 /** Longest destination path the platform stores. */
 const MAX_DESTINATION = 1024;
@@ -42,27 +53,43 @@ export function validateDestination(value: unknown): string {
     throw fieldError('destination_path', 'Not a valid string.');
   }
   if (!value.startsWith('gncv://')) {
-    throw fieldError('destination_path', `Destination ${value} must start with gncv://.`);
+    throw fieldError(
+      'destination_path',
+      `Destination ${value} must start with gncv://.`,
+    );
   }
   if (value.length > MAX_DESTINATION) {
-    throw fieldError('destination_path', `Ensure this field has no more than ${MAX_DESTINATION} characters.`);
+    throw fieldError(
+      'destination_path',
+      `Ensure this field has no more than ${MAX_DESTINATION} characters.`,
+    );
   }
   if (/[\u0000-\u001f\u007f]/.test(value)) {
-    throw fieldError('destination_path', `Destination ${JSON.stringify(value)} contains control characters.`);
+    throw fieldError(
+      'destination_path',
+      `Destination ${JSON.stringify(value)} contains control characters.`,
+    );
   }
   const rest = value.slice('gncv://'.length);
   if (rest === '' || rest.endsWith('/')) {
-    throw fieldError('destination_path', `Destination ${value} must end with a file name.`);
+    throw fieldError(
+      'destination_path',
+      `Destination ${value} must end with a file name.`,
+    );
   }
   const segments = rest.split('/');
   if (segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw fieldError('destination_path', `Destination ${value} has an empty, "." or ".." path segment.`);
+    throw fieldError(
+      'destination_path',
+      `Destination ${value} has an empty, "." or ".." path segment.`,
+    );
   }
   return value;
 }
 
 function loadUploadRow(ctx: SandboxContext, id: string): UploadRow | undefined {
-  return ctx.db.prepare('SELECT * FROM uploads WHERE id = ?').get(id) as UploadRow | undefined;
+  return ctx.db.prepare('SELECT * FROM uploads WHERE id = ?').get(id) as
+    UploadRow | undefined;
 }
 
 /**
@@ -79,9 +106,13 @@ function markStored(ctx: SandboxContext, row: UploadRow, size: number): void {
         )
         .run(newId(), stamp, size, stamp, row.id);
     } else {
-      ctx.db.prepare('UPDATE uploads SET size = ?, modified = ? WHERE id = ?').run(size, stamp, row.id);
+      ctx.db
+        .prepare('UPDATE uploads SET size = ?, modified = ? WHERE id = ?')
+        .run(size, stamp, row.id);
     }
-    ctx.db.prepare('UPDATE files SET size = ? WHERE id = ?').run(size, row.file_id);
+    ctx.db
+      .prepare('UPDATE files SET size = ? WHERE id = ?')
+      .run(size, row.file_id);
   });
 }
 
@@ -102,12 +133,19 @@ function refreshUpload(ctx: SandboxContext, row: UploadRow): UploadRow {
 }
 
 /** onObjectStored is what the S3 endpoint calls after PutObject/Complete. */
-export function onObjectStored(ctx: SandboxContext, bucket: string, key: string, size: number): void {
+export function onObjectStored(
+  ctx: SandboxContext,
+  bucket: string,
+  key: string,
+  size: number,
+): void {
   const row = ctx.db
     .prepare('SELECT * FROM uploads WHERE bucket = ? AND object_key = ?')
     .get(bucket, key) as UploadRow | undefined;
   if (!row) {
-    ctx.log(`s3: stored ${bucket}/${key} (${size} bytes), which belongs to no upload`);
+    ctx.log(
+      `s3: stored ${bucket}/${key} (${size} bytes), which belongs to no upload`,
+    );
     return;
   }
   markStored(ctx, row, size);
@@ -118,10 +156,16 @@ export function onObjectStored(ctx: SandboxContext, bucket: string, key: string,
 export function lookupCredentials(
   ctx: SandboxContext,
   accessKeyId: string,
-): { secretAccessKey: string; sessionToken: string; expiresAt: Date } | undefined {
+):
+  | { secretAccessKey: string; sessionToken: string; expiresAt: Date }
+  | undefined {
   const row = ctx.db
-    .prepare('SELECT secret_access_key, session_token, expires_at FROM upload_credentials WHERE access_key_id = ?')
-    .get(accessKeyId) as { secret_access_key: string; session_token: string; expires_at: number } | undefined;
+    .prepare(
+      'SELECT secret_access_key, session_token, expires_at FROM upload_credentials WHERE access_key_id = ?',
+    )
+    .get(accessKeyId) as
+    | { secret_access_key: string; session_token: string; expires_at: number }
+    | undefined;
   if (!row) {
     return undefined;
   }
@@ -157,9 +201,18 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
             .prepare(
               'INSERT INTO upload_credentials (access_key_id, secret_access_key, session_token, user_id, expires_at, created) VALUES (?, ?, ?, ?, ?, ?)',
             )
-            .run(accessKey, secretKey, token, req.user.id, expiresAt, timestamp(now));
+            .run(
+              accessKey,
+              secretKey,
+              token,
+              req.user.id,
+              expiresAt,
+              timestamp(now),
+            );
           // Credentials expired for a day are of no use even for error messages.
-          ctx.db.prepare('DELETE FROM upload_credentials WHERE expires_at < ?').run(now - 86_400_000);
+          ctx.db
+            .prepare('DELETE FROM upload_credentials WHERE expires_at < ?')
+            .run(now - 86_400_000);
           // Recorded as 200 (the SPEC says 201); endpoint_url is a sandbox extra.
           return json(200, {
             version: 1,
@@ -179,14 +232,17 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           const body = requireObject(await req.body());
           const destination = validateDestination(body.destination_path);
           const existing = ctx.db
-            .prepare('SELECT * FROM uploads WHERE organization_id = ? AND destination_path = ?')
+            .prepare(
+              'SELECT * FROM uploads WHERE organization_id = ? AND destination_path = ?',
+            )
             .get(req.user.organizationId, destination) as UploadRow | undefined;
           if (existing) {
             return json(201, uploadPostDataJson(refreshUpload(ctx, existing)));
           }
           const id = newId();
           const fileId = newId();
-          const read = parseUploadName(baseName(destination)).read === 'R2' ? 'r2' : 'r1';
+          const read =
+            parseUploadName(baseName(destination)).read === 'R2' ? 'r2' : 'r1';
           const key = `organization/${req.user.organizationId}/user/${req.user.id}/uploads/${id}.fastq-${read}`;
           const stamp = timestamp(ctx.now());
           transaction(ctx.db, () => {
@@ -196,13 +252,33 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
                    file_id, sample_id, status_id, status, status_note, status_created, created, modified)
                  VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'cli', ?, NULL, ?, 'started', '', ?, ?, ?)`,
               )
-              .run(id, req.user.organizationId, req.user.id, destination, read, UPLOAD_BUCKET, key, fileId, newId(), stamp, stamp, stamp);
+              .run(
+                id,
+                req.user.organizationId,
+                req.user.id,
+                destination,
+                read,
+                UPLOAD_BUCKET,
+                key,
+                fileId,
+                newId(),
+                stamp,
+                stamp,
+                stamp,
+              );
             ctx.db
               .prepare(
                 `INSERT INTO files (id, upload_id, file_type, file_name, storage_path, s3_path, size, checksum_sha256, position, created)
                  VALUES (?, ?, ?, ?, NULL, ?, NULL, '', 0, ?)`,
               )
-              .run(fileId, id, `fastq-${read}`, baseName(destination), key, stamp);
+              .run(
+                fileId,
+                id,
+                `fastq-${read}`,
+                baseName(destination),
+                key,
+                stamp,
+              );
           });
           const row = loadUploadRow(ctx, id) as UploadRow;
           return json(201, uploadPostDataJson(refreshUpload(ctx, row)));
@@ -213,7 +289,12 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       path: '/api/v2/uploads/',
       methods: {
         GET: (req) => {
-          const status = choice(req.query, 'status', ['all', 'failed', 'started', 'succeeded'], 'all');
+          const status = choice(
+            req.query,
+            'status',
+            ['all', 'failed', 'started', 'succeeded'],
+            'all',
+          );
           const where = ['organization_id = ?'];
           const params: string[] = [req.user.organizationId];
           if (status !== 'all') {
@@ -227,11 +308,26 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           }
           const pr = pageRequest(req.query);
           const clause = where.join(' AND ');
-          const count = (ctx.db.prepare(`SELECT COUNT(*) AS n FROM uploads WHERE ${clause}`).get(...params) as { n: number }).n;
+          const count = (
+            ctx.db
+              .prepare(`SELECT COUNT(*) AS n FROM uploads WHERE ${clause}`)
+              .get(...params) as { n: number }
+          ).n;
           const rows = ctx.db
-            .prepare(`SELECT * FROM uploads WHERE ${clause} ORDER BY created DESC, id LIMIT ? OFFSET ?`)
+            .prepare(
+              `SELECT * FROM uploads WHERE ${clause} ORDER BY created DESC, id LIMIT ? OFFSET ?`,
+            )
             .all(...params, pr.limit, pr.offset) as unknown as UploadRow[];
-          return json(200, page(ctx.origin, req.url, pr, count, rows.map((r) => uploadJson(ctx, refreshUpload(ctx, r)))));
+          return json(
+            200,
+            page(
+              ctx.origin,
+              req.url,
+              pr,
+              count,
+              rows.map((r) => uploadJson(ctx, refreshUpload(ctx, r))),
+            ),
+          );
         },
       },
     },
@@ -252,9 +348,24 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
       path: '/api/v2/sample-sheet/',
       methods: {
         GET: (req) => {
-          const status = choice(req.query, 'status', ['all', 'assigned', 'unassigned'], 'all');
-          const sortBy = choice(req.query, 'sort_by', ['created', 'modified'], 'created');
-          const order = choice(req.query, 'sort_order', ['asc', 'desc'], 'desc');
+          const status = choice(
+            req.query,
+            'status',
+            ['all', 'assigned', 'unassigned'],
+            'all',
+          );
+          const sortBy = choice(
+            req.query,
+            'sort_by',
+            ['created', 'modified'],
+            'created',
+          );
+          const order = choice(
+            req.query,
+            'sort_order',
+            ['asc', 'desc'],
+            'desc',
+          );
           const where = ['organization_id = ?'];
           const params: string[] = [req.user.organizationId];
           const search = req.query.get('search');
@@ -269,7 +380,9 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
             where.push('sample_id IS NULL');
           }
           const uploads = (
-            ctx.db.prepare(`SELECT * FROM uploads WHERE ${where.join(' AND ')}`).all(...params) as unknown as UploadRow[]
+            ctx.db
+              .prepare(`SELECT * FROM uploads WHERE ${where.join(' AND ')}`)
+              .all(...params) as unknown as UploadRow[]
           ).map((r) => refreshUpload(ctx, r));
           const rows = groupSheetRows(
             uploads.map((u) => ({ ...u, destinationPath: u.destination_path })),
@@ -277,16 +390,18 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
             order,
           );
           const pr = pageRequest(req.query);
-          const results = rows.slice(pr.offset, pr.offset + pr.limit).map((r) => {
-            const fastq: Record<string, unknown> = {};
-            if (r.r1) {
-              fastq.r1 = sheetEntry(r.r1);
-            }
-            if (r.r2) {
-              fastq.r2 = sheetEntry(r.r2);
-            }
-            return { client_id: r.clientId, fastq };
-          });
+          const results = rows
+            .slice(pr.offset, pr.offset + pr.limit)
+            .map((r) => {
+              const fastq: Record<string, unknown> = {};
+              if (r.r1) {
+                fastq.r1 = sheetEntry(r.r1);
+              }
+              if (r.r2) {
+                fastq.r2 = sheetEntry(r.r2);
+              }
+              return { client_id: r.clientId, fastq };
+            });
           return json(200, page(ctx.origin, req.url, pr, rows.length, results));
         },
       },

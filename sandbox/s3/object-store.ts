@@ -229,7 +229,7 @@ export class ObjectStore {
           fileSize: stats.size,
           fileMtimeMs: stats.mtimeMs,
         };
-        await writeJsonAtomic(this.#metaPath(bucket, key), meta, this.tmpDir);
+        await this.#writeMeta(meta);
         return publicMeta(meta);
       } finally {
         await rm(tempPath, { force: true });
@@ -385,7 +385,7 @@ export class ObjectStore {
       fileSize: stats.size,
       fileMtimeMs: stats.mtimeMs,
     };
-    await writeJsonAtomic(this.#metaPath(bucket, key), meta, this.tmpDir);
+    await this.#writeMeta(meta);
     return meta;
   }
 
@@ -428,6 +428,12 @@ export class ObjectStore {
         }
       }
     });
+  }
+
+  async #writeMeta(meta: StoredMeta): Promise<void> {
+    const file = this.#metaPath(meta.bucket, meta.key);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeJsonAtomic(file, meta, this.tmpDir);
   }
 
   #metaPath(bucket: string, key: string): string {

@@ -23,18 +23,26 @@ export interface RecordedInteraction {
 interface Cassette {
   interactions: {
     request: { method: string; uri: string };
-    response: { status: { code: number }; headers?: Record<string, string[]>; body?: { string?: unknown } };
+    response: {
+      status: { code: number };
+      headers?: Record<string, string[]>;
+      body?: { string?: unknown };
+    };
   }[];
 }
 
 /** readCassette returns the interactions of `cassettes/<relative>`. */
 export function readCassette(relative: string): RecordedInteraction[] {
-  const text = fs.readFileSync(path.join(referenceDir, 'cassettes', relative), 'utf8');
+  const text = fs.readFileSync(
+    path.join(referenceDir, 'cassettes', relative),
+    'utf8',
+  );
   // Some cassettes carry Python-specific tags for binary bodies; they are
   // storage downloads and of no interest here.
   const doc = YAML.parse(text, { logLevel: 'silent' }) as Cassette;
   return doc.interactions.map((i) => {
-    const body = typeof i.response.body?.string === 'string' ? i.response.body.string : '';
+    const body =
+      typeof i.response.body?.string === 'string' ? i.response.body.string : '';
     let json: unknown;
     try {
       json = body === '' ? undefined : JSON.parse(body);
@@ -53,7 +61,11 @@ export function readCassette(relative: string): RecordedInteraction[] {
 }
 
 /** recorded returns the first recorded response whose URI path contains `fragment`. */
-export function recorded(relative: string, method: string, fragment: string): RecordedInteraction {
+export function recorded(
+  relative: string,
+  method: string,
+  fragment: string,
+): RecordedInteraction {
   const found = readCassette(relative).find(
     (i) => i.method === method && new URL(i.uri).pathname.includes(fragment),
   );

@@ -11,10 +11,17 @@ import { fileURLToPath } from 'node:url';
 
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
-import { startSandbox, type RunningSandbox, type SandboxOptions } from '../server.ts';
+import {
+  startSandbox,
+  type RunningSandbox,
+  type SandboxOptions,
+} from '../server.ts';
 
 /** The repository root, computed from this file. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const repoRoot = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../..',
+);
 /** The team's reference folder (outside the repository). */
 export const referenceDir = path.resolve(repoRoot, '../shared/reference');
 /** The team's test data (outside the repository; never modify it). */
@@ -59,7 +66,12 @@ export class ApiClient {
   async request<T = any>(
     method: string,
     pathAndQuery: string,
-    options: { body?: unknown; rawBody?: string; auth?: Auth; headers?: Record<string, string> } = {},
+    options: {
+      body?: unknown;
+      rawBody?: string;
+      auth?: Auth;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -73,7 +85,9 @@ export class ApiClient {
     const response = await fetch(`${this.origin}${pathAndQuery}`, {
       method,
       headers,
-      body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+      body:
+        options.rawBody ??
+        (options.body === undefined ? undefined : JSON.stringify(options.body)),
     });
     const text = await response.text();
     let body: unknown;
@@ -82,14 +96,23 @@ export class ApiClient {
     } catch {
       body = undefined;
     }
-    return { status: response.status, headers: response.headers, text, body: body as T };
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      body: body as T,
+    };
   }
 
   get<T = any>(p: string, options?: { auth?: Auth }): Promise<ApiResponse<T>> {
     return this.request<T>('GET', p, options);
   }
 
-  post<T = any>(p: string, body: unknown, options?: { auth?: Auth }): Promise<ApiResponse<T>> {
+  post<T = any>(
+    p: string,
+    body: unknown,
+    options?: { auth?: Auth },
+  ): Promise<ApiResponse<T>> {
     return this.request<T>('POST', p, { ...options, body });
   }
 }
@@ -104,10 +127,20 @@ export interface TestSandbox {
 }
 
 /** startTestSandbox starts a sandbox on port 0 with a fresh (or given) data folder. */
-export async function startTestSandbox(options: Partial<SandboxOptions> = {}): Promise<TestSandbox> {
+export async function startTestSandbox(
+  options: Partial<SandboxOptions> = {},
+): Promise<TestSandbox> {
   const folder = options.dataDir ?? makeTempDir('data');
-  const sandbox = await startSandbox({ pipelineStepMs: 50, ...options, dataDir: folder, port: 0 });
-  const api = new ApiClient(sandbox.info.api_url, `Api-Key ${sandbox.info.api_key}`);
+  const sandbox = await startSandbox({
+    pipelineStepMs: 50,
+    ...options,
+    dataDir: folder,
+    port: 0,
+  });
+  const api = new ApiClient(
+    sandbox.info.api_url,
+    `Api-Key ${sandbox.info.api_key}`,
+  );
   return {
     sandbox,
     dataDir: folder,
@@ -163,9 +196,13 @@ export async function uploadFile(
   localPath: string,
   destination: string,
 ): Promise<UploadSlot> {
-  const slot = await api.post<UploadSlot>('/api/v2/uploads-post-data/', { destination_path: destination });
+  const slot = await api.post<UploadSlot>('/api/v2/uploads-post-data/', {
+    destination_path: destination,
+  });
   if (slot.status !== 201) {
-    throw new Error(`uploads-post-data for ${destination} answered ${slot.status}: ${slot.text}`);
+    throw new Error(
+      `uploads-post-data for ${destination} answered ${slot.status}: ${slot.text}`,
+    );
   }
   await client.send(
     new PutObjectCommand({
@@ -181,8 +218,16 @@ export async function uploadFile(
 export interface SheetRow {
   client_id: string;
   fastq: {
-    r1?: { upload: string; destination_path: string; last_status: { status: string } };
-    r2?: { upload: string; destination_path: string; last_status: { status: string } };
+    r1?: {
+      upload: string;
+      destination_path: string;
+      last_status: { status: string };
+    };
+    r2?: {
+      upload: string;
+      destination_path: string;
+      last_status: { status: string };
+    };
   };
 }
 
@@ -217,7 +262,9 @@ export async function waitForSampleStatus(
     `sample ${sampleId} to reach ${statuses.join(' or ')}`,
     async () => {
       const res = await api.get(`/api/v2/samples/${sampleId}`);
-      return statuses.includes(res.body?.last_status?.status) ? res.body : undefined;
+      return statuses.includes(res.body?.last_status?.status)
+        ? res.body
+        : undefined;
     },
     timeoutMs,
   );

@@ -104,8 +104,18 @@ describe('Journal', () => {
     it('stores, updates and lists jobs across a reopen', () => {
       const file = path.join(dir, 'j.db');
       const journal = Journal.open(file);
-      journal.createJob({ id: 'a', kind: 'upload', title: 'A', request: { x: 1 } });
-      journal.createJob({ id: 'b', kind: 'download', title: 'B', request: [2] });
+      journal.createJob({
+        id: 'a',
+        kind: 'upload',
+        title: 'A',
+        request: { x: 1 },
+      });
+      journal.createJob({
+        id: 'b',
+        kind: 'download',
+        title: 'B',
+        request: [2],
+      });
 
       journal.updateJob('a', {
         state: 'running',
@@ -123,9 +133,9 @@ describe('Journal', () => {
       const b = reopened.getJob('b');
       reopened.close();
 
-      expect(running.map((j) => [j.id, j.state, j.attempt, j.request])).toEqual([
-        ['a', 'running', 1, { x: 1 }],
-      ]);
+      expect(running.map((j) => [j.id, j.state, j.attempt, j.request])).toEqual(
+        [['a', 'running', 1, { x: 1 }]],
+      );
       expect(b?.error).toEqual({ code: 'network', message: 'down' });
       expect(b?.result).toEqual({ files: [] });
       expect(b?.request).toEqual([2]);
@@ -147,9 +157,19 @@ describe('Journal', () => {
 
       expect(() =>
         journal.transaction(() => {
-          journal.createJob({ id: 'x', kind: 'upload', title: 'X', request: null });
+          journal.createJob({
+            id: 'x',
+            kind: 'upload',
+            title: 'X',
+            request: null,
+          });
           journal.transaction(() => {
-            journal.createJob({ id: 'y', kind: 'upload', title: 'Y', request: null });
+            journal.createJob({
+              id: 'y',
+              kind: 'upload',
+              title: 'Y',
+              request: null,
+            });
           });
           throw new Error('boom');
         }),
@@ -164,10 +184,20 @@ describe('Journal', () => {
       const journal = Journal.open(path.join(dir, 'j.db'));
 
       journal.transaction(() => {
-        journal.createJob({ id: 'x', kind: 'upload', title: 'X', request: null });
+        journal.createJob({
+          id: 'x',
+          kind: 'upload',
+          title: 'X',
+          request: null,
+        });
         try {
           journal.transaction(() => {
-            journal.createJob({ id: 'y', kind: 'upload', title: 'Y', request: null });
+            journal.createJob({
+              id: 'y',
+              kind: 'upload',
+              title: 'Y',
+              request: null,
+            });
             throw new Error('inner');
           });
         } catch {

@@ -289,23 +289,22 @@ export class Journal {
   /** getJob returns the job `id`, or undefined when the journal has none. */
   getJob(id: string): JobRecord | undefined {
     const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as
-      | JobRow
-      | undefined;
+      JobRow | undefined;
     return row ? toJobRecord(row) : undefined;
   }
 
   /** listJobs returns jobs (all, or only those in `states`), oldest first. */
   listJobs(states?: readonly JobState[]): JobRecord[] {
-    const rows = (
-      states && states.length > 0
-        ? this.db
-            .prepare(
-              `SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(', ')})
+    const rows = (states && states.length > 0
+      ? this.db
+          .prepare(
+            `SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(', ')})
                ORDER BY created_at, rowid`,
-            )
-            .all(...states)
-        : this.db.prepare('SELECT * FROM jobs ORDER BY created_at, rowid').all()
-    ) as unknown as JobRow[];
+          )
+          .all(...states)
+      : this.db
+          .prepare('SELECT * FROM jobs ORDER BY created_at, rowid')
+          .all()) as unknown as JobRow[];
     return rows.map(toJobRecord);
   }
 
@@ -330,7 +329,9 @@ export class Journal {
     }
     if (update.result !== undefined) {
       sets.push('result = ?');
-      values.push(update.result === null ? null : JSON.stringify(update.result));
+      values.push(
+        update.result === null ? null : JSON.stringify(update.result),
+      );
     }
     if (update.title !== undefined) {
       sets.push('title = ?');

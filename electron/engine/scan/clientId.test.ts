@@ -10,7 +10,10 @@ import {
 
 describe('clientId', () => {
   describe('toClientId()', () => {
-    const groups: { heading: string; cases: [string, string, RegExp | null][] }[] = [
+    const groups: {
+      heading: string;
+      cases: [string, string, RegExp | null][];
+    }[] = [
       {
         heading: 'unchanged',
         cases: [
@@ -25,7 +28,11 @@ describe('clientId', () => {
         heading: 'underscores and spaces',
         cases: [
           ['CTR_5', 'CTR-5', /'_' became '-'/i],
-          ['11288HJpool10__11155GE0097L01', '11288HJpool10--11155GE0097L01', /'_'/],
+          [
+            '11288HJpool10__11155GE0097L01',
+            '11288HJpool10--11155GE0097L01',
+            /'_'/,
+          ],
           ['SAMPLE 9', 'SAMPLE-9', /spaces became '-'/i],
           ['  a \t b  ', 'a-b', /surrounding spaces removed/i],
           ['_lead_', 'lead', /leading and trailing '-' removed/i],

@@ -50,7 +50,12 @@ function writeTemp(name: string, data: Buffer | string): string {
 async function runChecker(
   source: Readable,
   label: string,
-): Promise<{ error: unknown; output: Buffer; didFinish: boolean; reads: number }> {
+): Promise<{
+  error: unknown;
+  output: Buffer;
+  didFinish: boolean;
+  reads: number;
+}> {
   const checker = createFastqGzipChecker(label);
   const chunks: Buffer[] = [];
   let didFinish = false;
@@ -70,10 +75,16 @@ async function runChecker(
   } catch (err) {
     error = err;
   }
-  return { error, output: Buffer.concat(chunks), didFinish, reads: checker.reads };
+  return {
+    error,
+    output: Buffer.concat(chunks),
+    didFinish,
+    reads: checker.reads,
+  };
 }
 
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Buffer): string =>
+  createHash('sha256').update(b).digest('hex');
 
 /** What each file of shared/data/corrupt must give on its own. */
 const CORRUPT: [string, FastqProblemCode | 'ok'][] = [
@@ -101,7 +112,9 @@ const CORRUPT: [string, FastqProblemCode | 'ok'][] = [
 describe('fastq', () => {
   describe('verifyFastqGzip()', () => {
     it('covers every file of the corrupt data set', () => {
-      expect(CORRUPT.map(([n]) => n).sort()).toEqual(fs.readdirSync(corrupt).sort());
+      expect(CORRUPT.map(([n]) => n).sort()).toEqual(
+        fs.readdirSync(corrupt).sort(),
+      );
     });
 
     for (const [name, code] of CORRUPT) {
@@ -111,28 +124,44 @@ describe('fastq', () => {
         const verdict = await verifyFastqGzip(file);
 
         if (code === 'ok') {
-          expect(verdict).toEqual({ ok: true, reads: oracleReads(file), bases: expect.any(Number) });
+          expect(verdict).toEqual({
+            ok: true,
+            reads: oracleReads(file),
+            bases: expect.any(Number),
+          });
         } else {
           expect(verdict.ok).toBe(false);
           if (verdict.ok) return;
-          expect(verdict.problem).toMatchObject({ code, severity: 'error', path: file });
+          expect(verdict.problem).toMatchObject({
+            code,
+            severity: 'error',
+            path: file,
+          });
           expect(verdict.problem.message.length).toBeGreaterThan(10);
         }
       });
     }
 
     it('says what is in a file that is not gzip', async () => {
-      const plain = await verifyFastqGzip(path.join(corrupt, 'PLAINTEXT_R1.fastq.gz'));
-      const xml = await verifyFastqGzip(path.join(corrupt, 'NOTFASTQ_NOTGZIP_XML_R1.fastq.gz'));
+      const plain = await verifyFastqGzip(
+        path.join(corrupt, 'PLAINTEXT_R1.fastq.gz'),
+      );
+      const xml = await verifyFastqGzip(
+        path.join(corrupt, 'NOTFASTQ_NOTGZIP_XML_R1.fastq.gz'),
+      );
 
       expect(plain.ok || plain.problem.message).toMatch(/plain FASTQ text/);
       expect(xml.ok || xml.problem.message).toMatch(/XML/);
     });
 
     it('names the record that lacks its quality line', async () => {
-      const verdict = await verifyFastqGzip(path.join(corrupt, 'MALFORMED_R1.fastq.gz'));
+      const verdict = await verifyFastqGzip(
+        path.join(corrupt, 'MALFORMED_R1.fastq.gz'),
+      );
 
-      expect(verdict.ok || verdict.problem.message).toMatch(/record 499.*quality line is missing/);
+      expect(verdict.ok || verdict.problem.message).toMatch(
+        /record 499.*quality line is missing/,
+      );
     });
 
     const valid = [
@@ -151,85 +180,178 @@ describe('fastq', () => {
     }
 
     it('reads past the first member of a multi-member file', async () => {
-      const verdict = await verifyFastqGzip(path.join(naming, 'SAMPLE16_R1.fastq.gz'));
+      const verdict = await verifyFastqGzip(
+        path.join(naming, 'SAMPLE16_R1.fastq.gz'),
+      );
 
       expect(verdict).toMatchObject({ ok: true, reads: 1000 });
     });
 
     it('counts the large pair', async () => {
-      for (const name of ['multiplex_bad_contam_1.fq.gz', 'multiplex_bad_contam_2.fq.gz']) {
+      for (const name of [
+        'multiplex_bad_contam_1.fq.gz',
+        'multiplex_bad_contam_2.fq.gz',
+      ]) {
         const verdict = await verifyFastqGzip(path.join(large, name));
 
-        expect(verdict).toEqual({ ok: true, reads: 100_000, bases: 10_000_000 });
+        expect(verdict).toEqual({
+          ok: true,
+          reads: 100_000,
+          bases: 10_000_000,
+        });
       }
     });
 
-    const synthetic: { name: string; text: string; code: FastqProblemCode | 'ok'; message?: RegExp }[] = [
-      { name: 'CRLF line ends', text: '@a\r\nACGT\r\n+\r\nIIII\r\n', code: 'ok' },
+    const synthetic: {
+      name: string;
+      text: string;
+      code: FastqProblemCode | 'ok';
+      message?: RegExp;
+    }[] = [
+      {
+        name: 'CRLF line ends',
+        text: '@a\r\nACGT\r\n+\r\nIIII\r\n',
+        code: 'ok',
+      },
       { name: 'no final newline', text: '@a\nACGT\n+\nIIII', code: 'ok' },
-      { name: 'blank lines at the end', text: '@a\nAC\n+\nII\n\n\n', code: 'ok' },
+      {
+        name: 'blank lines at the end',
+        text: '@a\nAC\n+\nII\n\n\n',
+        code: 'ok',
+      },
       { name: 'an empty read', text: '@a\n\n+\n\n@b\nA\n+\nI\n', code: 'ok' },
-      { name: 'quality shorter than sequence', text: '@a\nACGT\n+\nIII\n', code: 'malformed-fastq', message: /3 characters but the sequence has 4/ },
-      { name: "a missing '+' line", text: '@a\nACGT\n+\nIIII\n@b\nACGT\n@c\n', code: 'malformed-fastq', message: /record 2 .*no '\+'/ },
-      { name: "a header without '@'", text: '@a\nAC\n+\nII\nb\nAC\n+\nII\n', code: 'malformed-fastq', message: /line 5 should start record 2 with '@'/ },
-      { name: 'a blank line in the middle', text: '@a\nAC\n+\nII\n\n@b\nAC\n+\nII\n', code: 'malformed-fastq', message: /blank line/ },
-      { name: 'a space in the sequence', text: '@a\nA C\n+\nIII\n', code: 'not-fastq', message: /character ' '/ },
-      { name: 'a control byte in the quality', text: '@a\nAC\n+\nI\u0001\n', code: 'malformed-fastq', message: /0x1/ },
+      {
+        name: 'quality shorter than sequence',
+        text: '@a\nACGT\n+\nIII\n',
+        code: 'malformed-fastq',
+        message: /3 characters but the sequence has 4/,
+      },
+      {
+        name: "a missing '+' line",
+        text: '@a\nACGT\n+\nIIII\n@b\nACGT\n@c\n',
+        code: 'malformed-fastq',
+        message: /record 2 .*no '\+'/,
+      },
+      {
+        name: "a header without '@'",
+        text: '@a\nAC\n+\nII\nb\nAC\n+\nII\n',
+        code: 'malformed-fastq',
+        message: /line 5 should start record 2 with '@'/,
+      },
+      {
+        name: 'a blank line in the middle',
+        text: '@a\nAC\n+\nII\n\n@b\nAC\n+\nII\n',
+        code: 'malformed-fastq',
+        message: /blank line/,
+      },
+      {
+        name: 'a space in the sequence',
+        text: '@a\nA C\n+\nIII\n',
+        code: 'not-fastq',
+        message: /character ' '/,
+      },
+      {
+        name: 'a control byte in the quality',
+        text: '@a\nAC\n+\nI\u0001\n',
+        code: 'malformed-fastq',
+        message: /0x1/,
+      },
       { name: 'only white space', text: '\n\n', code: 'no-reads' },
-      { name: 'CSV text', text: 'a,b,c\n1,2,3\n', code: 'not-fastq', message: /"a,b,c"/ },
+      {
+        name: 'CSV text',
+        text: 'a,b,c\n1,2,3\n',
+        code: 'not-fastq',
+        message: /"a,b,c"/,
+      },
     ];
     for (const c of synthetic) {
       it(`${c.code === 'ok' ? 'accepts' : `reports ${c.code} for`} FASTQ with ${c.name}`, async () => {
-        const file = writeTemp(`synthetic-${c.name.replace(/\W+/g, '-')}.fastq.gz`, zlib.gzipSync(c.text));
+        const file = writeTemp(
+          `synthetic-${c.name.replace(/\W+/g, '-')}.fastq.gz`,
+          zlib.gzipSync(c.text),
+        );
 
         const verdict = await verifyFastqGzip(file);
 
         if (c.code === 'ok') {
           expect(verdict.ok).toBe(true);
         } else {
-          expect(verdict).toMatchObject({ ok: false, problem: { code: c.code } });
-          if (!verdict.ok && c.message) expect(verdict.problem.message).toMatch(c.message);
+          expect(verdict).toMatchObject({
+            ok: false,
+            problem: { code: c.code },
+          });
+          if (!verdict.ok && c.message)
+            expect(verdict.problem.message).toMatch(c.message);
         }
       });
     }
 
     it('refuses zero padding after the last member, which decoders stop at', async () => {
       const valid = fs.readFileSync(path.join(naming, 'SAMPLE1_R1.fastq.gz'));
-      const file = writeTemp('padded_R1.fastq.gz', Buffer.concat([valid, Buffer.alloc(512)]));
+      const file = writeTemp(
+        'padded_R1.fastq.gz',
+        Buffer.concat([valid, Buffer.alloc(512)]),
+      );
 
       const verdict = await verifyFastqGzip(file);
 
-      expect(verdict).toMatchObject({ ok: false, problem: { code: 'not-gzip' } });
-      expect(verdict.ok || verdict.problem.message).toMatch(/512 bytes after the end/);
+      expect(verdict).toMatchObject({
+        ok: false,
+        problem: { code: 'not-gzip' },
+      });
+      expect(verdict.ok || verdict.problem.message).toMatch(
+        /512 bytes after the end/,
+      );
     });
 
     it('refuses garbage after the last member', async () => {
       const valid = fs.readFileSync(path.join(naming, 'SAMPLE1_R1.fastq.gz'));
-      const file = writeTemp('garbage_R1.fastq.gz', Buffer.concat([valid, Buffer.from('garbage')]));
+      const file = writeTemp(
+        'garbage_R1.fastq.gz',
+        Buffer.concat([valid, Buffer.from('garbage')]),
+      );
 
       const verdict = await verifyFastqGzip(file);
 
-      expect(verdict).toMatchObject({ ok: false, problem: { code: 'not-gzip' } });
+      expect(verdict).toMatchObject({
+        ok: false,
+        problem: { code: 'not-gzip' },
+      });
     });
 
     it('tells a one-byte file apart from a one-byte gzip start', async () => {
-      const gz = await verifyFastqGzip(writeTemp('one-gz.fastq.gz', Buffer.from([0x1f])));
+      const gz = await verifyFastqGzip(
+        writeTemp('one-gz.fastq.gz', Buffer.from([0x1f])),
+      );
       const text = await verifyFastqGzip(writeTemp('one-text.fastq.gz', 'x'));
 
-      expect(gz).toMatchObject({ ok: false, problem: { code: 'truncated-gzip' } });
+      expect(gz).toMatchObject({
+        ok: false,
+        problem: { code: 'truncated-gzip' },
+      });
       expect(text).toMatchObject({ ok: false, problem: { code: 'not-gzip' } });
     });
 
     it('stops at a line longer than 16 MiB instead of holding it', async () => {
       const file = writeTemp(
         'long-line.fastq.gz',
-        zlib.gzipSync(Buffer.concat([Buffer.from('@a\n'), Buffer.alloc(17 * 1024 * 1024, 0x41)])),
+        zlib.gzipSync(
+          Buffer.concat([
+            Buffer.from('@a\n'),
+            Buffer.alloc(17 * 1024 * 1024, 0x41),
+          ]),
+        ),
       );
 
       const verdict = await verifyFastqGzip(file);
 
-      expect(verdict).toMatchObject({ ok: false, problem: { code: 'not-fastq' } });
-      expect(verdict.ok || verdict.problem.message).toMatch(/longer than 16 MiB/);
+      expect(verdict).toMatchObject({
+        ok: false,
+        problem: { code: 'not-fastq' },
+      });
+      expect(verdict.ok || verdict.problem.message).toMatch(
+        /longer than 16 MiB/,
+      );
     });
 
     it('reports a missing file as unreadable', async () => {
@@ -237,7 +359,10 @@ describe('fastq', () => {
 
       const verdict = await verifyFastqGzip(file);
 
-      expect(verdict).toMatchObject({ ok: false, problem: { code: 'unreadable', path: file } });
+      expect(verdict).toMatchObject({
+        ok: false,
+        problem: { code: 'unreadable', path: file },
+      });
       expect(verdict.ok || verdict.problem.message).toMatch(/ENOENT/);
     });
 
@@ -245,9 +370,12 @@ describe('fastq', () => {
       const controller = new AbortController();
       const reason = new Error('user cancelled');
 
-      const pending = verifyFastqGzip(path.join(large, 'multiplex_bad_contam_1.fq.gz'), {
-        signal: controller.signal,
-      });
+      const pending = verifyFastqGzip(
+        path.join(large, 'multiplex_bad_contam_1.fq.gz'),
+        {
+          signal: controller.signal,
+        },
+      );
       controller.abort(reason);
 
       await expect(pending).rejects.toBe(reason);
@@ -265,7 +393,10 @@ describe('fastq', () => {
         const file = path.join(where === 'naming' ? naming : large, name);
         const input = fs.readFileSync(file);
 
-        const result = await runChecker(fs.createReadStream(file, { highWaterMark: 7919 }), name);
+        const result = await runChecker(
+          fs.createReadStream(file, { highWaterMark: 7919 }),
+          name,
+        );
 
         expect(result.error).toBeNull();
         expect(result.didFinish).toBe(true);
@@ -287,7 +418,10 @@ describe('fastq', () => {
       it(`errors with the file name and ${code} for ${name}, never ending its output`, async () => {
         const file = path.join(corrupt, name);
 
-        const result = await runChecker(fs.createReadStream(file, { highWaterMark: 4096 }), name);
+        const result = await runChecker(
+          fs.createReadStream(file, { highWaterMark: 4096 }),
+          name,
+        );
 
         expect(result.error).toBeInstanceOf(FastqGzipError);
         const err = result.error as FastqGzipError;
@@ -300,19 +434,27 @@ describe('fastq', () => {
     it('stops early on a file that is not gzip', async () => {
       const file = path.join(corrupt, 'PLAINTEXT_R1.fastq.gz');
 
-      const result = await runChecker(fs.createReadStream(file, { highWaterMark: 1024 }), 'p');
+      const result = await runChecker(
+        fs.createReadStream(file, { highWaterMark: 1024 }),
+        'p',
+      );
 
       expect(result.error).toBeInstanceOf(FastqGzipError);
       expect(result.output.length).toBeLessThan(fs.statSync(file).size);
     });
 
     it('checks lane files that are concatenated, one checker each', async () => {
-      const lanes = [1, 2, 3, 4].map((l) => path.join(naming, `SAMPLE13_S13_L00${l}_R1_001.fastq.gz`));
+      const lanes = [1, 2, 3, 4].map((l) =>
+        path.join(naming, `SAMPLE13_S13_L00${l}_R1_001.fastq.gz`),
+      );
       const parts: Buffer[] = [];
       let reads = 0;
 
       for (const file of lanes) {
-        const result = await runChecker(fs.createReadStream(file), path.basename(file));
+        const result = await runChecker(
+          fs.createReadStream(file),
+          path.basename(file),
+        );
         expect(result.error).toBeNull();
         parts.push(result.output);
         reads += result.reads;
@@ -330,7 +472,10 @@ describe('fastq', () => {
     it('errors on zero padding that arrives in a later chunk', async () => {
       const valid = fs.readFileSync(path.join(naming, 'SAMPLE1_R1.fastq.gz'));
 
-      const result = await runChecker(Readable.from([valid, Buffer.alloc(100)]), 'SAMPLE1_R1.fastq.gz');
+      const result = await runChecker(
+        Readable.from([valid, Buffer.alloc(100)]),
+        'SAMPLE1_R1.fastq.gz',
+      );
 
       expect(result.error).toBeInstanceOf(FastqGzipError);
       expect((result.error as FastqGzipError).problem.code).toBe('not-gzip');
@@ -341,9 +486,14 @@ describe('fastq', () => {
       const a = fs.readFileSync(path.join(naming, 'SAMPLE1_R1.fastq.gz'));
       const b = fs.readFileSync(path.join(naming, 'SAMPLE4_R1.fq.gz'));
 
-      const result = await runChecker(Readable.from([Buffer.concat([a, Buffer.alloc(8), b])]), 'x');
+      const result = await runChecker(
+        Readable.from([Buffer.concat([a, Buffer.alloc(8), b])]),
+        'x',
+      );
 
-      expect((result.error as FastqGzipError).message).toMatch(/^x: .*bytes after the end of the gzip data/);
+      expect((result.error as FastqGzipError).message).toMatch(
+        /^x: .*bytes after the end of the gzip data/,
+      );
     });
 
     it('accepts one-byte chunks', async () => {
@@ -361,8 +511,12 @@ describe('fastq', () => {
 
   describe('readFirstReadName()', () => {
     it('gives mates of a pair the same name', async () => {
-      const r1 = await readFirstReadName(path.join(large, 'multiplex_bad_contam_1.fq.gz'));
-      const r2 = await readFirstReadName(path.join(large, 'multiplex_bad_contam_2.fq.gz'));
+      const r1 = await readFirstReadName(
+        path.join(large, 'multiplex_bad_contam_1.fq.gz'),
+      );
+      const r2 = await readFirstReadName(
+        path.join(large, 'multiplex_bad_contam_2.fq.gz'),
+      );
 
       expect(r1).not.toBeNull();
       expect(r1).toBe(r2);
@@ -370,7 +524,9 @@ describe('fastq', () => {
     });
 
     it('gives null for a file that is not gzip', async () => {
-      expect(await readFirstReadName(path.join(corrupt, 'PLAINTEXT_R1.fastq.gz'))).toBeNull();
+      expect(
+        await readFirstReadName(path.join(corrupt, 'PLAINTEXT_R1.fastq.gz')),
+      ).toBeNull();
     });
   });
 });

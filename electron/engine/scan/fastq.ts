@@ -79,7 +79,12 @@ function makeTable(isMarked: (c: number) => boolean): Uint8Array {
 }
 
 /** Index of the first byte of b[s..e) marked in the table. */
-function firstMarked(table: Uint8Array, b: Buffer, s: number, e: number): number {
+function firstMarked(
+  table: Uint8Array,
+  b: Buffer,
+  s: number,
+  e: number,
+): number {
   for (let i = s; i < e; i++) if (table[b[i]] === 1) return i;
   return -1;
 }
@@ -179,7 +184,8 @@ class FastqRecordChecker {
         ? { code: 'not-fastq', message: 'not FASTQ: no record found' }
         : {
             code: 'no-reads',
-            message: 'no reads: the gzip data is valid but holds no FASTQ records',
+            message:
+              'no reads: the gzip data is valid but holds no FASTQ records',
           };
     }
     return this.finding;
@@ -221,7 +227,9 @@ class FastqRecordChecker {
         }
         this.#sawContent = true;
         if (this.#sawBlank) {
-          this.#fail(`blank line before line ${lineNo} (blank lines are only allowed at the end)`);
+          this.#fail(
+            `blank line before line ${lineNo} (blank lines are only allowed at the end)`,
+          );
         } else if (b[s] !== AT) {
           this.#fail(
             `line ${lineNo} should start record ${record} with '@' but reads "${snippet(b, s, e)}"`,
@@ -432,7 +440,8 @@ class FastqGzipInspector {
     gunzip.on('end', () => {
       this.#hasGunzipEnded = true;
       if (this.finding !== null) return;
-      if (this.compressedBytes > gunzip.bytesWritten) this.#failTrailing(gunzip);
+      if (this.compressedBytes > gunzip.bytesWritten)
+        this.#failTrailing(gunzip);
       else if (this.#isEndRequested) this.#ended(gunzip);
     });
     this.#gunzip = gunzip;
@@ -500,7 +509,9 @@ export class FastqGzipChecker extends Transform {
     super();
     this.label = label;
     this.#inspector = new FastqGzipInspector((finding) => {
-      this.destroy(new FastqGzipError(label, { severity: 'error', ...finding }));
+      this.destroy(
+        new FastqGzipError(label, { severity: 'error', ...finding }),
+      );
     });
   }
 
@@ -624,7 +635,10 @@ export async function readFirstReadName(path: string): Promise<string | null> {
   let head: Buffer;
   try {
     const chunks: Buffer[] = [];
-    const stream = createReadStream(path, { start: 0, end: FIRST_READ_BYTES - 1 });
+    const stream = createReadStream(path, {
+      start: 0,
+      end: FIRST_READ_BYTES - 1,
+    });
     for await (const chunk of stream) chunks.push(chunk);
     head = Buffer.concat(chunks);
   } catch {

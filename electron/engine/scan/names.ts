@@ -174,7 +174,10 @@ export function classifyNonFastqName(fileName: string): NameError {
   }
   if (FASTQ_MENTION.test(fileName)) {
     return SIDE_FILE_EXT.test(fileName)
-      ? { kind: 'side-file', error: 'side file of a FASTQ (checksum, index, report)' }
+      ? {
+          kind: 'side-file',
+          error: 'side file of a FASTQ (checksum, index, report)',
+        }
       : {
           kind: 'bad-extension',
           error: `not a FASTQ file name: it does not end in ${FASTQ_EXTENSIONS.join(', ')}`,
@@ -259,13 +262,16 @@ export function parseFastqName(fileName: string): ParsedName | NameError {
   }
 
   const platform = parsePlatformConvention(stem);
-  if (platform !== null) return result(platform.sampleName, platform.read, platform);
+  if (platform !== null)
+    return result(platform.sampleName, platform.read, platform);
 
   const dotted = stem.split('.');
   const dotIndex = dotted.findIndex((t, i) => i > 0 && READ_TOKEN.test(t));
   if (dotIndex > 0) {
     const read = dotted[dotIndex].toUpperCase() as 'R1' | 'R2';
-    return result(dotted.slice(0, dotIndex).join('.'), read, { rule: RULES.dots });
+    return result(dotted.slice(0, dotIndex).join('.'), read, {
+      rule: RULES.dots,
+    });
   }
 
   m = SRA.exec(stem);
@@ -283,13 +289,21 @@ export function parseFastqName(fileName: string): ParsedName | NameError {
 /** Rule 4: the platform's underscore-delimited R1/R2 token. */
 function parsePlatformConvention(
   stem: string,
-): (Partial<ParsedName> & { sampleName: string; read: 'R1' | 'R2'; rule: string }) | null {
+):
+  | (Partial<ParsedName> & {
+      sampleName: string;
+      read: 'R1' | 'R2';
+      rule: string;
+    })
+  | null {
   const tokens = stem.split('_');
   const readAt = tokens.findIndex((t, i) => i > 0 && READ_TOKEN.test(t));
   if (readAt <= 0 || tokens[0].trim() === '') return null;
 
   const read = tokens[readAt].toUpperCase() as 'R1' | 'R2';
-  const laneAt = tokens.findIndex((t, i) => i > 0 && i !== readAt && LANE_TOKEN.test(t));
+  const laneAt = tokens.findIndex(
+    (t, i) => i > 0 && i !== readAt && LANE_TOKEN.test(t),
+  );
   const lane = laneAt > 0 ? Number(LANE_TOKEN.exec(tokens[laneAt])?.[1]) : null;
   const next = tokens[readAt + 1];
   const chunk =
@@ -298,7 +312,11 @@ function parsePlatformConvention(
       : null;
 
   const ignored = tokens.filter(
-    (t, i) => i > 0 && i !== readAt && i !== laneAt && !(i === readAt + 1 && chunk !== null),
+    (t, i) =>
+      i > 0 &&
+      i !== readAt &&
+      i !== laneAt &&
+      !(i === readAt + 1 && chunk !== null),
   );
   let rule: string;
   if (tokens.length === 2) {
@@ -311,7 +329,9 @@ function parsePlatformConvention(
       rule += `; tokens ${ignored.join(', ')} ignored, as the platform does`;
     }
   }
-  const longParts = tokens.slice(0, readAt).filter((_, i) => i === 0 || i !== laneAt);
+  const longParts = tokens
+    .slice(0, readAt)
+    .filter((_, i) => i === 0 || i !== laneAt);
   return {
     sampleName: tokens[0],
     read,
@@ -366,7 +386,10 @@ const GENERIC_WORDS = new Set([
  * without the digit, trimmed of separators, unless that is a word such as
  * `read` or empty; then the folder's name is used.
  */
-export function findDigitPairs(fileNames: string[], folderName: string): DigitPair[] {
+export function findDigitPairs(
+  fileNames: string[],
+  folderName: string,
+): DigitPair[] {
   const byPattern = new Map<string, { name: string; digit: string }[]>();
   for (const name of fileNames) {
     for (let i = 0; i < name.length; i++) {
@@ -393,7 +416,10 @@ export function findDigitPairs(fileNames: string[], folderName: string): DigitPa
 
     const [, before, after] = key.split('\u0000');
     const split = splitFastqExtension(one.name);
-    const afterStem = split === null ? after : after.slice(0, after.length - split.extension.length);
+    const afterStem =
+      split === null
+        ? after
+        : after.slice(0, after.length - split.extension.length);
     const common = `${before}${afterStem}`.replace(/^[\s._-]+|[\s._-]+$/g, '');
     const useFolder = GENERIC_WORDS.has(common.toLowerCase());
     const sampleName = useFolder ? folderName : common;
@@ -402,7 +428,9 @@ export function findDigitPairs(fileNames: string[], folderName: string): DigitPa
       r2: two.name,
       sampleName,
       rule: `pairing fallback: ${one.name} and ${two.name} differ only by 1/2, taken as R1 and R2 of one sample named ${
-        useFolder ? `after its folder (${folderName})` : `after the common part of the names (${common})`
+        useFolder
+          ? `after its folder (${folderName})`
+          : `after the common part of the names (${common})`
       }`,
     });
   }

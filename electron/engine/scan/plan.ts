@@ -267,16 +267,20 @@ async function walkRoot(
   }
 
   if (info.isFile()) {
-    addFile(walk, {
-      path: root,
-      relativePath: basename(root),
-      name: basename(root),
-      dir: dirname(root),
-      size: info.size,
-      group: '',
-      sheet: null,
-      sheetFile: null,
-    }, true);
+    addFile(
+      walk,
+      {
+        path: root,
+        relativePath: basename(root),
+        name: basename(root),
+        dir: dirname(root),
+        size: info.size,
+        group: '',
+        sheet: null,
+        sheetFile: null,
+      },
+      true,
+    );
     onFile();
     return;
   }
@@ -311,7 +315,9 @@ async function walkRoot(
     return;
   }
   const sheetFile =
-    run.sampleSheetPath === null ? null : posixRelative(root, run.sampleSheetPath);
+    run.sampleSheetPath === null
+      ? null
+      : posixRelative(root, run.sampleSheetPath);
   const from = posixRelative(root, run.fastqRoot ?? root) || '.';
   const notes = run.notes.length === 0 ? '' : ` (${run.notes.join('; ')})`;
   walk.runs.set(
@@ -354,7 +360,8 @@ async function walkDir(
     signal?.throwIfAborted();
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.')) await walkDir(walk, root, path, signal, onFile);
+      if (!entry.name.startsWith('.'))
+        await walkDir(walk, root, path, signal, onFile);
       continue;
     }
     if (entry.isFile() || entry.isSymbolicLink()) {
@@ -378,7 +385,10 @@ async function addEntry(
   try {
     const info = entry.isSymbolicLink() ? await stat(path) : await lstat(path);
     if (info.isDirectory()) {
-      walk.ignored.push({ path, reason: 'symbolic link to a folder: not followed' });
+      walk.ignored.push({
+        path,
+        reason: 'symbolic link to a folder: not followed',
+      });
       return;
     }
     if (!info.isFile()) return;
@@ -394,16 +404,20 @@ async function addEntry(
     });
     return;
   }
-  addFile(walk, {
-    path,
-    relativePath: posixRelative(root, path),
-    name: entry.name,
-    dir,
-    size,
-    group,
-    sheet,
-    sheetFile,
-  }, false);
+  addFile(
+    walk,
+    {
+      path,
+      relativePath: posixRelative(root, path),
+      name: entry.name,
+      dir,
+      size,
+      group,
+      sheet,
+      sheetFile,
+    },
+    false,
+  );
 }
 
 function addFile(walk: Walk, found: Found, isExplicit: boolean): void {
@@ -428,7 +442,10 @@ function addFile(walk: Walk, found: Found, isExplicit: boolean): void {
 // Names to samples
 
 /** Turns found files into sample files, or ignored entries and problems. */
-async function assignFiles(walk: Walk, includeUndetermined: boolean): Promise<Assigned[]> {
+async function assignFiles(
+  walk: Walk,
+  includeUndetermined: boolean,
+): Promise<Assigned[]> {
   const assigned: Assigned[] = [];
   const noToken = new Map<string, Found[]>();
   const undetermined: string[] = [];
@@ -524,14 +541,23 @@ async function pairByDigit(walk: Walk, files: Found[]): Promise<Assigned[]> {
           path: f.path,
           message: `${f.relativePath} has no R1/R2 in its name; it differs from ${f === r1 ? r2.name : r1.name} only by 1/2, but their first reads have different names (${n1} and ${n2}), so they are not taken as a pair.`,
         });
-        walk.ignored.push({ path: f.path, reason: 'no R1/R2 designation in the name' });
+        walk.ignored.push({
+          path: f.path,
+          reason: 'no R1/R2 designation in the name',
+        });
       }
       paired.add(r1.name);
       paired.add(r2.name);
       continue;
     }
-    const check = n1 !== null && n2 !== null ? `; their first reads share the name ${n1}` : '';
-    for (const [f, read] of [[r1, 'R1'], [r2, 'R2']] as const) {
+    const check =
+      n1 !== null && n2 !== null
+        ? `; their first reads share the name ${n1}`
+        : '';
+    for (const [f, read] of [
+      [r1, 'R1'],
+      [r2, 'R2'],
+    ] as const) {
       out.push({
         found: f,
         parsed: {
@@ -586,13 +612,20 @@ async function pairByDigit(walk: Walk, files: Found[]): Promise<Assigned[]> {
 
 /** Ties run-folder files to their sample sheet rows; notes the mismatches. */
 function matchSampleSheets(assigned: Assigned[], walk: Walk): void {
-  const sheets = new Map<string, { sheet: SampleSheet; file: string; matched: Set<string> }>();
+  const sheets = new Map<
+    string,
+    { sheet: SampleSheet; file: string; matched: Set<string> }
+  >();
   for (const a of assigned) {
     const { sheet, group, sheetFile } = a.found;
     if (sheet === null || group === '') continue;
     let entry = sheets.get(group);
     if (entry === undefined) {
-      entry = { sheet, file: sheetFile ?? 'SampleSheet.csv', matched: new Set() };
+      entry = {
+        sheet,
+        file: sheetFile ?? 'SampleSheet.csv',
+        matched: new Set(),
+      };
       sheets.set(group, entry);
     }
     const row = matchRow(sheet, a);
@@ -620,13 +653,15 @@ function matchSampleSheets(assigned: Assigned[], walk: Walk): void {
 function matchRow(sheet: SampleSheet, a: Assigned): SheetSample | null {
   const name = a.parsed.sampleName;
   const folder = basename(a.found.dir);
-  const fits = (s: SheetSample): boolean => s.fastqPrefix === name || s.sampleId === name;
+  const fits = (s: SheetSample): boolean =>
+    s.fastqPrefix === name || s.sampleId === name;
 
   const inFolder = sheet.samples.find((s) => s.sampleId === folder && fits(s));
   if (inFolder !== undefined) return inFolder;
 
   const ids = [...new Set(sheet.samples.filter(fits).map((s) => s.sampleId))];
-  if (ids.length === 1) return sheet.samples.find((s) => s.sampleId === ids[0]) as SheetSample;
+  if (ids.length === 1)
+    return sheet.samples.find((s) => s.sampleId === ids[0]) as SheetSample;
   if (ids.length > 1 && a.parsed.sampleNumber !== null) {
     const id = sheet.sampleIds[a.parsed.sampleNumber - 1];
     if (id !== undefined && ids.includes(id)) {
@@ -682,8 +717,11 @@ function sampleKey(group: string, sourceName: string): string {
   const key = group === '' ? sourceName : `${group}/${sourceName}`;
   if (key.length <= MAX_KEY_LENGTH) return key;
   let hash = 0;
-  for (const c of key) hash = (Math.imul(hash, 31) + (c.codePointAt(0) ?? 0)) >>> 0;
-  return `${Array.from(key).slice(0, MAX_KEY_LENGTH - 10).join('')}~${hash.toString(16).padStart(8, '0')}`;
+  for (const c of key)
+    hash = (Math.imul(hash, 31) + (c.codePointAt(0) ?? 0)) >>> 0;
+  return `${Array.from(key)
+    .slice(0, MAX_KEY_LENGTH - 10)
+    .join('')}~${hash.toString(16).padStart(8, '0')}`;
 }
 
 function groupSamples(assigned: Assigned[], walk: Walk): SampleWork[] {
@@ -697,7 +735,10 @@ function groupSamples(assigned: Assigned[], walk: Walk): SampleWork[] {
 
   const keys = [...byKey.keys()].sort(naturalCompare);
   return keys.map((key) => {
-    const { sourceName, files } = byKey.get(key) as { sourceName: string; files: Assigned[] };
+    const { sourceName, files } = byKey.get(key) as {
+      sourceName: string;
+      files: Assigned[];
+    };
     const work: SampleWork = {
       planned: {
         key,
@@ -729,14 +770,21 @@ function groupSamples(assigned: Assigned[], walk: Walk): SampleWork[] {
   });
 }
 
-function describeSource(sourceName: string, files: Assigned[], walk: Walk): string {
+function describeSource(
+  sourceName: string,
+  files: Assigned[],
+  walk: Walk,
+): string {
   const rules = [...new Set(files.map((f) => f.rule))];
   const row = files.find((f) => f.sheetRow !== null)?.sheetRow ?? null;
   const count = `${files.length} file${files.length === 1 ? '' : 's'}`;
   let text = `Sample "${sourceName}" from ${count} (${rules.join(' | ')})`;
   if (row !== null) {
     const file = files[0].found.sheetFile ?? 'SampleSheet.csv';
-    const prefix = row.fastqPrefix === row.sampleId ? '' : `, FASTQ prefix ${row.fastqPrefix}`;
+    const prefix =
+      row.fastqPrefix === row.sampleId
+        ? ''
+        : `, FASTQ prefix ${row.fastqPrefix}`;
     text += `; listed in ${file} line ${row.line} as Sample_ID ${row.sampleId}${prefix}`;
   } else {
     const unknown = files.find((f) => f.found.sheet !== null);
@@ -797,7 +845,9 @@ function checkSample(work: SampleWork, files: Assigned[]): void {
       }
       bySlot.set(slot, file);
     }
-    const bare = list.find(({ file }) => file.lane === null && file.chunk === null);
+    const bare = list.find(
+      ({ file }) => file.lane === null && file.chunk === null,
+    );
     if (bare !== undefined && list.length > 1 && bySlot.size > 1) {
       problem({
         code: 'duplicate-file',
@@ -810,7 +860,9 @@ function checkSample(work: SampleWork, files: Assigned[]): void {
 
   const r1 = work.files.get('R1') ?? [];
   const r2 = work.files.get('R2') ?? [];
-  const isNamedSingleEnd = r1.every(({ file }) => file.rule === SINGLE_END_RULE);
+  const isNamedSingleEnd = r1.every(
+    ({ file }) => file.rule === SINGLE_END_RULE,
+  );
   if (r1.length > 0 && r2.length === 0) {
     // The no-read-token warning already says it is single-end.
     if (isNamedSingleEnd) return;
@@ -951,7 +1003,9 @@ function assignClientIds(samples: PlannedSample[]): void {
   ];
   const owners = new Map<string, PlannedSample>();
   for (const sample of order) {
-    const { clientId, why } = derived.get(sample) as ReturnType<typeof toClientId>;
+    const { clientId, why } = derived.get(sample) as ReturnType<
+      typeof toClientId
+    >;
     let id = clientId;
     for (let n = 2; owners.has(clientIdKey(id)); n++) id = `${clientId}-${n}`;
     owners.set(clientIdKey(id), sample);
@@ -1000,14 +1054,20 @@ function makeRead(
  * destinations, problems' client ids, `included` and `totalBytes`. The
  * `isUserExcluded` set lists keys the user left out.
  */
-function finish(plan: UploadPlan, isUserExcluded: Set<string> = new Set()): UploadPlan {
+function finish(
+  plan: UploadPlan,
+  isUserExcluded: Set<string> = new Set(),
+): UploadPlan {
   let totalBytes = 0;
   const samples = plan.samples.map((sample) => {
     const r1Files = sample.r1?.files ?? [];
     const r2Files = sample.r2?.files ?? [];
     const next: PlannedSample = {
       ...sample,
-      problems: sample.problems.map((p) => ({ ...p, clientId: sample.clientId })),
+      problems: sample.problems.map((p) => ({
+        ...p,
+        clientId: sample.clientId,
+      })),
     };
     const r1 = makeRead('R1', r1Files, plan.destination, sample.clientId);
     const r2 = makeRead('R2', r2Files, plan.destination, sample.clientId);
@@ -1055,7 +1115,10 @@ export function applyPlanEdits(plan: UploadPlan, edits: PlanEdits): UploadPlan {
   ] as const) {
     const unknown = list.find((key) => !keys.has(key));
     if (unknown !== undefined) {
-      throw new ValidationError(field, `No sample with key "${unknown}" in this plan.`);
+      throw new ValidationError(
+        field,
+        `No sample with key "${unknown}" in this plan.`,
+      );
     }
   }
   const userExcluded = new Set(
@@ -1070,9 +1133,12 @@ export function applyPlanEdits(plan: UploadPlan, edits: PlanEdits): UploadPlan {
       const id = rename.normalize('NFC').trim();
       if (id !== sample.clientId) {
         next.clientId = id;
-        next.problems = next.problems.filter((p) => p.code !== 'client-id-changed');
+        next.problems = next.problems.filter(
+          (p) => p.code !== 'client-id-changed',
+        );
         const at = sample.derivation.indexOf(` ${RENAME_NOTE} `);
-        const base = at === -1 ? sample.derivation : sample.derivation.slice(0, at);
+        const base =
+          at === -1 ? sample.derivation : sample.derivation.slice(0, at);
         next.derivation = `${base} ${RENAME_NOTE} ${id}.`;
       }
     }
@@ -1130,8 +1196,12 @@ export function formatBytes(bytes: number): string {
 
 function describeMerge(files: PlanFile[]): string {
   if (files.length === 1) return '1 file';
-  const lanes = [...new Set(files.map((f) => f.lane).filter((l) => l !== null))];
-  const chunks = [...new Set(files.map((f) => f.chunk).filter((c) => c !== null))];
+  const lanes = [
+    ...new Set(files.map((f) => f.lane).filter((l) => l !== null)),
+  ];
+  const chunks = [
+    ...new Set(files.map((f) => f.chunk).filter((c) => c !== null)),
+  ];
   const parts: string[] = [];
   if (lanes.length > 1) parts.push(`lanes ${lanes.join(', ')}`);
   if (chunks.length > 1) parts.push(`chunks ${chunks.join(', ')}`);
@@ -1171,10 +1241,15 @@ export function formatPlan(plan: UploadPlan): string {
         `    ${read.read} -> ${read.destination}  ${formatBytes(read.size)}, ${describeMerge(read.files)}`,
       );
       for (const f of read.files) {
-        const slot = [f.lane === null ? '' : `L${f.lane}`, f.chunk === null ? '' : `#${f.chunk}`]
+        const slot = [
+          f.lane === null ? '' : `L${f.lane}`,
+          f.chunk === null ? '' : `#${f.chunk}`,
+        ]
           .filter((x) => x !== '')
           .join(' ');
-        lines.push(`        ${f.relativePath}${slot === '' ? '' : `  ${slot}`}  ${formatBytes(f.size)}`);
+        lines.push(
+          `        ${f.relativePath}${slot === '' ? '' : `  ${slot}`}  ${formatBytes(f.size)}`,
+        );
       }
     }
     for (const p of sample.problems) lines.push(`    ! ${formatProblem(p)}`);

@@ -40,7 +40,12 @@ const RUNS: {
     laneCount: 1,
     fastqDirs: ['Data/Intensities/BaseCalls'],
     sheetVersion: 1,
-    sampleIds: ['Nextera2BP_kapa', 'Nextera2SP_kapa', 'Nextera2TW20_kapa', 'Nextera23D7_kapa'],
+    sampleIds: [
+      'Nextera2BP_kapa',
+      'Nextera2SP_kapa',
+      'Nextera2TW20_kapa',
+      'Nextera23D7_kapa',
+    ],
   },
   {
     name: '180723_NB500892_0277_AHJYM2BGX7',
@@ -48,9 +53,25 @@ const RUNS: {
     instrument: 'NextSeq 500/550',
     instrumentId: 'NB500892',
     laneCount: 4,
-    fastqDirs: ['Data/Intensities/BaseCalls', 'Data/Intensities/BaseCalls/B3910'],
+    fastqDirs: [
+      'Data/Intensities/BaseCalls',
+      'Data/Intensities/BaseCalls/B3910',
+    ],
     sheetVersion: 1,
-    sampleIds: ['1', '3', '4', '5', '6', '7', 'CTR_1', 'CTR_2', 'CTR_3', 'CTR_4', 'CTR_5', 'CTR_6'],
+    sampleIds: [
+      '1',
+      '3',
+      '4',
+      '5',
+      '6',
+      '7',
+      'CTR_1',
+      'CTR_2',
+      'CTR_3',
+      'CTR_4',
+      'CTR_5',
+      'CTR_6',
+    ],
   },
   {
     name: '210628_VH00567_1_AAAGLG7HV',
@@ -91,9 +112,11 @@ describe('runFolder', () => {
           layout: run.layout,
           sampleSheetError: null,
         });
-        expect(info.fastqDirs.map((d) => path.relative(dir, d).split(path.sep).join('/'))).toEqual(
-          run.fastqDirs,
-        );
+        expect(
+          info.fastqDirs.map((d) =>
+            path.relative(dir, d).split(path.sep).join('/'),
+          ),
+        ).toEqual(run.fastqDirs);
         expect(info.sampleSheet?.version).toBe(run.sheetVersion);
         expect(info.sampleSheet?.sampleIds).toEqual(run.sampleIds);
         expect(info.runParametersPath).not.toBeNull();
@@ -105,14 +128,21 @@ describe('runFolder', () => {
 
       const info = await describeRunFolder(dir);
 
-      expect(info).toMatchObject({ isRunFolder: false, runId: null, layout: 'none', fastqDirs: [] });
+      expect(info).toMatchObject({
+        isRunFolder: false,
+        runId: null,
+        layout: 'none',
+        fastqDirs: [],
+      });
     });
 
     it('chooses the newest of several on-instrument analyses and says so', async () => {
       const dir = copyRun('210628_VH00567_1_AAAGLG7HV');
       const newer = path.join(dir, 'Analysis/2/Data/BCLConvert/fastq');
       fs.mkdirSync(newer, { recursive: true });
-      fs.cpSync(path.join(dir, 'Analysis/1/Data/fastq'), newer, { recursive: true });
+      fs.cpSync(path.join(dir, 'Analysis/1/Data/fastq'), newer, {
+        recursive: true,
+      });
       fs.writeFileSync(
         path.join(dir, 'Analysis/2/Data/SampleSheet.csv'),
         '[Header]\nFileFormatVersion,2\n[BCLConvert_Data]\nSample_ID\nPhiX\nExtra\n',
@@ -121,8 +151,12 @@ describe('runFolder', () => {
       const info = await describeRunFolder(dir);
 
       expect(info.fastqRoot).toBe(newer);
-      expect(info.notes.join(' ')).toMatch(/2 analyses have FASTQs \(1, 2\); using the newest, Analysis\/2/);
-      expect(info.sampleSheetPath).toBe(path.join(dir, 'Analysis/2/Data/SampleSheet.csv'));
+      expect(info.notes.join(' ')).toMatch(
+        /2 analyses have FASTQs \(1, 2\); using the newest, Analysis\/2/,
+      );
+      expect(info.sampleSheetPath).toBe(
+        path.join(dir, 'Analysis/2/Data/SampleSheet.csv'),
+      );
       expect(info.sampleSheet?.sampleIds).toEqual(['PhiX', 'Extra']);
     });
 
@@ -130,13 +164,17 @@ describe('runFolder', () => {
       const dir = copyRun('20200123_FS10000482_42_BPG80712-1010');
       const later = path.join(dir, 'Alignment_2/20200125_090000/Fastq');
       fs.mkdirSync(later, { recursive: true });
-      fs.cpSync(path.join(dir, 'Alignment_1/20200124_110517/Fastq'), later, { recursive: true });
+      fs.cpSync(path.join(dir, 'Alignment_1/20200124_110517/Fastq'), later, {
+        recursive: true,
+      });
 
       const info = await describeRunFolder(dir);
 
       expect(info.layout).toBe('lrm');
       expect(info.fastqRoot).toBe(later);
-      expect(info.notes.join(' ')).toMatch(/2 Local Run Manager analyses.*Alignment_2\/20200125_090000\/Fastq/);
+      expect(info.notes.join(' ')).toMatch(
+        /2 Local Run Manager analyses.*Alignment_2\/20200125_090000\/Fastq/,
+      );
     });
 
     it('prefers on-instrument FASTQs and mentions the others', async () => {
@@ -151,7 +189,9 @@ describe('runFolder', () => {
       const info = await describeRunFolder(dir);
 
       expect(info.layout).toBe('bclconvert-onboard');
-      expect(info.notes.join(' ')).toMatch(/also found under Data\/Intensities\/BaseCalls; not used/);
+      expect(info.notes.join(' ')).toMatch(
+        /also found under Data\/Intensities\/BaseCalls; not used/,
+      );
     });
 
     it('skips BCL lane folders and reports under BaseCalls', async () => {
@@ -160,16 +200,25 @@ describe('runFolder', () => {
       fs.mkdirSync(lane, { recursive: true });
       fs.writeFileSync(path.join(lane, 's_1_1101.bcl.gz'), 'x');
       fs.mkdirSync(path.join(dir, 'Data/Intensities/BaseCalls/Reports'));
-      fs.writeFileSync(path.join(dir, 'Data/Intensities/BaseCalls/Reports/x_R1.fastq.gz'), 'x');
+      fs.writeFileSync(
+        path.join(dir, 'Data/Intensities/BaseCalls/Reports/x_R1.fastq.gz'),
+        'x',
+      );
 
       const info = await describeRunFolder(dir);
 
-      expect(info.fastqDirs.map((d) => path.basename(d))).toEqual(['BaseCalls', 'B3910']);
+      expect(info.fastqDirs.map((d) => path.basename(d))).toEqual([
+        'BaseCalls',
+        'B3910',
+      ]);
     });
 
     it('finds RunParameters.xml in any case', async () => {
       const dir = copyRun('210628_VH00567_1_AAAGLG7HV');
-      fs.renameSync(path.join(dir, 'RunParameters.xml'), path.join(dir, 'RUNPARAMETERS.XML'));
+      fs.renameSync(
+        path.join(dir, 'RunParameters.xml'),
+        path.join(dir, 'RUNPARAMETERS.XML'),
+      );
 
       const info = await describeRunFolder(dir);
 
@@ -189,7 +238,10 @@ describe('runFolder', () => {
 
     it('reports a broken sample sheet with its line and keeps going', async () => {
       const dir = copyRun('20200123_FS10000482_42_BPG80712-1010');
-      fs.writeFileSync(path.join(dir, 'SampleSheet.csv'), '[Data]\nSample_ID,Lane\nA,zero\n');
+      fs.writeFileSync(
+        path.join(dir, 'SampleSheet.csv'),
+        '[Data]\nSample_ID,Lane\nA,zero\n',
+      );
 
       const info = await describeRunFolder(dir);
 
@@ -207,7 +259,12 @@ describe('runFolder', () => {
 
       const info = await describeRunFolder(dir);
 
-      expect(info).toMatchObject({ isRunFolder: true, layout: 'none', fastqDirs: [], sampleSheet: null });
+      expect(info).toMatchObject({
+        isRunFolder: true,
+        layout: 'none',
+        fastqDirs: [],
+        sampleSheet: null,
+      });
       expect(info.notes.join(' ')).toMatch(/no FASTQ files found/);
     });
   });

@@ -30,11 +30,7 @@ import { readSampleSheet, type SampleSheet } from './sampleSheet.ts';
 
 /** Which software wrote the FASTQs that were found. */
 export type RunLayout =
-  | 'bclconvert-onboard'
-  | 'lrm'
-  | 'miseq-reporter'
-  | 'bcl2fastq'
-  | 'none';
+  'bclconvert-onboard' | 'lrm' | 'miseq-reporter' | 'bcl2fastq' | 'none';
 
 /** What {@link describeRunFolder} found. */
 export interface RunFolderInfo {
@@ -69,7 +65,9 @@ export interface RunFolderInfo {
 async function list(dir: string): Promise<Dirent[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
-    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return entries.sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
   } catch {
     return [];
   }
@@ -78,33 +76,47 @@ async function list(dir: string): Promise<Dirent[]> {
 function findFile(entries: Dirent[], ...names: string[]): string | null {
   const wanted = names.map((n) => n.toLowerCase());
   for (const want of wanted) {
-    const hit = entries.find((e) => !e.isDirectory() && e.name.toLowerCase() === want);
+    const hit = entries.find(
+      (e) => !e.isDirectory() && e.name.toLowerCase() === want,
+    );
     if (hit !== undefined) return hit.name;
   }
   return null;
 }
 
 function findDir(entries: Dirent[], name: string): string | null {
-  const hit = entries.find((e) => e.isDirectory() && e.name.toLowerCase() === name.toLowerCase());
+  const hit = entries.find(
+    (e) => e.isDirectory() && e.name.toLowerCase() === name.toLowerCase(),
+  );
   return hit === undefined ? null : hit.name;
 }
 
 function isFastqLike(name: string): boolean {
   if (name.startsWith('.')) return false;
-  return splitFastqExtension(name) !== null || classifyNonFastqName(name).kind !== 'unrelated';
+  return (
+    splitFastqExtension(name) !== null ||
+    classifyNonFastqName(name).kind !== 'unrelated'
+  );
 }
 
-const SKIPPED_DIRS = /^(?:L\d+|Reports|Stats|Logs|InterOp|Thumbnail_Images|Matrix|Phasing|Plots|Recipe|Config)$/i;
+const SKIPPED_DIRS =
+  /^(?:L\d+|Reports|Stats|Logs|InterOp|Thumbnail_Images|Matrix|Phasing|Plots|Recipe|Config)$/i;
 
 /** Folders up to `depth` levels under root (root included) that hold FASTQ-like files. */
 async function fastqDirsUnder(root: string, depth = 2): Promise<string[]> {
   const found: string[] = [];
   const visit = async (dir: string, level: number): Promise<void> => {
     const entries = await list(dir);
-    if (entries.some((e) => !e.isDirectory() && isFastqLike(e.name))) found.push(dir);
+    if (entries.some((e) => !e.isDirectory() && isFastqLike(e.name)))
+      found.push(dir);
     if (level >= depth) return;
     for (const e of entries) {
-      if (!e.isDirectory() || e.name.startsWith('.') || SKIPPED_DIRS.test(e.name)) continue;
+      if (
+        !e.isDirectory() ||
+        e.name.startsWith('.') ||
+        SKIPPED_DIRS.test(e.name)
+      )
+        continue;
       await visit(join(dir, e.name), level + 1);
     }
   };
@@ -177,7 +189,10 @@ interface Candidate {
 }
 
 /** Layout 1: Analysis/<n>/Data/[BCLConvert/]fastq. */
-async function onboardCandidate(dir: string, top: Dirent[]): Promise<Candidate | null> {
+async function onboardCandidate(
+  dir: string,
+  top: Dirent[],
+): Promise<Candidate | null> {
   const analysisName = findDir(top, 'Analysis');
   if (analysisName === null) return null;
   const analysisDir = join(dir, analysisName);
@@ -185,7 +200,10 @@ async function onboardCandidate(dir: string, top: Dirent[]): Promise<Candidate |
   for (const e of await list(analysisDir)) {
     if (!e.isDirectory() || !/^\d+$/.test(e.name)) continue;
     const base = join(analysisDir, e.name);
-    for (const sub of [['Data', 'BCLConvert', 'fastq'], ['Data', 'fastq']]) {
+    for (const sub of [
+      ['Data', 'BCLConvert', 'fastq'],
+      ['Data', 'fastq'],
+    ]) {
       const root = join(base, ...sub);
       const dirs = await fastqDirsUnder(root);
       if (dirs.length > 0) {
@@ -206,14 +224,26 @@ async function onboardCandidate(dir: string, top: Dirent[]): Promise<Candidate |
     label,
     note:
       found.length > 1
-        ? `${found.length} analyses have FASTQs (${found.map((f) => f.n).sort((a, b) => a - b).join(', ')}); using the newest, Analysis/${chosen.n}`
+        ? `${found.length} analyses have FASTQs (${found
+            .map((f) => f.n)
+            .sort((a, b) => a - b)
+            .join(', ')}); using the newest, Analysis/${chosen.n}`
         : null,
   };
 }
 
 /** Layout 2: Alignment_<n>/<timestamp>/Fastq. */
-async function lrmCandidate(dir: string, top: Dirent[]): Promise<Candidate | null> {
-  const found: { n: number; stamp: string; root: string; dirs: string[]; base: string }[] = [];
+async function lrmCandidate(
+  dir: string,
+  top: Dirent[],
+): Promise<Candidate | null> {
+  const found: {
+    n: number;
+    stamp: string;
+    root: string;
+    dirs: string[];
+    base: string;
+  }[] = [];
   for (const e of top) {
     const m = /^Alignment_(\d+)$/i.exec(e.name);
     if (!e.isDirectory() || m === null) continue;
@@ -224,11 +254,14 @@ async function lrmCandidate(dir: string, top: Dirent[]): Promise<Candidate | nul
       if (fastqName === null) continue;
       const root = join(base, fastqName);
       const dirs = await fastqDirsUnder(root);
-      if (dirs.length > 0) found.push({ n: Number(m[1]), stamp: run.name, root, dirs, base });
+      if (dirs.length > 0)
+        found.push({ n: Number(m[1]), stamp: run.name, root, dirs, base });
     }
   }
   if (found.length === 0) return null;
-  found.sort((a, b) => (a.stamp !== b.stamp ? (a.stamp < b.stamp ? 1 : -1) : b.n - a.n));
+  found.sort((a, b) =>
+    a.stamp !== b.stamp ? (a.stamp < b.stamp ? 1 : -1) : b.n - a.n,
+  );
   const chosen = found[0];
   const label = relative(dir, chosen.root);
   return {
@@ -254,7 +287,10 @@ async function baseCallsCandidate(
   if (dataName === null) return null;
   const intensities = findDir(await list(join(dir, dataName)), 'Intensities');
   if (intensities === null) return null;
-  const baseCallsName = findDir(await list(join(dir, dataName, intensities)), 'BaseCalls');
+  const baseCallsName = findDir(
+    await list(join(dir, dataName, intensities)),
+    'BaseCalls',
+  );
   if (baseCallsName === null) return null;
   const root = join(dir, dataName, intensities, baseCallsName);
   const dirs = await fastqDirsUnder(root);
@@ -331,7 +367,9 @@ export async function describeRunFolder(dir: string): Promise<RunFolderInfo> {
     info.fastqDirs = chosen.dirs;
     if (chosen.note !== null) info.notes.push(chosen.note);
     for (const other of candidates.slice(1)) {
-      info.notes.push(`FASTQs also found under ${other.label}; not used (${chosen.label} is preferred)`);
+      info.notes.push(
+        `FASTQs also found under ${other.label}; not used (${chosen.label} is preferred)`,
+      );
     }
   } else {
     info.notes.push('no FASTQ files found in the known run-folder layouts');
@@ -348,10 +386,16 @@ async function attachSampleSheet(
 ): Promise<void> {
   let path: string | null = null;
   for (const sheetDir of sheetDirs) {
-    const name = findFile(await list(sheetDir), 'SampleSheetUsed.csv', 'SampleSheet.csv');
+    const name = findFile(
+      await list(sheetDir),
+      'SampleSheetUsed.csv',
+      'SampleSheet.csv',
+    );
     if (name !== null) {
       path = join(sheetDir, name);
-      info.notes.push(`using the analysis's own sample sheet, ${relative(info.dir, path)}`);
+      info.notes.push(
+        `using the analysis's own sample sheet, ${relative(info.dir, path)}`,
+      );
       break;
     }
   }
@@ -360,7 +404,9 @@ async function attachSampleSheet(
     if (name !== null) path = join(info.dir, name);
   }
   if (path === null) {
-    info.notes.push('no SampleSheet.csv: sample names come from the file names');
+    info.notes.push(
+      'no SampleSheet.csv: sample names come from the file names',
+    );
     return;
   }
 

@@ -48,7 +48,11 @@ export class SampleSheetError extends Error {
   readonly line: number | null;
 
   constructor(file: string, line: number | null, message: string) {
-    super(line === null ? `${file}: ${message}` : `${file} line ${line}: ${message}`);
+    super(
+      line === null
+        ? `${file}: ${message}`
+        : `${file} line ${line}: ${message}`,
+    );
     this.name = 'SampleSheetError';
     this.file = file;
     this.line = line;
@@ -86,7 +90,8 @@ function splitCsvLine(text: string, file: string, line: number): string[] {
       cell += c;
     }
   }
-  if (inQuotes) throw new SampleSheetError(file, line, 'a quoted cell is not closed');
+  if (inQuotes)
+    throw new SampleSheetError(file, line, 'a quoted cell is not closed');
   cells.push(cell.trim());
   return cells;
 }

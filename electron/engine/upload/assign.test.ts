@@ -12,7 +12,12 @@ import type { SampleSheetRow } from '../api/models.ts';
 import { Engine } from '../engine.ts';
 import { assignUploads, AssignTimeoutError, rowUploadIds } from './assign.ts';
 import { UploadStore } from './store.ts';
-import { copyFixtures, planFor, startRecordingProxy, startWorld } from './testing.ts';
+import {
+  copyFixtures,
+  planFor,
+  startRecordingProxy,
+  startWorld,
+} from './testing.ts';
 import type { RecordingProxy, TestWorld } from './testing.ts';
 
 let world: TestWorld;
@@ -24,7 +29,7 @@ let runCount = 0;
 
 const NAMING = ['SAMPLE1', 'SAMPLE4', 'SAMPLE16', 'SAMPLE17', 'sample6'];
 
-/** Uploads the naming fixtures into a new folder (no project) and returns the job. */
+/** Uploads naming fixtures to a new folder (no project); returns the job. */
 async function uploadBatch(count: number) {
   runCount++;
   const dir = path.join(world.dir, `batch-${runCount}`);
@@ -61,7 +66,10 @@ beforeAll(async () => {
     host: proxy.url,
     auth: { kind: 'api-key', apiKey: world.sandbox.info.api_key },
   });
-  engine = new Engine({ dataDir: path.join(world.dir, 'engine'), client: world.client });
+  engine = new Engine({
+    dataDir: path.join(world.dir, 'engine'),
+    client: world.client,
+  });
   store = new UploadStore(engine.journal);
 });
 
@@ -95,7 +103,9 @@ describe('assignUploads()', () => {
     });
 
     expect(assignRequests() - before).toBe(2);
-    expect(store.listBatches(jobId).map((b) => [b.state, b.rows.length])).toEqual([
+    expect(
+      store.listBatches(jobId).map((b) => [b.state, b.rows.length]),
+    ).toEqual([
       ['sent', 2],
       ['sent', 2],
     ]);
@@ -107,11 +117,14 @@ describe('assignUploads()', () => {
     ]);
     const samples = await world.client.listProjectSamples(projectId);
     for (const a of assigned) {
-      expect(samples.filter((s) => s.id === a.sampleId).map((s) => s.client_id)).toEqual([
-        a.clientId,
-      ]);
+      expect(
+        samples.filter((s) => s.id === a.sampleId).map((s) => s.client_id),
+      ).toEqual([a.clientId]);
     }
-    const unassigned = await world.client.listSampleSheet({ search: folder, status: 'unassigned' });
+    const unassigned = await world.client.listSampleSheet({
+      search: folder,
+      status: 'unassigned',
+    });
     expect(unassigned).toEqual([]);
   });
 
@@ -140,7 +153,10 @@ describe('assignUploads()', () => {
     const { jobId, folder, uploads } = await uploadBatch(2);
     const projectId = world.sandbox.info.project_ids[0]!;
     // The interrupted run: journaled 'sending', request sent, answer lost.
-    const rows = (await world.client.listSampleSheet({ search: folder, status: 'unassigned' })) as SampleSheetRow[];
+    const rows = (await world.client.listSampleSheet({
+      search: folder,
+      status: 'unassigned',
+    })) as SampleSheetRow[];
     store.markBatchSending(jobId, 0, rows);
     const lost = await world.client.assignSamples(projectId, rows, null);
     const before = assignRequests();
@@ -163,15 +179,22 @@ describe('assignUploads()', () => {
     expect(store.listBatches(jobId).map((b) => b.state)).toEqual(['sent']);
     const samples = await world.client.listProjectSamples(projectId);
     for (const row of rows) {
-      expect(samples.filter((s) => s.client_id === row.client_id).length).toBeGreaterThanOrEqual(1);
-      expect(lost.uploads.filter((u) => u.client_id === row.client_id)).toHaveLength(1);
+      expect(
+        samples.filter((s) => s.client_id === row.client_id).length,
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        lost.uploads.filter((u) => u.client_id === row.client_id),
+      ).toHaveLength(1);
     }
   });
 
   it('sends a batch left "sending" that never reached the platform', async () => {
     const { jobId, folder, uploads } = await uploadBatch(2);
     const projectId = world.sandbox.info.project_ids[0]!;
-    const rows = await world.client.listSampleSheet({ search: folder, status: 'unassigned' });
+    const rows = await world.client.listSampleSheet({
+      search: folder,
+      status: 'unassigned',
+    });
     store.markBatchSending(jobId, 0, rows);
     const before = assignRequests();
 
@@ -194,7 +217,10 @@ describe('assignUploads()', () => {
 
   it('gives up with AssignTimeoutError naming the missing uploads when the sheet never shows them', async () => {
     const { jobId, folder, uploads } = await uploadBatch(1);
-    const ghost = { uploadId: '00000000-0000-4000-8000-000000000000', destination: `${folder}GHOST_R1.fastq.gz` };
+    const ghost = {
+      uploadId: '00000000-0000-4000-8000-000000000000',
+      destination: `${folder}GHOST_R1.fastq.gz`,
+    };
 
     const run = assignUploads({
       jobId,

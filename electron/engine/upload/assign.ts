@@ -32,7 +32,9 @@ export const DEFAULT_ASSIGN_WINDOW_MS = 300_000;
  * Waits between sample-sheet polls: 0.5, 1, 2, 4, 8, then every 10 s until
  * the window closes. The first poll is immediate.
  */
-export const ASSIGN_POLL_DELAYS_MS: readonly number[] = [500, 1_000, 2_000, 4_000, 8_000, 10_000];
+export const ASSIGN_POLL_DELAYS_MS: readonly number[] = [
+  500, 1_000, 2_000, 4_000, 8_000, 10_000,
+];
 
 /** The platform calls assignment needs (GencoveClient fits). */
 export interface AssignApi {
@@ -134,7 +136,9 @@ export async function assignUploads(
   if (remaining.length > 0) {
     const rows = await waitForRows(params, remaining, log, tag);
     let nextIndex =
-      store.listBatches(jobId).reduce((max, b) => Math.max(max, b.batchIndex), -1) + 1;
+      store
+        .listBatches(jobId)
+        .reduce((max, b) => Math.max(max, b.batchIndex), -1) + 1;
     for (let at = 0; at < rows.length; at += batchSize) {
       const slice = rows.slice(at, at + batchSize);
       const index = nextIndex++;
@@ -146,7 +150,10 @@ export async function assignUploads(
         { signal: params.signal },
       );
       store.markBatchSent(jobId, index, response);
-      log('info', `${tag}: assigned ${slice.length} sample(s) to project ${params.projectId} (batch ${index + 1})`);
+      log(
+        'info',
+        `${tag}: assigned ${slice.length} sample(s) to project ${params.projectId} (batch ${index + 1})`,
+      );
     }
   }
 
@@ -165,14 +172,22 @@ async function finishInterruptedBatch(
     { signal: params.signal },
   );
   const assignedIds = new Set(assigned.flatMap(rowUploadIds));
-  const done = rows.filter((row) => rowUploadIds(row).every((id) => assignedIds.has(id)));
+  const done = rows.filter((row) =>
+    rowUploadIds(row).every((id) => assignedIds.has(id)),
+  );
   const pending = rows.filter((row) => !done.includes(row));
   log(
     'debug',
     `${tag}: batch ${batch.batchIndex + 1} was interrupted; ${done.length} row(s) already assigned, ${pending.length} to send`,
   );
 
-  const recovered = await recoverSampleIds(params, done, batch.updatedAt, log, tag);
+  const recovered = await recoverSampleIds(
+    params,
+    done,
+    batch.updatedAt,
+    log,
+    tag,
+  );
   let uploads: AssignResponse['uploads'] = recovered;
   let metadata: unknown = params.metadata ?? null;
   if (pending.length > 0) {
@@ -185,7 +200,10 @@ async function finishInterruptedBatch(
     uploads = [...recovered, ...response.uploads];
     metadata = response.metadata ?? metadata;
   }
-  params.store.markBatchSent(params.jobId, batch.batchIndex, { uploads, metadata });
+  params.store.markBatchSent(params.jobId, batch.batchIndex, {
+    uploads,
+    metadata,
+  });
 }
 
 /**
@@ -218,14 +236,22 @@ async function recoverSampleIds(
           (s) =>
             s.client_id === row.client_id &&
             !used.has(s.id) &&
-            (!s.created || Number.isNaN(since) || Date.parse(s.created) >= since),
+            (!s.created ||
+              Number.isNaN(since) ||
+              Date.parse(s.created) >= since),
         )?.id;
       } catch (err) {
-        log('warn', `${tag}: could not look up the sample of ${row.client_id}: ${toUserMessage(err)}`);
+        log(
+          'warn',
+          `${tag}: could not look up the sample of ${row.client_id}: ${toUserMessage(err)}`,
+        );
       }
     }
     if (!sampleId) {
-      log('warn', `${tag}: ${row.client_id} is assigned, but its sample id is unknown`);
+      log(
+        'warn',
+        `${tag}: ${row.client_id} is assigned, but its sample id is unknown`,
+      );
       continue;
     }
     used.add(sampleId);
@@ -294,7 +320,10 @@ async function waitForRows(
       for (const u of missing) {
         if (assignedIds.has(u.uploadId)) {
           alreadyAssigned.add(u.uploadId);
-          log('warn', `${tag}: ${u.destination} is already assigned to a project; left as it is`);
+          log(
+            'warn',
+            `${tag}: ${u.destination} is already assigned to a project; left as it is`,
+          );
         }
       }
       missing = missing.filter((u) => !alreadyAssigned.has(u.uploadId));
@@ -342,7 +371,10 @@ function collectAssigned(batches: AssignmentBatchRecord[]): AssignedSample[] {
 /** The upload ids a sample-sheet row names (r1, and r2 when present). */
 export function rowUploadIds(row: SampleSheetRow): string[] {
   // Typed as required, but a platform row may hold a lone R2.
-  const fastq = row.fastq as { r1?: { upload?: string } | null; r2?: { upload?: string } | null };
+  const fastq = row.fastq as {
+    r1?: { upload?: string } | null;
+    r2?: { upload?: string } | null;
+  };
   const ids: string[] = [];
   if (fastq.r1?.upload) {
     ids.push(fastq.r1.upload);

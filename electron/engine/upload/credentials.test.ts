@@ -24,7 +24,9 @@ function source(clock: { now: number }, lifetimeMs: number) {
         access_key: `AK${issued}`,
         secret_key: `SK${issued}`,
         token: `T${issued}`,
-        expiry_time: new Date(clock.now + lifetimeMs).toISOString().replace('Z', '+00:00'),
+        expiry_time: new Date(clock.now + lifetimeMs)
+          .toISOString()
+          .replace('Z', '+00:00'),
       };
     },
   };
@@ -33,8 +35,16 @@ function source(clock: { now: number }, lifetimeMs: number) {
 describe('credentials', () => {
   describe('refreshTime()', () => {
     const cases = [
-      { name: '1 h credentials: 5 min before expiry', life: 60 * MIN, want: 55 * MIN },
-      { name: '10 min credentials: at half-life', life: 10 * MIN, want: 5 * MIN },
+      {
+        name: '1 h credentials: 5 min before expiry',
+        life: 60 * MIN,
+        want: 55 * MIN,
+      },
+      {
+        name: '10 min credentials: at half-life',
+        life: 10 * MIN,
+        want: 5 * MIN,
+      },
       { name: '2 min credentials: at half-life', life: 2 * MIN, want: 1 * MIN },
       { name: 'already expired: now', life: -1 * MIN, want: 0 },
     ];
@@ -47,7 +57,9 @@ describe('credentials', () => {
 
   describe('parseExpiry()', () => {
     it('reads ISO 8601 with an offset', () => {
-      expect(parseExpiry('2050-09-03T00:00:00+00:00')).toBe(Date.UTC(2050, 8, 3));
+      expect(parseExpiry('2050-09-03T00:00:00+00:00')).toBe(
+        Date.UTC(2050, 8, 3),
+      );
     });
 
     it('rejects text that is not a timestamp, quoting it', () => {
@@ -79,7 +91,11 @@ describe('credentials', () => {
       const src = source(clock, 60 * MIN);
       const creds = new RefreshingCredentials(src, () => clock.now);
 
-      const all = await Promise.all([creds.get(), creds.get(), creds.forceRefresh()]);
+      const all = await Promise.all([
+        creds.get(),
+        creds.get(),
+        creds.forceRefresh(),
+      ]);
 
       expect(src.issued).toBe(1);
       expect(new Set(all.map((c) => c.accessKeyId))).toEqual(new Set(['AK1']));
@@ -109,14 +125,18 @@ describe('credentials', () => {
       const env = { GENCOVE_S3_ENDPOINT: 'http://127.0.0.1:2' };
 
       expect(
-        resolveS3Endpoint({ configured: 'http://127.0.0.1:1', env, fromCredentials: 'http://127.0.0.1:3' }),
+        resolveS3Endpoint({
+          configured: 'http://127.0.0.1:1',
+          env,
+          fromCredentials: 'http://127.0.0.1:3',
+        }),
       ).toBe('http://127.0.0.1:1');
-      expect(resolveS3Endpoint({ env, fromCredentials: 'http://127.0.0.1:3' })).toBe(
-        'http://127.0.0.1:2',
-      );
-      expect(resolveS3Endpoint({ env: {}, fromCredentials: 'http://127.0.0.1:3' })).toBe(
-        'http://127.0.0.1:3',
-      );
+      expect(
+        resolveS3Endpoint({ env, fromCredentials: 'http://127.0.0.1:3' }),
+      ).toBe('http://127.0.0.1:2');
+      expect(
+        resolveS3Endpoint({ env: {}, fromCredentials: 'http://127.0.0.1:3' }),
+      ).toBe('http://127.0.0.1:3');
       expect(resolveS3Endpoint({ env: {} })).toBeUndefined();
     });
   });

@@ -67,8 +67,11 @@ export function parseExpiry(expiryTime: string): number {
 export class RefreshingCredentials {
   readonly #source: UploadCredentialsSource;
   readonly #now: () => number;
-  #current: { identity: S3Identity; raw: UploadCredentials; refreshAt: number } | null =
-    null;
+  #current: {
+    identity: S3Identity;
+    raw: UploadCredentials;
+    refreshAt: number;
+  } | null = null;
   #pending: Promise<S3Identity> | null = null;
   #fetchCount = 0;
 

@@ -5,7 +5,12 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { CancelledError, classify, isCancellation, toUserMessage } from '../errors.ts';
+import {
+  CancelledError,
+  classify,
+  isCancellation,
+  toUserMessage,
+} from '../errors.ts';
 import { JobFailure, toJobError } from '../scheduler.ts';
 import type { Limiter } from '../scheduler.ts';
 import { assignUploads, AssignTimeoutError } from './assign.ts';
@@ -98,41 +103,46 @@ export async function runUploadJob(
   const objects = plannedObjects(request.plan);
   const failures: { destination: string; error: unknown }[] = [];
 
-  await forEachLimited(objects, params.fileConcurrency ?? 2, async ({ read }) => {
-    if (signal.aborted) {
-      return;
-    }
-    const destination = read.destination;
-    try {
-      const upload = async () => {
-        events.onObjectState(destination, 'running');
-        const { s3, credentials } = await params.getS3();
-        return uploadObject({
-          jobId,
-          read,
-          client: params.client,
-          s3,
-          credentials,
-          store,
-          signal,
-          partSize: params.partSize,
-          partConcurrency: params.partConcurrency,
-          onBytes: (bytes, isResumed) => events.onBytes(destination, bytes, isResumed),
-          log,
-        });
-      };
-      const result = params.fileLimiter
-        ? await params.fileLimiter.run(upload, signal)
-        : await upload();
-      events.onObjectState(destination, result.state);
-    } catch (error) {
-      if (isCancellation(error) || signal.aborted) {
+  await forEachLimited(
+    objects,
+    params.fileConcurrency ?? 2,
+    async ({ read }) => {
+      if (signal.aborted) {
         return;
       }
-      failures.push({ destination, error });
-      events.onObjectState(destination, 'failed', toUserMessage(error));
-    }
-  });
+      const destination = read.destination;
+      try {
+        const upload = async () => {
+          events.onObjectState(destination, 'running');
+          const { s3, credentials } = await params.getS3();
+          return uploadObject({
+            jobId,
+            read,
+            client: params.client,
+            s3,
+            credentials,
+            store,
+            signal,
+            partSize: params.partSize,
+            partConcurrency: params.partConcurrency,
+            onBytes: (bytes, isResumed) =>
+              events.onBytes(destination, bytes, isResumed),
+            log,
+          });
+        };
+        const result = params.fileLimiter
+          ? await params.fileLimiter.run(upload, signal)
+          : await upload();
+        events.onObjectState(destination, result.state);
+      } catch (error) {
+        if (isCancellation(error) || signal.aborted) {
+          return;
+        }
+        failures.push({ destination, error });
+        events.onObjectState(destination, 'failed', toUserMessage(error));
+      }
+    },
+  );
 
   if (signal.aborted) {
     throw new CancelledError('Cancelled.', { cause: signal.reason });
@@ -147,8 +157,14 @@ export async function runUploadJob(
   }
   const uploads = store
     .listObjects(jobId)
-    .filter((o) => o.uploadId !== null && (o.state === 'done' || o.state === 'skipped'))
-    .map((o) => ({ uploadId: o.uploadId as string, destination: o.destination }));
+    .filter(
+      (o) =>
+        o.uploadId !== null && (o.state === 'done' || o.state === 'skipped'),
+    )
+    .map((o) => ({
+      uploadId: o.uploadId as string,
+      destination: o.destination,
+    }));
   try {
     const assigned = await assignUploads({
       jobId,

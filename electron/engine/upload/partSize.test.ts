@@ -19,8 +19,16 @@ describe('partSize', () => {
       { group: 'small', size: 0, want: DEFAULT_PART_SIZE },
       { group: 'small', size: 1, want: DEFAULT_PART_SIZE },
       { group: 'small', size: 100 * MIB, want: DEFAULT_PART_SIZE },
-      { group: 'boundary', size: DEFAULT_PART_SIZE * MAX_PARTS, want: DEFAULT_PART_SIZE },
-      { group: 'boundary', size: DEFAULT_PART_SIZE * MAX_PARTS + 1, want: 9 * MIB },
+      {
+        group: 'boundary',
+        size: DEFAULT_PART_SIZE * MAX_PARTS,
+        want: DEFAULT_PART_SIZE,
+      },
+      {
+        group: 'boundary',
+        size: DEFAULT_PART_SIZE * MAX_PARTS + 1,
+        want: 9 * MIB,
+      },
       { group: 'large', size: 100 * GIB, want: 11 * MIB },
       { group: 'large', size: TIB, want: 105 * MIB },
       { group: 'extreme', size: MAX_OBJECT_SIZE, want: 525 * MIB },
@@ -55,7 +63,9 @@ describe('partSize', () => {
     });
 
     it('rejects sizes S3 cannot store, naming the size', () => {
-      expect(() => computePartSize(MAX_OBJECT_SIZE + 1)).toThrow(/larger than S3's limit/);
+      expect(() => computePartSize(MAX_OBJECT_SIZE + 1)).toThrow(
+        /larger than S3's limit/,
+      );
       expect(() => computePartSize(-1)).toThrow(/got -1/);
       expect(() => computePartSize(1.5)).toThrow(RangeError);
     });

@@ -31,7 +31,9 @@ export function computePartSize(
   minPartSize: number = DEFAULT_PART_SIZE,
 ): number {
   if (!Number.isSafeInteger(size) || size < 0) {
-    throw new RangeError(`Object size must be a whole number of bytes, got ${size}`);
+    throw new RangeError(
+      `Object size must be a whole number of bytes, got ${size}`,
+    );
   }
   if (size > MAX_OBJECT_SIZE) {
     throw new RangeError(
@@ -39,7 +41,9 @@ export function computePartSize(
     );
   }
   if (!Number.isSafeInteger(minPartSize) || minPartSize < 1) {
-    throw new RangeError(`Part size must be a positive whole number, got ${minPartSize}`);
+    throw new RangeError(
+      `Part size must be a positive whole number, got ${minPartSize}`,
+    );
   }
   const needed = Math.ceil(size / MAX_PARTS);
   if (needed <= minPartSize) {

@@ -1,4 +1,10 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -82,16 +88,33 @@ describe('uploader streams', () => {
 
   describe('splitIntoParts()', () => {
     const cases = [
-      { name: 'exact multiple', sizes: [10, 10], partSize: 5, want: [5, 5, 5, 5] },
+      {
+        name: 'exact multiple',
+        sizes: [10, 10],
+        partSize: 5,
+        want: [5, 5, 5, 5],
+      },
       { name: 'short last part', sizes: [7, 6], partSize: 5, want: [5, 5, 3] },
-      { name: 'chunks larger than parts', sizes: [23], partSize: 10, want: [10, 10, 3] },
-      { name: 'many small chunks', sizes: [1, 1, 1, 1, 1, 1, 1], partSize: 3, want: [3, 3, 1] },
+      {
+        name: 'chunks larger than parts',
+        sizes: [23],
+        partSize: 10,
+        want: [10, 10, 3],
+      },
+      {
+        name: 'many small chunks',
+        sizes: [1, 1, 1, 1, 1, 1, 1],
+        partSize: 3,
+        want: [3, 3, 1],
+      },
       { name: 'smaller than one part', sizes: [4], partSize: 10, want: [4] },
       { name: 'empty stream', sizes: [], partSize: 10, want: [0] },
     ];
     for (const c of cases) {
       it(`${c.name}: chunks ${c.sizes.join('+') || 'none'} in parts of ${c.partSize}`, async () => {
-        const parts = await collect(splitIntoParts(chunks(...c.sizes), c.partSize));
+        const parts = await collect(
+          splitIntoParts(chunks(...c.sizes), c.partSize),
+        );
 
         expect(parts.map((p) => p.data.length)).toEqual(c.want);
         expect(parts.map((p) => p.number)).toEqual(c.want.map((_, i) => i + 1));
@@ -114,7 +137,11 @@ describe('uploader streams', () => {
 
     it('throws ContentError naming the file when its checker fails', async () => {
       const run = collect(
-        readCheckedFiles(files.slice(0, 2), failingAtEnd, new AbortController().signal),
+        readCheckedFiles(
+          files.slice(0, 2),
+          failingAtEnd,
+          new AbortController().signal,
+        ),
       );
 
       await expect(run).rejects.toBeInstanceOf(ContentError);
@@ -124,7 +151,9 @@ describe('uploader streams', () => {
     it('throws LocalFileError when a file has a different size than planned', async () => {
       const wrong = [{ ...files[0]!, size: files[0]!.size + 10 }];
 
-      const run = collect(readCheckedFiles(wrong, passThrough, new AbortController().signal));
+      const run = collect(
+        readCheckedFiles(wrong, passThrough, new AbortController().signal),
+      );
 
       await expect(run).rejects.toBeInstanceOf(LocalFileError);
       await expect(run).rejects.toThrow(/changed since it was planned/);
@@ -133,7 +162,9 @@ describe('uploader streams', () => {
     it('throws LocalFileError when a file is missing', async () => {
       const missing = [{ ...files[0]!, path: path.join(tmp, 'gone.fastq.gz') }];
 
-      const run = collect(readCheckedFiles(missing, passThrough, new AbortController().signal));
+      const run = collect(
+        readCheckedFiles(missing, passThrough, new AbortController().signal),
+      );
 
       await expect(run).rejects.toBeInstanceOf(LocalFileError);
       await expect(run).rejects.toThrow(/gone\.fastq\.gz/);

@@ -18,8 +18,18 @@ describe('UploadStore', () => {
     store = new UploadStore(journal);
     journal.createJob({ id: 'j', kind: 'upload', title: 't', request: {} });
     store.addObjects('j', [
-      { destination: 'gncv://f/A_R1.fastq.gz', clientId: 'A', read: 'R1', size: 100 },
-      { destination: 'gncv://f/A_R2.fastq.gz', clientId: 'A', read: 'R2', size: 90 },
+      {
+        destination: 'gncv://f/A_R1.fastq.gz',
+        clientId: 'A',
+        read: 'R1',
+        size: 100,
+      },
+      {
+        destination: 'gncv://f/A_R2.fastq.gz',
+        clientId: 'A',
+        read: 'R2',
+        size: 90,
+      },
     ]);
   });
 
@@ -31,14 +41,25 @@ describe('UploadStore', () => {
   describe('updateObject()', () => {
     it('keeps parts of the same multipart upload and drops them when it changes', () => {
       const dest = 'gncv://f/A_R1.fastq.gz';
-      store.updateObject('j', dest, { multipartId: 'm1', partSize: 50, state: 'uploading' });
-      store.recordPart('j', dest, 'm1', { number: 1, size: 50, sha256: 'aa', etag: '"e1"' });
+      store.updateObject('j', dest, {
+        multipartId: 'm1',
+        partSize: 50,
+        state: 'uploading',
+      });
+      store.recordPart('j', dest, 'm1', {
+        number: 1,
+        size: 50,
+        sha256: 'aa',
+        etag: '"e1"',
+      });
       store.updateObject('j', dest, { state: 'completing' });
       const kept = store.listParts('j', dest, 'm1');
 
       store.updateObject('j', dest, { multipartId: 'm2' });
 
-      expect(kept).toEqual([{ number: 1, size: 50, sha256: 'aa', etag: '"e1"' }]);
+      expect(kept).toEqual([
+        { number: 1, size: 50, sha256: 'aa', etag: '"e1"' },
+      ]);
       expect(store.listParts('j', dest, 'm1')).toEqual([]);
       expect(store.getObject('j', dest)).toMatchObject({
         multipartId: 'm2',
@@ -49,22 +70,29 @@ describe('UploadStore', () => {
 
     it('survives a reopen of the journal', () => {
       const dest = 'gncv://f/A_R2.fastq.gz';
-      store.updateObject('j', dest, { uploadId: 'u', bucket: 'b', key: 'k', state: 'done' });
+      store.updateObject('j', dest, {
+        uploadId: 'u',
+        bucket: 'b',
+        key: 'k',
+        state: 'done',
+      });
       journal.close();
 
       journal = Journal.open(path.join(dir, 'journal.db'));
       store = new UploadStore(journal);
 
-      expect(store.listObjects('j').map((o) => [o.destination, o.state, o.key])).toEqual([
+      expect(
+        store.listObjects('j').map((o) => [o.destination, o.state, o.key]),
+      ).toEqual([
         ['gncv://f/A_R1.fastq.gz', 'pending', null],
         ['gncv://f/A_R2.fastq.gz', 'done', 'k'],
       ]);
     });
 
     it('throws naming the object when it does not exist', () => {
-      expect(() => store.updateObject('j', 'gncv://f/nope', { state: 'done' })).toThrow(
-        /gncv:\/\/f\/nope/,
-      );
+      expect(() =>
+        store.updateObject('j', 'gncv://f/nope', { state: 'done' }),
+      ).toThrow(/gncv:\/\/f\/nope/);
     });
   });
 
@@ -72,7 +100,9 @@ describe('UploadStore', () => {
     it('records sending then sent, and refuses "sent" for an unknown batch', () => {
       store.markBatchSending('j', 0, [{ client_id: 'A' }]);
       const sending = store.listBatches('j');
-      store.markBatchSent('j', 0, { uploads: [{ client_id: 'A', sample: 's' }] });
+      store.markBatchSent('j', 0, {
+        uploads: [{ client_id: 'A', sample: 's' }],
+      });
 
       expect(sending.map((b) => b.state)).toEqual(['sending']);
       expect(store.listBatches('j')).toMatchObject([

@@ -16,12 +16,7 @@ import type { Read } from '../../../shared/domain.ts';
  *   any → failed (bad content; a retry starts it over)
  */
 export type ObjectState =
-  | 'pending'
-  | 'uploading'
-  | 'completing'
-  | 'done'
-  | 'skipped'
-  | 'failed';
+  'pending' | 'uploading' | 'completing' | 'done' | 'skipped' | 'failed';
 
 /** One object (a sample's R1 or R2) of an upload job. */
 export interface ObjectRecord {
@@ -137,7 +132,12 @@ export class UploadStore {
   /** addObjects records the objects of a new job (state 'pending'). */
   addObjects(
     jobId: string,
-    objects: { destination: string; clientId: string; read: Read; size: number }[],
+    objects: {
+      destination: string;
+      clientId: string;
+      read: Read;
+      size: number;
+    }[],
   ): void {
     const insert = this.journal.db.prepare(
       `INSERT INTO upload_objects
@@ -209,9 +209,9 @@ export class UploadStore {
       error: 'error',
     };
     for (const [field, column] of Object.entries(map)) {
-      const value = (update as Record<string, string | number | null | undefined>)[
-        field
-      ];
+      const value = (
+        update as Record<string, string | number | null | undefined>
+      )[field];
       if (value !== undefined) {
         columns.push([column, value]);
       }

@@ -4,7 +4,13 @@
  * built from explicit file lists, an S3 reader, and a recording HTTP proxy
  * on 127.0.0.1 that can delay or break requests on purpose.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -89,7 +95,10 @@ export async function startWorld(
  * copyFixtures copies files of ../shared/data (paths relative to it) into
  * `intoDir`, keeping their names, and returns the copies' paths.
  */
-export function copyFixtures(relativePaths: string[], intoDir: string): string[] {
+export function copyFixtures(
+  relativePaths: string[],
+  intoDir: string,
+): string[] {
   mkdirSync(intoDir, { recursive: true });
   return relativePaths.map((relative) => {
     const target = path.join(intoDir, path.basename(relative));
@@ -110,10 +119,16 @@ export interface SampleFiles {
  * from Illumina-style names), every sample included, objects named
  * `<destination><clientId>_<read>.fastq.gz`.
  */
-export function planFor(destination: string, samples: SampleFiles[]): UploadPlan {
+export function planFor(
+  destination: string,
+  samples: SampleFiles[],
+): UploadPlan {
   const folder = destination.endsWith('/') ? destination : `${destination}/`;
   const planned: PlannedSample[] = samples.map((sample) => {
-    const readOf = (read: Read, files: string[] | undefined): PlannedRead | undefined => {
+    const readOf = (
+      read: Read,
+      files: string[] | undefined,
+    ): PlannedRead | undefined => {
       if (!files || files.length === 0) {
         return undefined;
       }
@@ -169,7 +184,9 @@ export async function getObjectBytes(
   bucket: string,
   key: string,
 ): Promise<Buffer> {
-  const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const answer = await s3.send(
+    new GetObjectCommand({ Bucket: bucket, Key: key }),
+  );
   const bytes = await answer.Body!.transformToByteArray();
   return Buffer.from(bytes);
 }
@@ -185,7 +202,12 @@ export interface ProxiedRequest {
 /** What a proxy hook may ask for. */
 export type ProxyAction =
   | { kind: 'forward'; delayMs?: number }
-  | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: string }
+  | {
+      kind: 'respond';
+      status: number;
+      headers?: Record<string, string>;
+      body?: string;
+    }
   | { kind: 'drop' };
 
 export interface RecordingProxy {
@@ -202,10 +224,14 @@ export interface RecordingProxy {
  * unchanged, Host header included, so SigV4 signatures made for the proxy
  * stay valid, and records method, path, query and status.
  */
-export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
+export async function startRecordingProxy(
+  target: string,
+): Promise<RecordingProxy> {
   const upstream = new URL(target);
   if (upstream.hostname !== '127.0.0.1' && upstream.hostname !== 'localhost') {
-    throw new Error(`The test proxy forwards to loopback only, not ${upstream.hostname}`);
+    throw new Error(
+      `The test proxy forwards to loopback only, not ${upstream.hostname}`,
+    );
   }
   const sockets = new Set<Socket>();
   const proxy: RecordingProxy = {
@@ -280,7 +306,7 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   return proxy;
 }
 
-/** waitUntil polls `condition` every 20 ms until it holds or `timeoutMs` passes. */
+/** waitUntil polls `condition` every 20 ms until true or `timeoutMs` passed. */
 export async function waitUntil(
   condition: () => boolean,
   timeoutMs = 20_000,

@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 import type { Transform } from 'node:stream';
 
 import {
@@ -79,7 +80,10 @@ export class PartMismatchError extends LocalFileError {}
 
 /** The platform calls the uploader needs (GencoveClient fits). */
 export interface UploadSlotApi {
-  createUploadSlot(destinationPath: string): Promise<UploadSlot>;
+  createUploadSlot(
+    destinationPath: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<UploadSlot>;
 }
 
 /** Log sink: level and message. */
@@ -136,15 +140,15 @@ export async function uploadObject(
   const tag = `Uploader/object(${jobId}:${destinationName(destination)})`;
 
   let object = mustGetObject(store, jobId, destination);
-  if ((object.state === 'done' || object.state === 'skipped') && object.uploadId) {
+  if (
+    (object.state === 'done' || object.state === 'skipped') &&
+    object.uploadId
+  ) {
     return { state: object.state, uploadId: object.uploadId };
   }
 
-  const slot = await withRetry(() => params.client.createUploadSlot(destination), {
-    signal,
-    onRetry: (info) =>
-      log('debug', `${tag}: upload slot attempt ${info.attempt} failed: ${toUserMessage(info.error)}`),
-  });
+  // The client retries this request itself (it is safe to repeat).
+  const slot = await params.client.createUploadSlot(destination, { signal });
   if (slot.last_status?.status === 'succeeded') {
     // 'completing' means we sent the completion and then lost track of it.
     const state = object.state === 'completing' ? 'done' : 'skipped';
@@ -155,7 +159,10 @@ export async function uploadObject(
       state,
       error: null,
     });
-    log('info', `${tag}: ${state === 'skipped' ? 'already uploaded, skipped' : 'done'}`);
+    log(
+      'info',
+      `${tag}: ${state === 'skipped' ? 'already uploaded, skipped' : 'done'}`,
+    );
     params.onBytes?.(read.size, true);
     return { state, uploadId: slot.id };
   }
@@ -202,7 +209,10 @@ export async function uploadObject(
       await putObjectOrParts({
         ...context,
         object: fresh,
-        partSize: computePartSize(read.size, params.partSize ?? DEFAULT_PART_SIZE),
+        partSize: computePartSize(
+          read.size,
+          params.partSize ?? DEFAULT_PART_SIZE,
+        ),
       });
     }
   } catch (err) {
@@ -211,7 +221,11 @@ export async function uploadObject(
         state: 'failed',
         error: err.message,
       });
-      log('error', `${tag}: ${err.message}`);
+      // The log gets the file's name, not its full local path.
+      log(
+        'error',
+        `${tag}: ${err.message.split(err.path).join(basename(err.path))}`,
+      );
     } else if (isCancellation(err) || signal.aborted) {
       throw new CancelledError('Cancelled.', { cause: err });
     }
@@ -246,14 +260,20 @@ interface ObjectContext extends UploadObjectParams {
 async function putSingle(ctx: ObjectContext): Promise<void> {
   const chunks: Buffer[] = [];
   let length = 0;
-  for await (const chunk of readCheckedFiles(ctx.files, ctx.createChecker, ctx.signal)) {
+  for await (const chunk of readCheckedFiles(
+    ctx.files,
+    ctx.createChecker,
+    ctx.signal,
+  )) {
     chunks.push(chunk);
     length += chunk.length;
   }
   // Every checker has finished without error: the content is valid.
   const body = Buffer.concat(chunks, length);
   const checksum = createHash('sha256').update(body).digest('base64');
-  ctx.store.updateObject(ctx.jobId, ctx.read.destination, { state: 'completing' });
+  ctx.store.updateObject(ctx.jobId, ctx.read.destination, {
+    state: 'completing',
+  });
   await s3Call(ctx, 'PutObject', ctx.partRetryPolicy, (abortSignal) =>
     ctx.s3.send(
       new PutObjectCommand({
@@ -273,7 +293,10 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
   const { store, jobId } = ctx;
   const destination = ctx.read.destination;
   const { multipartId, confirmed, serverOnly } = await openMultipart(ctx);
-  const confirmedBytes = [...confirmed.values()].reduce((n, p) => n + p.size, 0);
+  const confirmedBytes = [...confirmed.values()].reduce(
+    (n, p) => n + p.size,
+    0,
+  );
   report(ctx, confirmedBytes, true);
 
   const done = new Map<number, PartRecord>(confirmed);
@@ -281,6 +304,9 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
   const partsController = new AbortController();
   const onAbort = (): void => partsController.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  if (ctx.signal.aborted) {
+    onAbort();
+  }
   let partError: { error: unknown } | null = null;
 
   const sendPart = async (number: number, data: Buffer, sha256: string) => {
@@ -304,9 +330,16 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
       partsController.signal,
     );
     if (!result.ETag) {
-      throw new Error(`S3 accepted part ${number} of ${destination} without an ETag`);
+      throw new Error(
+        `S3 accepted part ${number} of ${destination} without an ETag`,
+      );
     }
-    const part: PartRecord = { number, size: data.length, sha256, etag: result.ETag };
+    const part: PartRecord = {
+      number,
+      size: data.length,
+      sha256,
+      etag: result.ETag,
+    };
     // Journal first, report after.
     store.recordPart(jobId, destination, multipartId, part);
     done.set(number, part);
@@ -315,7 +348,11 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
 
   let loopError: { error: unknown } | null = null;
   try {
-    const source = readCheckedFiles(ctx.files, ctx.createChecker, partsController.signal);
+    const source = readCheckedFiles(
+      ctx.files,
+      ctx.createChecker,
+      partsController.signal,
+    );
     for await (const { number, data } of splitIntoParts(source, ctx.partSize)) {
       if (partError) {
         break;
@@ -332,12 +369,21 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
         continue;
       }
       const onServer = serverOnly.get(number);
-      if (onServer && onServer.size === data.length && onServer.sha256 === sha256) {
+      if (
+        onServer &&
+        onServer.size === data.length &&
+        onServer.sha256 === sha256
+      ) {
         // Sent before a crash but not journaled: S3 has exactly these bytes.
-        const part: PartRecord = { number, size: data.length, sha256, etag: onServer.etag };
+        const part: PartRecord = {
+          number,
+          size: data.length,
+          sha256,
+          etag: onServer.etag,
+        };
         store.recordPart(jobId, destination, multipartId, part);
         done.set(number, part);
-        report(ctx, data.length, false);
+        report(ctx, data.length, true);
         continue;
       }
       while (inFlight.size >= ctx.partConcurrency && !partError) {
@@ -401,7 +447,10 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
 async function openMultipart(ctx: ObjectContext): Promise<{
   multipartId: string;
   confirmed: Map<number, PartRecord>;
-  serverOnly: Map<number, { size: number; etag: string; sha256: string | null }>;
+  serverOnly: Map<
+    number,
+    { size: number; etag: string; sha256: string | null }
+  >;
 }> {
   const { store, jobId } = ctx;
   const destination = ctx.read.destination;
@@ -416,7 +465,11 @@ async function openMultipart(ctx: ObjectContext): Promise<{
     if (onServer) {
       for (const part of store.listParts(jobId, destination, existing)) {
         const server = onServer.get(part.number);
-        if (server && server.size === part.size && sameEtag(server.etag, part.etag)) {
+        if (
+          server &&
+          server.size === part.size &&
+          sameEtag(server.etag, part.etag)
+        ) {
           confirmed.set(part.number, part);
           onServer.delete(part.number);
         } else {
@@ -432,17 +485,24 @@ async function openMultipart(ctx: ObjectContext): Promise<{
       );
       return { multipartId: existing, confirmed, serverOnly };
     }
-    ctx.log('warn', `${ctx.tag}: the earlier multipart upload is gone, starting over`);
+    ctx.log(
+      'warn',
+      `${ctx.tag}: the earlier multipart upload is gone, starting over`,
+    );
   }
-  const created = await s3Call(ctx, 'CreateMultipartUpload', DEFAULT_POLICY, (abortSignal) =>
-    ctx.s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: ctx.bucket,
-        Key: ctx.key,
-        ChecksumAlgorithm: 'SHA256',
-      }),
-      { abortSignal },
-    ),
+  const created = await s3Call(
+    ctx,
+    'CreateMultipartUpload',
+    DEFAULT_POLICY,
+    (abortSignal) =>
+      ctx.s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: ctx.bucket,
+          Key: ctx.key,
+          ChecksumAlgorithm: 'SHA256',
+        }),
+        { abortSignal },
+      ),
   );
   if (!created.UploadId) {
     throw new Error(`S3 did not return an UploadId for ${destination}`);
@@ -461,21 +521,31 @@ async function openMultipart(ctx: ObjectContext): Promise<{
 async function listServerParts(
   ctx: ObjectContext,
   multipartId: string,
-): Promise<Map<number, { size: number; etag: string; sha256: string | null }> | null> {
-  const parts = new Map<number, { size: number; etag: string; sha256: string | null }>();
+): Promise<Map<
+  number,
+  { size: number; etag: string; sha256: string | null }
+> | null> {
+  const parts = new Map<
+    number,
+    { size: number; etag: string; sha256: string | null }
+  >();
   let marker: string | undefined;
   try {
     for (;;) {
-      const page = await s3Call(ctx, 'ListParts', DEFAULT_POLICY, (abortSignal) =>
-        ctx.s3.send(
-          new ListPartsCommand({
-            Bucket: ctx.bucket,
-            Key: ctx.key,
-            UploadId: multipartId,
-            ...(marker !== undefined ? { PartNumberMarker: marker } : {}),
-          }),
-          { abortSignal },
-        ),
+      const page = await s3Call(
+        ctx,
+        'ListParts',
+        DEFAULT_POLICY,
+        (abortSignal) =>
+          ctx.s3.send(
+            new ListPartsCommand({
+              Bucket: ctx.bucket,
+              Key: ctx.key,
+              UploadId: multipartId,
+              ...(marker !== undefined ? { PartNumberMarker: marker } : {}),
+            }),
+            { abortSignal },
+          ),
       );
       for (const part of page.Parts ?? []) {
         if (part.PartNumber === undefined || !part.ETag) {
@@ -507,22 +577,26 @@ async function completeMultipart(
   parts: PartRecord[],
 ): Promise<void> {
   try {
-    await s3Call(ctx, 'CompleteMultipartUpload', DEFAULT_POLICY, (abortSignal) =>
-      ctx.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: ctx.bucket,
-          Key: ctx.key,
-          UploadId: multipartId,
-          MultipartUpload: {
-            Parts: parts.map((part) => ({
-              PartNumber: part.number,
-              ETag: part.etag,
-              ChecksumSHA256: hexToBase64(part.sha256),
-            })),
-          },
-        }),
-        { abortSignal },
-      ),
+    await s3Call(
+      ctx,
+      'CompleteMultipartUpload',
+      DEFAULT_POLICY,
+      (abortSignal) =>
+        ctx.s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: ctx.bucket,
+            Key: ctx.key,
+            UploadId: multipartId,
+            MultipartUpload: {
+              Parts: parts.map((part) => ({
+                PartNumber: part.number,
+                ETag: part.etag,
+                ChecksumSHA256: hexToBase64(part.sha256),
+              })),
+            },
+          }),
+          { abortSignal },
+        ),
     );
   } catch (err) {
     // An earlier attempt may have completed it before its answer was lost.
@@ -545,8 +619,11 @@ async function objectHasSize(ctx: ObjectContext): Promise<boolean> {
   }
 }
 
-/** Aborts a multipart upload, best effort (a leftover upload only costs storage). */
-async function abortMultipart(ctx: ObjectContext, multipartId: string): Promise<void> {
+/** Aborts a multipart upload, best effort (a leftover only costs storage). */
+async function abortMultipart(
+  ctx: ObjectContext,
+  multipartId: string,
+): Promise<void> {
   try {
     await withRetry(
       () =>
@@ -632,9 +709,13 @@ export async function* readCheckedFiles(
     const checker = createChecker(file.path);
     input.on('error', (err) => {
       checker.destroy(
-        new LocalFileError(file.path, `Cannot read ${file.path}: ${err.message}`, {
-          cause: err,
-        }),
+        new LocalFileError(
+          file.path,
+          `Cannot read ${file.path}: ${err.message}`,
+          {
+            cause: err,
+          },
+        ),
       );
     });
     input.pipe(checker);
