@@ -37,7 +37,9 @@ let singleSampleId: string;
 let credentials: UploadCredentials;
 let work: string;
 
-/** expectSpec asserts that a response body matches the SPEC for its operation. */
+/**
+ * expectSpec asserts that a response body matches the SPEC for its operation.
+ */
 function expectSpec(
   method: string,
   specPath: string,

@@ -209,7 +209,10 @@ export function capabilityKey(c: Configuration): string {
   return `web/${c.species}/${reference}/${c.version}/${c.configKey}`;
 }
 
-/** Project modifications every sandbox capability lists (values are UI defaults). */
+/**
+ * Project modifications every sandbox capability lists (values are UI
+ * defaults).
+ */
 export const SUPPORTED_MODIFICATIONS = [
   { key: 'disable_qc', value: false },
   { key: 'soft_qc', value: false },
@@ -274,7 +277,9 @@ export function analysisDeliverables(c: Configuration): DeliverableType[] {
   return out;
 }
 
-/** sampleFileTypes lists the sample file types of a configuration's projects. */
+/**
+ * sampleFileTypes lists the sample file types of a configuration's projects.
+ */
 export function sampleFileTypes(c: Configuration): string[] {
   return [
     'fastq-r1',

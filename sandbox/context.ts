@@ -34,7 +34,9 @@ export interface SandboxContext {
   downloadUrlTtlSeconds: number;
   now: () => number;
   log: (line: string) => void;
-  /** objectFile maps an S3 object to its file on disk (the S3 module's layout). */
+  /**
+   * objectFile maps an S3 object to its file on disk (the S3 module's layout).
+   */
   objectFile(bucket: string, key: string): string;
   /** Tells the pipeline that samples were assigned or changed. */
   wakePipeline(): void;

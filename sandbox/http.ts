@@ -161,7 +161,8 @@ export class Router<U> {
         isUuid(params[name]),
       );
       if (!uuidOk) {
-        // Malformed UUIDs in the path are unknown resources, as on the platform.
+        // Malformed UUIDs in the path are unknown resources, as on the
+        // platform.
         return { kind: 'none' };
       }
       for (const name of route.spec.uuidParams ?? []) {

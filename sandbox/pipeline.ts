@@ -54,7 +54,9 @@ export class Pipeline {
     this.ctx = ctx;
   }
 
-  /** onSampleFinished registers a listener; the returned function removes it. */
+  /**
+   * onSampleFinished registers a listener; the returned function removes it.
+   */
   onSampleFinished(listener: (event: SampleFinished) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

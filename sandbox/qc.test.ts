@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -116,7 +116,8 @@ describe('qc', () => {
     }
 
     it('detects Phred+64 in the velvet-derived files and Phred+33 in the others', async () => {
-      // Data README: SAMPLE12..SAMPLE17 and Undetermined come from velvet (+64).
+      // Data README: SAMPLE12..SAMPLE17 and Undetermined come from velvet
+      // (+64).
       const velvet = validNames.filter((n) =>
         /^(SAMPLE1[2-7]|Undetermined)/.test(n),
       );
@@ -205,6 +206,27 @@ describe('qc', () => {
         expect(report.problem?.message).toMatch(message);
       });
     }
+
+    it('names other compressors and refuses content without line breaks', async () => {
+      const bzip = path.join(work, 'x_R1.fastq.gz');
+      fs.writeFileSync(
+        bzip,
+        Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.alloc(64, 7)]),
+      );
+      const blob = path.join(work, 'blob_R1.fastq.gz');
+      fs.writeFileSync(blob, gzipSync(Buffer.alloc(5 * 1024 * 1024, 0x41)));
+
+      const bzipReport = await inspectFastq(bzip);
+      const blobReport = await inspectFastq(blob);
+
+      expect(bzipReport.problem).toMatchObject({ code: 'not-gzip' });
+      expect(bzipReport.problem?.message).toMatch(/bzip2/);
+      expect(blobReport.problem).toMatchObject({
+        check: 'format',
+        code: 'malformed-fastq',
+      });
+      expect(blobReport.problem?.message).toMatch(/longer than/);
+    });
 
     it('reports a missing file as unreadable instead of throwing', async () => {
       const report = await inspectFastq(

@@ -43,7 +43,9 @@ export interface FastqProblem {
   message: string;
 }
 
-/** Measurements of one file; read statistics are null when there are no reads. */
+/**
+ * Measurements of one file; read statistics are null when there are no reads.
+ */
 export interface FastqStats {
   /** Size of the stored (compressed) file in bytes. */
   fileBytes: number;
@@ -89,6 +91,8 @@ const FLAG_EXTRA = 0x04;
 const PHRED64_MIN_CHAR = 59;
 /** 'J' (Q41 in +33) is the highest common +33 character. */
 const PHRED33_MAX_CHAR = 74;
+/** Longest line accepted; bounds memory for content without line breaks. */
+const MAX_LINE_LENGTH = 4 * 1024 * 1024;
 
 /**
  * Streaming FASTQ record parser. Lines are decoded as latin1 so that every
@@ -107,7 +111,9 @@ class FastqParser {
   qualityHistogram = new Float64Array(128);
   problem: FastqProblem | null = null;
 
-  private carry = '';
+  /** Pieces of the current, unfinished line. */
+  private carry: string[] = [];
+  private carryLength = 0;
   private lineInRecord = 0;
   private lineNumber = 0;
   private sequenceLength = 0;
@@ -117,9 +123,25 @@ class FastqParser {
     if (this.problem) {
       return;
     }
+    if (text.indexOf('\n') === -1) {
+      // No line ends here: keep the piece without copying the partial line.
+      this.carry.push(text);
+      this.carryLength += text.length;
+      if (this.carryLength > MAX_LINE_LENGTH) {
+        this.fail(
+          'malformed-fastq',
+          `line ${this.lineNumber + 1} is longer than ${MAX_LINE_LENGTH} characters: this is not FASTQ text`,
+        );
+        this.carry = [];
+        this.carryLength = 0;
+      }
+      return;
+    }
     let start = 0;
-    const data = this.carry === '' ? text : this.carry + text;
-    this.carry = '';
+    const data =
+      this.carry.length === 0 ? text : this.carry.join('') + text;
+    this.carry = [];
+    this.carryLength = 0;
     for (;;) {
       const newline = data.indexOf('\n', start);
       if (newline === -1) {
@@ -131,16 +153,20 @@ class FastqParser {
       }
       start = newline + 1;
     }
-    this.carry = data.slice(start);
+    if (start < data.length) {
+      this.carry.push(data.slice(start));
+      this.carryLength = data.length - start;
+    }
   }
 
   end(): void {
     if (this.problem) {
       return;
     }
-    if (this.carry !== '') {
-      const rest = this.carry;
-      this.carry = '';
+    if (this.carry.length > 0) {
+      const rest = this.carry.join('');
+      this.carry = [];
+      this.carryLength = 0;
       this.line(rest, 0, rest.length);
       if (this.problem) {
         return;
@@ -307,7 +333,20 @@ function looksLikeText(head: Buffer): boolean {
   return true;
 }
 
+/** Signatures of other compressors, so that the message names the format. */
+const OTHER_FORMATS: [string, number[]][] = [
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ['zip', [0x50, 0x4b, 0x03, 0x04]],
+];
+
 function describeNotGzip(head: Buffer): string {
+  for (const [name, signature] of OTHER_FORMATS) {
+    if (signature.every((byte, i) => head[i] === byte)) {
+      return `not a gzip file: it is ${name}-compressed`;
+    }
+  }
   if (head.length > 0 && head[0] === 64 && looksLikeText(head)) {
     return 'not a gzip file: it holds uncompressed FASTQ text';
   }

@@ -199,7 +199,9 @@ export function projectJson(
   };
 }
 
-/** loadSample returns a live sample of the user's organization or throws 404. */
+/**
+ * loadSample returns a live sample of the user's organization or throws 404.
+ */
 export function loadSample(
   ctx: SandboxContext,
   user: AuthUser,

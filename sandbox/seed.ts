@@ -55,7 +55,10 @@ export async function seed(
   const storedPassword = getMeta(db, 'demo_password');
   const password = storedPassword ?? `demo-${randomToken(12)}`;
   const passwordHash = storedPassword ? null : await hashPassword(password);
-  const mfaHash = options.mfaUser ? await hashPassword(password) : null;
+  const mfaMissing =
+    options.mfaUser &&
+    !db.prepare('SELECT 1 FROM users WHERE email = ?').get(MFA_EMAIL);
+  const mfaHash = mfaMissing ? await hashPassword(password) : null;
 
   return transaction(db, () => {
     const jwtSecret = secret(db, 'jwt_secret');

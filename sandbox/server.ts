@@ -55,9 +55,14 @@ export interface SandboxOptions {
   dataDir: string;
   /** TCP port; 0 or undefined picks a free port. */
   port?: number;
-  /** Loopback address to listen on (default 127.0.0.1); anything else is refused. */
+  /**
+   * Loopback address to listen on (default 127.0.0.1); anything else is
+   * refused.
+   */
   hostname?: string;
-  /** Clock: time per pipeline status step, ms (default 2000; tests use ~100). */
+  /**
+   * Clock: time per pipeline status step, ms (default 2000; tests use ~100).
+   */
   pipelineStepMs?: number;
   /** Lifetime of upload credentials, seconds (default 3600). */
   credentialTtlSeconds?: number;
@@ -76,7 +81,11 @@ export interface SandboxOptions {
   log?: (line: string) => void;
 }
 
-/** What a running sandbox reports (also `<dataDir>/sandbox.json`, same keys). */
+/**
+ * What a running sandbox reports. The same object (same snake_case keys) is
+ * written to `<dataDir>/sandbox.json` (owner-only) when the sandbox starts
+ * and removed again by `close()`, so the file exists only while it runs.
+ */
 export interface SandboxInfo {
   /** e.g. `http://127.0.0.1:43123` (no trailing slash, no path). */
   api_url: string;
@@ -91,7 +100,9 @@ export interface SandboxInfo {
 /** A started sandbox. */
 export interface RunningSandbox {
   info: SandboxInfo;
-  /** Stops listening, ends connections, stops the pipeline, closes the database. */
+  /**
+   * Stops listening, ends connections, stops the pipeline, closes the database.
+   */
   close(): Promise<void>;
 }
 
@@ -243,10 +254,18 @@ export async function startSandbox(
   const dataDir = path.resolve(opts.dataDir);
   const objectsDir = path.join(dataDir, 'objects');
   const s3Root = path.join(objectsDir, 's3');
-  await mkdir(path.join(objectsDir, DELIVERABLES_DIR), { recursive: true });
-  await mkdir(s3Root, { recursive: true });
-
-  const db = openDatabase(path.join(dataDir, 'sandbox.db'));
+  let db: ReturnType<typeof openDatabase>;
+  try {
+    await mkdir(path.join(objectsDir, DELIVERABLES_DIR), { recursive: true });
+    await mkdir(s3Root, { recursive: true });
+    db = openDatabase(path.join(dataDir, 'sandbox.db'));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `sandbox data folder ${dataDir} cannot be used: ${reason}`,
+      { cause: error },
+    );
+  }
   let server: http.Server | null = null;
   let pipeline: Pipeline | null = null;
   try {
@@ -324,7 +343,8 @@ export async function startSandbox(
       });
       const host = hostOfHeader(req.headers.host);
       if (!host || !isLoopbackHost(host)) {
-        // Refusing other Host names keeps DNS-rebinding pages away from the API.
+        // Refusing other Host names keeps DNS-rebinding pages away from the
+        // API.
         sendReply(
           res,
           {
@@ -356,7 +376,21 @@ export async function startSandbox(
           }
         });
       } else {
-        s3(req, res);
+        try {
+          s3(req, res);
+        } catch (error) {
+          log(`s3 handler failed: ${errorText(error)}`);
+          if (!res.headersSent) {
+            sendReply(
+              res,
+              { status: 500, json: { detail: 'A server error occurred.' } },
+              {},
+              false,
+            );
+          } else {
+            res.destroy();
+          }
+        }
       }
     });
 

@@ -200,13 +200,20 @@ async function api(base: string, key: string, method: string, p: string, body?: 
   return res.json();
 }
 
-function putFile(url: URL, file: string): Promise<void> {
+function putFile(
+  url: URL,
+  file: string,
+  headers: Record<string, string>,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const size = fs.statSync(file).size;
-    const req = http.request(url, { method: 'PUT', headers: { 'content-length': size } }, (res) => {
-      res.resume();
+    const req = http.request(url, { method: 'PUT', headers: { ...headers, 'content-length': size } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
       res.on('end', () =>
-        res.statusCode === 200 ? resolve() : reject(new Error(`raw PUT ${res.statusCode}`)),
+        res.statusCode === 200
+          ? resolve()
+          : reject(new Error(`raw PUT ${res.statusCode}: ${body}`)),
       );
     });
     req.on('error', reject);
@@ -294,14 +301,16 @@ async function transferSection() {
           hostname: s3.hostname,
           port: Number(s3.port),
           path: `/gencove-sandbox-uploads/${key}`,
-          headers: { host: s3.host },
+          // As the SDK's own presigner does: the body is not hashed.
+          headers: { host: s3.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
           query: {},
         },
         { expiresIn: 3600 },
       );
       const url = new URL(`${s3.origin}${signed.path}`);
       for (const [k, v] of Object.entries(signed.query ?? {})) url.searchParams.set(k, String(v));
-      await putFile(url, f);
+      const { host: _host, ...headers } = signed.headers;
+      await putFile(url, f, headers);
     });
     const rawUp = totalMiB / ((performance.now() - t0) / 1000);
 

@@ -87,6 +87,20 @@ async function expectObjectsMatchSources(
   }
 }
 
+async function waitUntilAsync(
+  condition: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 beforeAll(async () => {
   world = await startWorld();
   ({ s3 } = await createUploadS3Client({
@@ -323,6 +337,52 @@ describe('Engine', () => {
     });
   });
 
+  describe('enqueueDownload()', () => {
+    it('downloads the FASTQs of an uploaded, analysed sample, then skips them', async () => {
+      const [r1, r2] = copyFixtures(
+        [
+          'naming/SAMPLE2_LANE1_SEQUENCER1_R1.fastq.gz',
+          'naming/SAMPLE2_LANE1_SEQUENCER1_R2.fastq.gz',
+        ],
+        path.join(world.dir, 'roundtrip'),
+      );
+      const plan = planFor(newFolder(), [
+        { clientId: 'ROUNDTRIP', r1: [r1!], r2: [r2!] },
+      ]);
+      const engine = makeEngine();
+      const upload = await engine.waitFor(
+        engine.enqueueUpload(plan, {
+          projectId: world.sandbox.info.project_ids[0],
+        }),
+      );
+      const sampleId = upload.assigned![0]!.sampleId;
+      await waitUntilAsync(async () => {
+        const sample = await world.client.getSample(sampleId);
+        return sample.last_status?.status === 'succeeded';
+      }, 'the sample to succeed');
+      const destination = path.join(world.dir, 'downloads');
+      const request = {
+        destination,
+        sampleIds: [sampleId],
+        fileTypes: ['fastq-r1', 'fastq-r2'],
+      };
+
+      const first = await engine.waitFor(engine.enqueueDownload(request));
+      const second = await engine.waitFor(engine.enqueueDownload(request));
+
+      expect(first.error).toBeUndefined();
+      expect(first.state).toBe('done');
+      expect(first.kind).toBe('download');
+      const r1File = first.files.find((f) => f.name.includes('fastq-r1'))!;
+      expect(r1File.state).toBe('done');
+      const local = path.resolve(destination, r1File.name);
+      expect(readFileSync(local).equals(readFileSync(r1!))).toBe(true);
+      expect(first.bytesDone).toBe(first.bytesTotal);
+      expect(second.state).toBe('done');
+      expect(second.files.map((f) => f.state)).toEqual(['skipped', 'skipped']);
+    });
+  });
+
   describe('cancel(), pause() and resume()', () => {
     let proxy: RecordingProxy;
 
@@ -389,6 +449,47 @@ describe('Engine', () => {
       expect(done.state).toBe('done');
       expect(done.bytesDone).toBe(plan.totalBytes);
       await expectObjectsMatchSources(engine, id, plan);
+    });
+
+    it('leaves running jobs queued on close, and a new engine finishes them', async () => {
+      slowParts();
+      const plan = largePlan('close');
+      const dataDir = path.join(world.dir, 'close-engine');
+      const engine = new Engine({
+        dataDir,
+        client: world.client,
+        ...slowOptions(),
+      });
+      const id = engine.enqueueUpload(plan);
+      const waiting = engine.waitFor(id).then(
+        () => 'resolved',
+        (err: Error) => err.message,
+      );
+      await waitUntil(
+        () => engine.snapshots()[0]!.bytesDone > 0,
+        30_000,
+        'a part',
+      );
+
+      await engine.close();
+      const journal = Journal.open(path.join(dataDir, 'journal.db'));
+      const state = journal.getJob(id)?.state;
+      journal.close();
+      proxy.hook = () => ({ kind: 'forward' });
+      const again = makeEngine({
+        dataDir,
+        s3Endpoint: proxy.url,
+        partSize: PART,
+      });
+      const resumed = await again.resumeInterrupted();
+      const done = await again.waitFor(id);
+
+      expect(await waiting).toMatch(/closed before transfer/);
+      expect(state).toBe('queued');
+      expect(resumed).toEqual([id]);
+      expect(done.state).toBe('done');
+      expect(done.attempt).toBe(2);
+      await expectObjectsMatchSources(again, id, plan);
     });
 
     it('pauses and resumes without sending a journaled part twice', async () => {

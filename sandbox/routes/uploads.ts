@@ -27,6 +27,7 @@ import {
 } from '../records.ts';
 import { groupSheetRows } from '../samplesheet.ts';
 import {
+  errorText,
   expiryTimestamp,
   newId,
   randomAlnum,
@@ -139,17 +140,22 @@ export function onObjectStored(
   key: string,
   size: number,
 ): void {
-  const row = ctx.db
-    .prepare('SELECT * FROM uploads WHERE bucket = ? AND object_key = ?')
-    .get(bucket, key) as UploadRow | undefined;
-  if (!row) {
-    ctx.log(
-      `s3: stored ${bucket}/${key} (${size} bytes), which belongs to no upload`,
-    );
-    return;
+  try {
+    const row = ctx.db
+      .prepare('SELECT * FROM uploads WHERE bucket = ? AND object_key = ?')
+      .get(bucket, key) as UploadRow | undefined;
+    if (!row) {
+      ctx.log(
+        `s3: stored ${bucket}/${key} (${size} bytes), which belongs to no upload`,
+      );
+      return;
+    }
+    markStored(ctx, row, size);
+    ctx.log(`upload ${row.id}: object stored (${size} bytes)`);
+  } catch (error) {
+    // The object is stored either way; refreshUpload records it later.
+    ctx.log(`s3: could not record ${bucket}/${key}: ${errorText(error)}`);
   }
-  markStored(ctx, row, size);
-  ctx.log(`upload ${row.id}: object stored (${size} bytes)`);
 }
 
 /** lookupCredentials is what the S3 endpoint calls to verify signatures. */
@@ -209,11 +215,13 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
               expiresAt,
               timestamp(now),
             );
-          // Credentials expired for a day are of no use even for error messages.
+          // Credentials expired for a day are of no use even for error
+          // messages.
           ctx.db
             .prepare('DELETE FROM upload_credentials WHERE expires_at < ?')
             .run(now - 86_400_000);
-          // Recorded as 200 (the SPEC says 201); endpoint_url is a sandbox extra.
+          // Recorded as 200 (the SPEC says 201); endpoint_url is a sandbox
+          // extra.
           return json(200, {
             version: 1,
             access_key: accessKey,
@@ -370,7 +378,8 @@ export function uploadRoutes(ctx: SandboxContext): RouteSpec<AuthUser>[] {
           const params: string[] = [req.user.organizationId];
           const search = req.query.get('search');
           if (search) {
-            // Prefix match on the gncv:// path (no LIKE, so '%' and '_' are literal).
+            // Prefix match on the gncv:// path (no LIKE, so '%' and '_' are
+            // literal).
             where.push('substr(destination_path, 1, length(?)) = ?');
             params.push(search, search);
           }

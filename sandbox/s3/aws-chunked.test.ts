@@ -95,16 +95,25 @@ async function expectDecodeError(
     (caught: unknown) => caught,
   );
   expect(error).toBeInstanceOf(S3Error);
-  expect([(error as S3Error).status, (error as S3Error).code]).toEqual([status, code]);
+  expect([(error as S3Error).status, (error as S3Error).code]).toEqual([
+    status,
+    code,
+  ]);
 }
 
-const unsigned = (trailerNames: string[] = []): AwsChunkedOptions => ({ trailerNames });
+const unsigned = (trailerNames: string[] = []): AwsChunkedOptions => ({
+  trailerNames,
+});
 
 describe('AwsChunkedDecoder', () => {
   describe('signed chunks (the documented AWS examples)', () => {
     for (const pieceSize of [1, 7, 100, 4096, 70_000]) {
       it(`decodes the documented body fed ${pieceSize} bytes at a time`, async () => {
-        const { data, decoder } = await decode(docOptions(false), docBody(false), pieceSize);
+        const { data, decoder } = await decode(
+          docOptions(false),
+          docBody(false),
+          pieceSize,
+        );
 
         expect(data.equals(Buffer.alloc(66_560, 'a'))).toBe(true);
         expect(decoder.decodedLength).toBe(66_560);
@@ -112,7 +121,11 @@ describe('AwsChunkedDecoder', () => {
     }
 
     it('decodes the documented body with a signed trailer', async () => {
-      const { data, decoder } = await decode(docOptions(true), docBody(true), 333);
+      const { data, decoder } = await decode(
+        docOptions(true),
+        docBody(true),
+        333,
+      );
 
       expect(data.length).toBe(66_560);
       expect(decoder.trailers.get('x-amz-checksum-crc32c')).toBe('sOO8/Q==');
@@ -122,43 +135,80 @@ describe('AwsChunkedDecoder', () => {
       const body = docBody(false);
       body[70_000 - 4000] ^= 1;
 
-      await expectDecodeError(docOptions(false), body, 403, 'SignatureDoesNotMatch');
+      await expectDecodeError(
+        docOptions(false),
+        body,
+        403,
+        'SignatureDoesNotMatch',
+      );
     });
 
     it('refuses a changed trailer value (SignatureDoesNotMatch)', async () => {
-      const body = Buffer.from(docBody(true).toString('latin1').replace('sOO8/Q==', 'AAAAAA=='), 'latin1');
+      const body = Buffer.from(
+        docBody(true).toString('latin1').replace('sOO8/Q==', 'AAAAAA=='),
+        'latin1',
+      );
 
-      await expectDecodeError(docOptions(true), body, 403, 'SignatureDoesNotMatch');
+      await expectDecodeError(
+        docOptions(true),
+        body,
+        403,
+        'SignatureDoesNotMatch',
+      );
     });
 
     it('refuses chunks from another request (wrong seed signature)', async () => {
       const options = docOptions(false);
       options.signing!.seedSignature = '0'.repeat(64);
 
-      await expectDecodeError(options, docBody(false), 403, 'SignatureDoesNotMatch');
+      await expectDecodeError(
+        options,
+        docBody(false),
+        403,
+        'SignatureDoesNotMatch',
+      );
     });
 
     it('refuses a body cut before its final chunk (IncompleteBody)', async () => {
-      await expectDecodeError(docOptions(false), docBody(false).subarray(0, 66_000), 400, 'IncompleteBody');
+      await expectDecodeError(
+        docOptions(false),
+        docBody(false).subarray(0, 66_000),
+        400,
+        'IncompleteBody',
+      );
     });
 
     it('refuses an unsigned chunk header where signatures are due', async () => {
-      await expectDecodeError(docOptions(false), Buffer.from('3\r\nabc\r\n0\r\n\r\n'), 400, 'IncompleteBody');
+      await expectDecodeError(
+        docOptions(false),
+        Buffer.from('3\r\nabc\r\n0\r\n\r\n'),
+        400,
+        'IncompleteBody',
+      );
     });
   });
 
   describe('unsigned chunks with a trailer', () => {
     it('decodes the data and reads the trailer', async () => {
-      const body = Buffer.from('3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n');
+      const body = Buffer.from(
+        '3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n',
+      );
 
-      const { data, decoder } = await decode(unsigned(['x-amz-checksum-crc32']), body, 2);
+      const { data, decoder } = await decode(
+        unsigned(['x-amz-checksum-crc32']),
+        body,
+        2,
+      );
 
       expect(data.toString()).toBe('abc');
       expect(decoder.trailers.get('x-amz-checksum-crc32')).toBe('NSRBwg==');
     });
 
     it('accepts a body that ends right after the final chunk when no trailer is due', async () => {
-      const { data } = await decode(unsigned(), Buffer.from('3\r\nabc\r\n0\r\n'));
+      const { data } = await decode(
+        unsigned(),
+        Buffer.from('3\r\nabc\r\n0\r\n'),
+      );
 
       expect(data.toString()).toBe('abc');
     });
@@ -182,15 +232,30 @@ describe('AwsChunkedDecoder', () => {
     });
 
     it('refuses lines ending in a bare LF', async () => {
-      await expectDecodeError(unsigned(), Buffer.from('3\nabc\r\n0\r\n\r\n'), 400, 'IncompleteBody');
+      await expectDecodeError(
+        unsigned(),
+        Buffer.from('3\nabc\r\n0\r\n\r\n'),
+        400,
+        'IncompleteBody',
+      );
     });
 
     it('refuses data after the end of the body', async () => {
-      await expectDecodeError(unsigned(), Buffer.from('3\r\nabc\r\n0\r\n\r\nmore'), 400, 'IncompleteBody');
+      await expectDecodeError(
+        unsigned(),
+        Buffer.from('3\r\nabc\r\n0\r\n\r\nmore'),
+        400,
+        'IncompleteBody',
+      );
     });
 
     it('refuses a chunk not followed by CRLF', async () => {
-      await expectDecodeError(unsigned(), Buffer.from('3\r\nabcd\r\n0\r\n\r\n'), 400, 'IncompleteBody');
+      await expectDecodeError(
+        unsigned(),
+        Buffer.from('3\r\nabcd\r\n0\r\n\r\n'),
+        400,
+        'IncompleteBody',
+      );
     });
 
     it('refuses a small chunk that is not the last (InvalidChunkSizeError)', async () => {

@@ -1,7 +1,8 @@
 /**
  * AwsChunkedDecoder strips S3's aws-chunked framing from a request body:
  *
- *     <hex size>[;chunk-signature=<sig>]\r\n<data>\r\n ... 0[;chunk-signature=<sig>]\r\n
+ *     <hex size>[;chunk-signature=<sig>]\r\n<data>\r\n
+ *     ... 0[;chunk-signature=<sig>]\r\n
  *     [<trailer name>:<value>\r\n ... [x-amz-trailer-signature:<sig>\r\n]]\r\n
  *
  * It streams: data bytes pass through as they arrive and only the short

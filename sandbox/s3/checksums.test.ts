@@ -26,20 +26,26 @@ describe('checksums', () => {
   describe('checksumOf()', () => {
     for (const algorithm of CHECKSUM_ALGORITHMS) {
       it(`gives the published check value for ${algorithm}`, () => {
-        expect(checksumOf(algorithm, Buffer.from('123456789')).toString('hex')).toBe(
-          CHECK_VALUES[algorithm],
-        );
+        expect(
+          checksumOf(algorithm, Buffer.from('123456789')).toString('hex'),
+        ).toBe(CHECK_VALUES[algorithm]);
       });
     }
 
     it('gives CRC32C 0 and CRC64NVME 0 for empty input', () => {
-      expect(checksumOf('CRC32C', Buffer.alloc(0)).toString('hex')).toBe('00000000');
-      expect(checksumOf('CRC64NVME', Buffer.alloc(0)).toString('hex')).toBe('0000000000000000');
+      expect(checksumOf('CRC32C', Buffer.alloc(0)).toString('hex')).toBe(
+        '00000000',
+      );
+      expect(checksumOf('CRC64NVME', Buffer.alloc(0)).toString('hex')).toBe(
+        '0000000000000000',
+      );
     });
   });
 
   describe('createHasher()', () => {
-    const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 31 + 7) & 0xff));
+    const data = Buffer.from(
+      Array.from({ length: 1000 }, (_, i) => (i * 31 + 7) & 0xff),
+    );
 
     for (const algorithm of CHECKSUM_ALGORITHMS) {
       for (const split of [1, 3, 8, 9, 500, 999]) {
@@ -66,7 +72,9 @@ describe('checksums', () => {
     ];
     for (const [algorithm, text, isValid] of cases) {
       it(`${isValid ? 'accepts' : 'refuses'} ${algorithm} value "${text}"`, () => {
-        expect(decodeChecksumValue(algorithm, text) !== undefined).toBe(isValid);
+        expect(decodeChecksumValue(algorithm, text) !== undefined).toBe(
+          isValid,
+        );
       });
     }
   });

@@ -12,13 +12,7 @@ import { crc32 } from 'node:zlib';
 
 /** A flexible-checksum algorithm, spelled as in `x-amz-checksum-algorithm`. */
 export type ChecksumAlgorithm =
-  | 'CRC32'
-  | 'CRC32C'
-  | 'CRC64NVME'
-  | 'SHA1'
-  | 'SHA256'
-  | 'SHA512'
-  | 'MD5';
+  'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256' | 'SHA512' | 'MD5';
 
 /** Every algorithm this endpoint can verify, in S3's priority order. */
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = [

@@ -12,7 +12,10 @@ const RENAME_RETRIES = 5;
 
 /** tempName returns a fresh file name inside `dir` (nothing is created). */
 export function tempName(dir: string, suffix = '.tmp'): string {
-  return path.join(dir, `${Date.now()}-${randomBytes(8).toString('hex')}${suffix}`);
+  return path.join(
+    dir,
+    `${Date.now()}-${randomBytes(8).toString('hex')}${suffix}`,
+  );
 }
 
 /**
@@ -27,8 +30,13 @@ export async function renameReplacing(from: string, to: string): Promise<void> {
       return;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      const isTransient = code === 'EPERM' || code === 'EBUSY' || code === 'EACCES';
-      if (!isTransient || attempt >= RENAME_RETRIES || process.platform !== 'win32') {
+      const isTransient =
+        code === 'EPERM' || code === 'EBUSY' || code === 'EACCES';
+      if (
+        !isTransient ||
+        attempt >= RENAME_RETRIES ||
+        process.platform !== 'win32'
+      ) {
         throw error;
       }
       await new Promise((resolve) => setTimeout(resolve, 20 * (attempt + 1)));
@@ -75,5 +83,7 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
 
 /** isErrno tells whether `error` is a Node system error with `code`. */
 export function isErrno(error: unknown, ...codes: string[]): boolean {
-  return codes.includes((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+  return codes.includes(
+    (error as NodeJS.ErrnoException | undefined)?.code ?? '',
+  );
 }

@@ -90,7 +90,9 @@ async function signedChunkedPut(
     ].join('\n');
     previous = await signer.sign(stringToSign, { signingDate });
     pieces.push(
-      Buffer.from(`${chunk.length.toString(16)};chunk-signature=${previous}\r\n`),
+      Buffer.from(
+        `${chunk.length.toString(16)};chunk-signature=${previous}\r\n`,
+      ),
       chunk,
     );
     if (chunk.length > 0) {
@@ -155,7 +157,9 @@ describe('createS3Handler() on raw HTTP requests', () => {
       const body = response.body.toString();
       expect(errorCode(body)).toBe('AccessDenied');
       expect(body).toContain('<Message>Access Denied</Message>');
-      expect(body).toContain(`<RequestId>${response.headers['x-amz-request-id']}</RequestId>`);
+      expect(body).toContain(
+        `<RequestId>${response.headers['x-amz-request-id']}</RequestId>`,
+      );
     });
 
     it('refuses an unsigned upload and stores nothing', async () => {
@@ -166,7 +170,10 @@ describe('createS3Handler() on raw HTTP requests', () => {
         body: 'data nobody signed',
       });
 
-      expect([response.status, errorCode(response.body)]).toEqual([403, 'AccessDenied']);
+      expect([response.status, errorCode(response.body)]).toEqual([
+        403,
+        'AccessDenied',
+      ]);
       expect(await isStored(endpoint, 'unsigned.txt')).toBe(false);
       expect(endpoint.stored).toEqual([]);
     });
@@ -179,8 +186,13 @@ describe('createS3Handler() on raw HTTP requests', () => {
         { signingDate: new Date(Date.now() - 16 * 60_000) },
       );
 
-      expect([response.status, errorCode(response.body)]).toEqual([403, 'RequestTimeTooSkewed']);
-      expect(response.body.toString()).toContain('<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>');
+      expect([response.status, errorCode(response.body)]).toEqual([
+        403,
+        'RequestTimeTooSkewed',
+      ]);
+      expect(response.body.toString()).toContain(
+        '<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>',
+      );
       expect(await isStored(endpoint, 'stale.txt')).toBe(false);
     });
 
@@ -192,7 +204,11 @@ describe('createS3Handler() on raw HTTP requests', () => {
       addKey(clocked, shortLived, 3_600_000);
 
       try {
-        const skewed = await signedRaw(clocked, key, { method: 'GET', path: `/${BUCKET}/k`, headers: {} });
+        const skewed = await signedRaw(clocked, key, {
+          method: 'GET',
+          path: `/${BUCKET}/k`,
+          headers: {},
+        });
         const expired = await signedRaw(
           clocked,
           shortLived,
@@ -200,8 +216,14 @@ describe('createS3Handler() on raw HTTP requests', () => {
           { signingDate: later },
         );
 
-        expect([skewed.status, errorCode(skewed.body)]).toEqual([403, 'RequestTimeTooSkewed']);
-        expect([expired.status, errorCode(expired.body)]).toEqual([400, 'ExpiredToken']);
+        expect([skewed.status, errorCode(skewed.body)]).toEqual([
+          403,
+          'RequestTimeTooSkewed',
+        ]);
+        expect([expired.status, errorCode(expired.body)]).toEqual([
+          400,
+          'ExpiredToken',
+        ]);
       } finally {
         await clocked.close();
       }
@@ -215,7 +237,10 @@ describe('createS3Handler() on raw HTTP requests', () => {
         body: 'actual body',
       });
 
-      expect([response.status, errorCode(response.body)]).toEqual([400, 'XAmzContentSHA256Mismatch']);
+      expect([response.status, errorCode(response.body)]).toEqual([
+        400,
+        'XAmzContentSHA256Mismatch',
+      ]);
       expect(await isStored(endpoint, 'hash.txt')).toBe(false);
     });
 
@@ -223,7 +248,12 @@ describe('createS3Handler() on raw HTTP requests', () => {
       const response = await signedRaw(
         endpoint,
         key,
-        { method: 'PUT', path: `/${BUCKET}/k.txt`, headers: {}, body: 'original' },
+        {
+          method: 'PUT',
+          path: `/${BUCKET}/k.txt`,
+          headers: {},
+          body: 'original',
+        },
         {
           mutate: (signed) => {
             signed.path = `/${BUCKET}/other.txt`;
@@ -231,8 +261,13 @@ describe('createS3Handler() on raw HTTP requests', () => {
         },
       );
 
-      expect([response.status, errorCode(response.body)]).toEqual([403, 'SignatureDoesNotMatch']);
-      expect(response.body.toString()).toContain('<CanonicalRequest>PUT\n/test-bucket/other.txt');
+      expect([response.status, errorCode(response.body)]).toEqual([
+        403,
+        'SignatureDoesNotMatch',
+      ]);
+      expect(response.body.toString()).toContain(
+        '<CanonicalRequest>PUT\n/test-bucket/other.txt',
+      );
     });
 
     it('refuses an x-amz- header that was not signed', async () => {
@@ -247,8 +282,13 @@ describe('createS3Handler() on raw HTTP requests', () => {
         },
       );
 
-      expect([response.status, errorCode(response.body)]).toEqual([403, 'AccessDenied']);
-      expect(response.body.toString()).toContain('<HeadersNotSigned>x-amz-meta-added</HeadersNotSigned>');
+      expect([response.status, errorCode(response.body)]).toEqual([
+        403,
+        'AccessDenied',
+      ]);
+      expect(response.body.toString()).toContain(
+        '<HeadersNotSigned>x-amz-meta-added</HeadersNotSigned>',
+      );
     });
 
     it('answers HEAD errors with the status and no body', async () => {
@@ -299,7 +339,10 @@ describe('createS3Handler() on raw HTTP requests', () => {
       const put = await presigned('PUT', 'presigned/file.txt', new Date(), 600);
       const get = await presigned('GET', 'presigned/file.txt', new Date(), 600);
 
-      const stored = await rawRequest(endpoint, { ...put, body: 'via a presigned URL' });
+      const stored = await rawRequest(endpoint, {
+        ...put,
+        body: 'via a presigned URL',
+      });
       const fetched = await rawRequest(endpoint, get);
 
       expect(stored.status).toBe(200);
@@ -309,12 +352,22 @@ describe('createS3Handler() on raw HTTP requests', () => {
     });
 
     it('refuses a presigned URL after it expires', async () => {
-      const get = await presigned('GET', 'presigned/file.txt', new Date(Date.now() - 3_600_000), 3000);
+      const get = await presigned(
+        'GET',
+        'presigned/file.txt',
+        new Date(Date.now() - 3_600_000),
+        3000,
+      );
 
       const response = await rawRequest(endpoint, get);
 
-      expect([response.status, errorCode(response.body)]).toEqual([403, 'AccessDenied']);
-      expect(response.body.toString()).toContain('<Message>Request has expired</Message>');
+      expect([response.status, errorCode(response.body)]).toEqual([
+        403,
+        'AccessDenied',
+      ]);
+      expect(response.body.toString()).toContain(
+        '<Message>Request has expired</Message>',
+      );
     });
   });
 
@@ -327,7 +380,10 @@ describe('createS3Handler() on raw HTTP requests', () => {
         body: 'this',
       });
 
-      expect([response.status, errorCode(response.body)]).toEqual([400, 'BadDigest']);
+      expect([response.status, errorCode(response.body)]).toEqual([
+        400,
+        'BadDigest',
+      ]);
       expect(await isStored(endpoint, 'md5.txt')).toBe(false);
     });
 
@@ -335,22 +391,36 @@ describe('createS3Handler() on raw HTTP requests', () => {
       const response = await signedRaw(endpoint, key, {
         method: 'PUT',
         path: `/${BUCKET}/unsigned-payload.txt`,
-        headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-md5': md5Base64('AAABBB') },
+        headers: {
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+          'content-md5': md5Base64('AAABBB'),
+        },
         body: 'AAABBB',
       });
 
       // The ETag of the recorded botocore PUT of these bytes.
       expect(response.status).toBe(200);
-      expect(response.headers.etag).toBe(`"${createHash('md5').update('AAABBB').digest('hex')}"`);
+      expect(response.headers.etag).toBe(
+        `"${createHash('md5').update('AAABBB').digest('hex')}"`,
+      );
     });
 
     it('stores a body sent with signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', async () => {
-      const chunks = [Buffer.alloc(65_536, 'a'), Buffer.alloc(9000, 'b'), Buffer.alloc(1024, 'c')];
+      const chunks = [
+        Buffer.alloc(65_536, 'a'),
+        Buffer.alloc(9000, 'b'),
+        Buffer.alloc(1024, 'c'),
+      ];
 
-      const response = await rawRequest(endpoint, await signedChunkedPut(endpoint, key, 'signed.bin', chunks));
+      const response = await rawRequest(
+        endpoint,
+        await signedChunkedPut(endpoint, key, 'signed.bin', chunks),
+      );
 
       expect(response.status).toBe(200);
-      expect(await readFile(objectPath(endpoint.rootDir, BUCKET, 'signed.bin'))).toEqual(Buffer.concat(chunks));
+      expect(
+        await readFile(objectPath(endpoint.rootDir, BUCKET, 'signed.bin')),
+      ).toEqual(Buffer.concat(chunks));
     });
 
     it('stores signed chunks with a signed CRC32C trailer', async () => {
@@ -358,7 +428,9 @@ describe('createS3Handler() on raw HTTP requests', () => {
 
       const response = await rawRequest(
         endpoint,
-        await signedChunkedPut(endpoint, key, 'trailer.bin', chunks, { trailer: true }),
+        await signedChunkedPut(endpoint, key, 'trailer.bin', chunks, {
+          trailer: true,
+        }),
       );
 
       expect(response.status).toBe(200);
@@ -369,15 +441,24 @@ describe('createS3Handler() on raw HTTP requests', () => {
 
     it('refuses signed chunks whose data changed (SignatureDoesNotMatch)', async () => {
       const chunks = [Buffer.alloc(65_536, 'a'), Buffer.alloc(1024, 'c')];
-      const request = await signedChunkedPut(endpoint, key, 'tampered.bin', chunks, {
-        tamper: (body) => {
-          body[body.length - 200] ^= 1;
+      const request = await signedChunkedPut(
+        endpoint,
+        key,
+        'tampered.bin',
+        chunks,
+        {
+          tamper: (body) => {
+            body[body.length - 200] ^= 1;
+          },
         },
-      });
+      );
 
       const response = await rawRequest(endpoint, request);
 
-      expect([response.status, errorCode(response.body)]).toEqual([403, 'SignatureDoesNotMatch']);
+      expect([response.status, errorCode(response.body)]).toEqual([
+        403,
+        'SignatureDoesNotMatch',
+      ]);
       expect(await isStored(endpoint, 'tampered.bin')).toBe(false);
     });
 
@@ -401,7 +482,10 @@ describe('createS3Handler() on raw HTTP requests', () => {
         body,
       });
 
-      expect([response.status, errorCode(response.body)]).toEqual([400, 'InvalidChunkSizeError']);
+      expect([response.status, errorCode(response.body)]).toEqual([
+        400,
+        'InvalidChunkSizeError',
+      ]);
     });
 
     it('stores nothing and keeps serving when a client disconnects mid-upload', async () => {
@@ -441,7 +525,11 @@ describe('createS3Handler() on raw HTTP requests', () => {
         });
       });
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const after = await signedRaw(endpoint, key, { method: 'GET', path: `/${BUCKET}/cut.bin`, headers: {} });
+      const after = await signedRaw(endpoint, key, {
+        method: 'GET',
+        path: `/${BUCKET}/cut.bin`,
+        headers: {},
+      });
 
       expect([after.status, errorCode(after.body)]).toEqual([404, 'NoSuchKey']);
       expect(await readdir(path.join(endpoint.rootDir, '.s3-tmp'))).toEqual([]);
@@ -451,10 +539,19 @@ describe('createS3Handler() on raw HTTP requests', () => {
 
   describe('routing and validation', () => {
     it('answers an unknown bucket with NoSuchBucket', async () => {
-      const response = await signedRaw(endpoint, key, { method: 'GET', path: '/no-such-bucket/k', headers: {} });
+      const response = await signedRaw(endpoint, key, {
+        method: 'GET',
+        path: '/no-such-bucket/k',
+        headers: {},
+      });
 
-      expect([response.status, errorCode(response.body)]).toEqual([404, 'NoSuchBucket']);
-      expect(response.body.toString()).toContain('<BucketName>no-such-bucket</BucketName>');
+      expect([response.status, errorCode(response.body)]).toEqual([
+        404,
+        'NoSuchBucket',
+      ]);
+      expect(response.body.toString()).toContain(
+        '<BucketName>no-such-bucket</BucketName>',
+      );
     });
 
     it('refuses a key that cannot be a file path', async () => {
@@ -465,8 +562,13 @@ describe('createS3Handler() on raw HTTP requests', () => {
         body: 'x',
       });
 
-      expect([response.status, errorCode(response.body)]).toEqual([400, 'InvalidArgument']);
-      await expect(stat(path.join(endpoint.rootDir, 'escape.txt'))).rejects.toThrow();
+      expect([response.status, errorCode(response.body)]).toEqual([
+        400,
+        'InvalidArgument',
+      ]);
+      await expect(
+        stat(path.join(endpoint.rootDir, 'escape.txt')),
+      ).rejects.toThrow();
     });
 
     it('refuses a malformed CompleteMultipartUpload body (MalformedXML)', async () => {
@@ -476,7 +578,9 @@ describe('createS3Handler() on raw HTTP requests', () => {
         query: { uploads: '' },
         headers: {},
       });
-      const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.body.toString())![1];
+      const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(
+        created.body.toString(),
+      )![1];
 
       const response = await signedRaw(endpoint, key, {
         method: 'POST',
@@ -487,7 +591,10 @@ describe('createS3Handler() on raw HTTP requests', () => {
       });
 
       expect(created.status).toBe(200);
-      expect([response.status, errorCode(response.body)]).toEqual([400, 'MalformedXML']);
+      expect([response.status, errorCode(response.body)]).toEqual([
+        400,
+        'MalformedXML',
+      ]);
     });
 
     it('refuses an out-of-range part number (InvalidArgument)', async () => {
@@ -499,7 +606,10 @@ describe('createS3Handler() on raw HTTP requests', () => {
         body: 'x',
       });
 
-      expect([response.status, errorCode(response.body)]).toEqual([400, 'InvalidArgument']);
+      expect([response.status, errorCode(response.body)]).toEqual([
+        400,
+        'InvalidArgument',
+      ]);
     });
 
     it('answers an unknown upload id with NoSuchUpload', async () => {
@@ -510,7 +620,10 @@ describe('createS3Handler() on raw HTTP requests', () => {
         headers: {},
       });
 
-      expect([response.status, errorCode(response.body)]).toEqual([404, 'NoSuchUpload']);
+      expect([response.status, errorCode(response.body)]).toEqual([
+        404,
+        'NoSuchUpload',
+      ]);
     });
   });
 });

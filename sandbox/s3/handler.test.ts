@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  mkdtemp,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +18,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
@@ -20,7 +28,15 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+} from 'vitest';
 
 import { objectPath } from './handler.ts';
 import {
@@ -33,7 +49,10 @@ import {
 } from './testing.ts';
 
 const BUCKET = 'test-bucket';
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const repoRoot = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../..',
+);
 const realFastq = path.resolve(
   repoRoot,
   '../shared/data/fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_1.fq.gz',
@@ -52,7 +71,10 @@ async function expectS3Failure(
     caught = error as Error & { $metadata?: { httpStatusCode?: number } };
   }
   expect(caught, `expected ${status} ${code}`).toBeDefined();
-  expect({ status: caught!.$metadata?.httpStatusCode, code: caught!.name }).toEqual({
+  expect({
+    status: caught!.$metadata?.httpStatusCode,
+    code: caught!.name,
+  }).toEqual({
     status,
     code,
   });
@@ -124,10 +146,18 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       );
 
       expect(put.ETag).toBe(`"${md5Hex(body)}"`);
-      const file = objectPath(endpoint.rootDir, BUCKET, 'organization/o1/uploads/u1.fastq-r1');
+      const file = objectPath(
+        endpoint.rootDir,
+        BUCKET,
+        'organization/o1/uploads/u1.fastq-r1',
+      );
       expect(await readFile(file)).toEqual(body);
       expect(endpoint.stored).toEqual([
-        { bucket: BUCKET, key: 'organization/o1/uploads/u1.fastq-r1', size: body.length },
+        {
+          bucket: BUCKET,
+          key: 'organization/o1/uploads/u1.fastq-r1',
+          size: body.length,
+        },
       ]);
       const sent = endpoint.requests.at(-1)!.headers;
       expect(sent['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
@@ -140,17 +170,31 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       await writeFile(source, data);
 
       const put = await s3.send(
-        new PutObjectCommand({ Bucket: BUCKET, Key: 'stream.bin', Body: createReadStream(source) }),
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: 'stream.bin',
+          Body: createReadStream(source),
+        }),
       );
 
       const sent = endpoint.requests.at(-1)!.headers;
-      expect(sent['x-amz-content-sha256']).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER');
+      expect(sent['x-amz-content-sha256']).toBe(
+        'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      );
       expect(sent['x-amz-trailer']).toBe('x-amz-checksum-crc32');
       expect(put.ETag).toBe(`"${md5Hex(data)}"`);
-      expect(await readFile(objectPath(endpoint.rootDir, BUCKET, 'stream.bin'))).toEqual(data);
+      expect(
+        await readFile(objectPath(endpoint.rootDir, BUCKET, 'stream.bin')),
+      ).toEqual(data);
     });
 
-    const algorithms: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
+    const algorithms: ChecksumAlgorithm[] = [
+      'CRC32',
+      'CRC32C',
+      'CRC64NVME',
+      'SHA1',
+      'SHA256',
+    ];
     for (const algorithm of algorithms) {
       for (const form of ['header', 'trailer'] as const) {
         it(`verifies a ${algorithm} checksum sent as a ${form} and returns it on GET`, async () => {
@@ -168,9 +212,15 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
             }),
           );
           const get = await s3.send(
-            new GetObjectCommand({ Bucket: BUCKET, Key: objectKey, ChecksumMode: 'ENABLED' }),
+            new GetObjectCommand({
+              Bucket: BUCKET,
+              Key: objectKey,
+              ChecksumMode: 'ENABLED',
+            }),
           );
-          const downloaded = Buffer.from(await get.Body!.transformToByteArray());
+          const downloaded = Buffer.from(
+            await get.Body!.transformToByteArray(),
+          );
 
           const field = `Checksum${algorithm}` as const;
           expect(put[field]).toBeDefined();
@@ -181,24 +231,38 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
     }
 
     it('refuses a Content-MD5 that does not match the body with BadDigest', async () => {
-      const wrongMd5 = createHash('md5').update('something else').digest('base64');
+      const wrongMd5 = createHash('md5')
+        .update('something else')
+        .digest('base64');
 
       await expectS3Failure(
         s3.send(
-          new PutObjectCommand({ Bucket: BUCKET, Key: 'bad-md5', Body: 'hello', ContentMD5: wrongMd5 }),
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: 'bad-md5',
+            Body: 'hello',
+            ContentMD5: wrongMd5,
+          }),
         ),
         400,
         'BadDigest',
       );
 
-      await expect(stat(objectPath(endpoint.rootDir, BUCKET, 'bad-md5'))).rejects.toThrow();
+      await expect(
+        stat(objectPath(endpoint.rootDir, BUCKET, 'bad-md5')),
+      ).rejects.toThrow();
       expect(endpoint.stored).toEqual([]);
     });
 
     it('refuses a malformed Content-MD5 with InvalidDigest', async () => {
       await expectS3Failure(
         s3.send(
-          new PutObjectCommand({ Bucket: BUCKET, Key: 'bad-md5', Body: 'hello', ContentMD5: 'abc' }),
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: 'bad-md5',
+            Body: 'hello',
+            ContentMD5: 'abc',
+          }),
         ),
         400,
         'InvalidDigest',
@@ -208,7 +272,12 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
     it('refuses an x-amz-checksum-crc32 value that does not match with BadDigest', async () => {
       await expectS3Failure(
         s3.send(
-          new PutObjectCommand({ Bucket: BUCKET, Key: 'bad-crc', Body: 'hello', ChecksumCRC32: 'AAAAAA==' }),
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: 'bad-crc',
+            Body: 'hello',
+            ChecksumCRC32: 'AAAAAA==',
+          }),
         ),
         400,
         'BadDigest',
@@ -218,20 +287,35 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
     });
 
     it('does not overwrite an existing object when sent If-None-Match: *', async () => {
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'once', Body: 'first' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: 'once', Body: 'first' }),
+      );
 
       await expectS3Failure(
-        s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'once', Body: 'second', IfNoneMatch: '*' })),
+        s3.send(
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: 'once',
+            Body: 'second',
+            IfNoneMatch: '*',
+          }),
+        ),
         412,
         'PreconditionFailed',
       );
 
-      expect((await readFile(objectPath(endpoint.rootDir, BUCKET, 'once'))).toString()).toBe('first');
+      expect(
+        (
+          await readFile(objectPath(endpoint.rootDir, BUCKET, 'once'))
+        ).toString(),
+      ).toBe('first');
     });
 
     it('answers an unknown bucket with NoSuchBucket', async () => {
       await expectS3Failure(
-        s3.send(new PutObjectCommand({ Bucket: 'other-bucket', Key: 'k', Body: 'x' })),
+        s3.send(
+          new PutObjectCommand({ Bucket: 'other-bucket', Key: 'k', Body: 'x' }),
+        ),
         404,
         'NoSuchBucket',
       );
@@ -254,7 +338,9 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
     });
 
     it('HeadObject returns size, ETag, type and metadata', async () => {
-      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'dir/obj.bin' }));
+      const head = await s3.send(
+        new HeadObjectCommand({ Bucket: BUCKET, Key: 'dir/obj.bin' }),
+      );
 
       expect(head.ContentLength).toBe(data.length);
       expect(head.ETag).toBe(`"${md5Hex(data)}"`);
@@ -288,7 +374,11 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
     for (const { header, start, end } of ranges) {
       it(`GetObject with Range ${header} answers 206 with bytes ${start}-${end}`, async () => {
         const get = await s3.send(
-          new GetObjectCommand({ Bucket: BUCKET, Key: 'dir/obj.bin', Range: header }),
+          new GetObjectCommand({
+            Bucket: BUCKET,
+            Key: 'dir/obj.bin',
+            Range: header,
+          }),
         );
         const body = Buffer.from(await get.Body!.transformToByteArray());
 
@@ -301,7 +391,13 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
 
     it('GetObject with a range past the end is InvalidRange (416)', async () => {
       await expectS3Failure(
-        s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'dir/obj.bin', Range: 'bytes=10000-' })),
+        s3.send(
+          new GetObjectCommand({
+            Bucket: BUCKET,
+            Key: 'dir/obj.bin',
+            Range: 'bytes=10000-',
+          }),
+        ),
         416,
         'InvalidRange',
       );
@@ -312,30 +408,101 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
 
       // A 304 has no body, so the SDK (as with S3) cannot name a code.
       await expectS3Failure(
-        s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'dir/obj.bin', IfNoneMatch: etag })),
+        s3.send(
+          new GetObjectCommand({
+            Bucket: BUCKET,
+            Key: 'dir/obj.bin',
+            IfNoneMatch: etag,
+          }),
+        ),
         304,
         'Unknown',
       );
       const get = await s3.send(
-        new GetObjectCommand({ Bucket: BUCKET, Key: 'dir/obj.bin', IfMatch: etag }),
+        new GetObjectCommand({
+          Bucket: BUCKET,
+          Key: 'dir/obj.bin',
+          IfMatch: etag,
+        }),
       );
       expect(get.ETag).toBe(etag);
     });
 
+    it('GetObject applies response-* overrides to the headers', async () => {
+      const get = await s3.send(
+        new GetObjectCommand({
+          Bucket: BUCKET,
+          Key: 'dir/obj.bin',
+          ResponseContentType: 'application/gzip',
+          ResponseContentDisposition: 'attachment; filename="S1_R1.fastq.gz"',
+        }),
+      );
+      await get.Body!.transformToByteArray();
+
+      expect(get.ContentType).toBe('application/gzip');
+      expect(get.ContentDisposition).toBe(
+        'attachment; filename="S1_R1.fastq.gz"',
+      );
+    });
+
+    it('stores and serves an empty object; any range of it is InvalidRange', async () => {
+      await s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: 'empty', Body: '' }),
+      );
+
+      const get = await s3.send(
+        new GetObjectCommand({ Bucket: BUCKET, Key: 'empty' }),
+      );
+      const body = await get.Body!.transformToByteArray();
+
+      expect(get.ContentLength).toBe(0);
+      expect(body.length).toBe(0);
+      expect(get.ETag).toBe(`"${md5Hex(Buffer.alloc(0))}"`);
+      await expectS3Failure(
+        s3.send(
+          new GetObjectCommand({
+            Bucket: BUCKET,
+            Key: 'empty',
+            Range: 'bytes=0-',
+          }),
+        ),
+        416,
+        'InvalidRange',
+      );
+    });
+
+    it('HeadBucket answers 200 for a known bucket and 404 otherwise', async () => {
+      const head = await s3.send(new HeadBucketCommand({ Bucket: BUCKET }));
+
+      expect(head.$metadata.httpStatusCode).toBe(200);
+      await expectS3Failure(
+        s3.send(new HeadBucketCommand({ Bucket: 'other-bucket' })),
+        404,
+        'NotFound',
+      );
+    });
+
     it('DeleteObject removes the object and the folders it created', async () => {
-      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'dir/obj.bin' }));
+      await s3.send(
+        new DeleteObjectCommand({ Bucket: BUCKET, Key: 'dir/obj.bin' }),
+      );
 
       await expectS3Failure(
         s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'dir/obj.bin' })),
         404,
         'NotFound',
       );
-      await expect(stat(path.join(endpoint.rootDir, BUCKET, 'dir'))).rejects.toThrow();
+      await expect(
+        stat(path.join(endpoint.rootDir, BUCKET, 'dir')),
+      ).rejects.toThrow();
     });
   });
 
   describe('multipart uploads', () => {
-    async function startUpload(objectKey: string, algorithm?: ChecksumAlgorithm) {
+    async function startUpload(
+      objectKey: string,
+      algorithm?: ChecksumAlgorithm,
+    ) {
       const created = await s3.send(
         new CreateMultipartUploadCommand({
           Bucket: BUCKET,
@@ -355,7 +522,10 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
     ): Promise<CompletedPart> {
       let payload: Buffer | ReturnType<typeof createReadStream> = body;
       if (options.asStream) {
-        const file = path.join(scratch, `${uploadId.slice(0, 8)}-${partNumber}.bin`);
+        const file = path.join(
+          scratch,
+          `${uploadId.slice(0, 8)}-${partNumber}.bin`,
+        );
         await writeFile(file, body);
         payload = createReadStream(file);
       }
@@ -390,7 +560,11 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
         sendPart('mp/object.bin', uploadId, 2, parts[1]),
       ]);
       const listed = await s3.send(
-        new ListPartsCommand({ Bucket: BUCKET, Key: 'mp/object.bin', UploadId: uploadId }),
+        new ListPartsCommand({
+          Bucket: BUCKET,
+          Key: 'mp/object.bin',
+          UploadId: uploadId,
+        }),
       );
       const done = await s3.send(
         new CompleteMultipartUploadCommand({
@@ -405,13 +579,19 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
         }),
       );
 
-      expect(listed.Parts!.map((part) => [part.PartNumber, part.Size, part.ETag])).toEqual(
+      expect(
+        listed.Parts!.map((part) => [part.PartNumber, part.Size, part.ETag]),
+      ).toEqual(
         parts.map((part, i) => [i + 1, part.length, `"${md5Hex(part)}"`]),
       );
       expect(done.ETag).toBe(multipartEtag(parts));
-      const stored = await readFile(objectPath(endpoint.rootDir, BUCKET, 'mp/object.bin'));
+      const stored = await readFile(
+        objectPath(endpoint.rootDir, BUCKET, 'mp/object.bin'),
+      );
       expect(stored).toEqual(Buffer.concat(parts));
-      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'mp/object.bin' }));
+      const head = await s3.send(
+        new HeadObjectCommand({ Bucket: BUCKET, Key: 'mp/object.bin' }),
+      );
       expect(head.ETag).toBe(multipartEtag(parts));
       expect(endpoint.stored).toEqual([
         { bucket: BUCKET, key: 'mp/object.bin', size: stored.length },
@@ -430,7 +610,9 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
             Bucket: BUCKET,
             Key: 'mp/retry.bin',
             UploadId: uploadId,
-            MultipartUpload: { Parts: sent.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })) },
+            MultipartUpload: {
+              Parts: sent.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })),
+            },
           }),
         );
 
@@ -440,7 +622,13 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       expect(second.ETag).toBe(first.ETag);
       expect(endpoint.stored).toHaveLength(1);
       await expectS3Failure(
-        s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'mp/retry.bin', UploadId: uploadId })),
+        s3.send(
+          new ListPartsCommand({
+            Bucket: BUCKET,
+            Key: 'mp/retry.bin',
+            UploadId: uploadId,
+          }),
+        ),
         404,
         'NoSuchUpload',
       );
@@ -452,12 +640,16 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       const again = await sendPart('mp/replaced.bin', uploadId, 1, parts[0]);
 
       const listed = await s3.send(
-        new ListPartsCommand({ Bucket: BUCKET, Key: 'mp/replaced.bin', UploadId: uploadId }),
+        new ListPartsCommand({
+          Bucket: BUCKET,
+          Key: 'mp/replaced.bin',
+          UploadId: uploadId,
+        }),
       );
 
-      expect(listed.Parts!.map((part) => [part.PartNumber, part.ETag, part.Size])).toEqual([
-        [1, again.ETag, parts[0].length],
-      ]);
+      expect(
+        listed.Parts!.map((part) => [part.PartNumber, part.ETag, part.Size]),
+      ).toEqual([[1, again.ETag, parts[0].length]]);
     });
 
     it('refuses a part list with a wrong ETag (InvalidPart)', async () => {
@@ -470,7 +662,9 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
             Bucket: BUCKET,
             Key: 'mp/bad.bin',
             UploadId: uploadId,
-            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: `"${'0'.repeat(32)}"` }] },
+            MultipartUpload: {
+              Parts: [{ PartNumber: 1, ETag: `"${'0'.repeat(32)}"` }],
+            },
           }),
         ),
         400,
@@ -554,11 +748,21 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       await sendPart('mp/aborted.bin', uploadId, 1, parts[0]);
 
       await s3.send(
-        new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/aborted.bin', UploadId: uploadId }),
+        new AbortMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'mp/aborted.bin',
+          UploadId: uploadId,
+        }),
       );
 
       await expectS3Failure(
-        s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'mp/aborted.bin', UploadId: uploadId })),
+        s3.send(
+          new ListPartsCommand({
+            Bucket: BUCKET,
+            Key: 'mp/aborted.bin',
+            UploadId: uploadId,
+          }),
+        ),
         404,
         'NoSuchUpload',
       );
@@ -567,6 +771,73 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
         404,
         'NoSuchUpload',
       );
+    });
+
+    it('pages ListParts with max-parts and part-number-marker', async () => {
+      const uploadId = await startUpload('mp/paged.bin');
+      for (const partNumber of [1, 2, 3]) {
+        await sendPart('mp/paged.bin', uploadId, partNumber, parts[2]);
+      }
+
+      const first = await s3.send(
+        new ListPartsCommand({
+          Bucket: BUCKET,
+          Key: 'mp/paged.bin',
+          UploadId: uploadId,
+          MaxParts: 2,
+        }),
+      );
+      const second = await s3.send(
+        new ListPartsCommand({
+          Bucket: BUCKET,
+          Key: 'mp/paged.bin',
+          UploadId: uploadId,
+          MaxParts: 2,
+          PartNumberMarker: first.NextPartNumberMarker,
+        }),
+      );
+
+      expect([
+        first.IsTruncated,
+        first.Parts!.map((part) => part.PartNumber),
+      ]).toEqual([true, [1, 2]]);
+      expect([
+        second.IsTruncated,
+        second.Parts!.map((part) => part.PartNumber),
+      ]).toEqual([false, [3]]);
+    });
+
+    it('pages ListMultipartUploads with max-uploads and markers', async () => {
+      const ids = [
+        await startUpload('mp/pages/a.bin'),
+        await startUpload('mp/pages/b.bin'),
+        await startUpload('mp/pages/c.bin'),
+      ];
+
+      const first = await s3.send(
+        new ListMultipartUploadsCommand({
+          Bucket: BUCKET,
+          Prefix: 'mp/pages/',
+          MaxUploads: 2,
+        }),
+      );
+      const second = await s3.send(
+        new ListMultipartUploadsCommand({
+          Bucket: BUCKET,
+          Prefix: 'mp/pages/',
+          MaxUploads: 2,
+          KeyMarker: first.NextKeyMarker,
+          UploadIdMarker: first.NextUploadIdMarker,
+        }),
+      );
+
+      expect(first.IsTruncated).toBe(true);
+      expect(
+        [...first.Uploads!, ...second.Uploads!].map(
+          (upload) => upload.UploadId,
+        ),
+      ).toEqual(ids);
+      expect(second.IsTruncated).toBe(false);
     });
 
     it('lists open uploads with ListMultipartUploads', async () => {
@@ -578,7 +849,9 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
         new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'mp/list/' }),
       );
 
-      expect(listed.Uploads!.map((upload) => [upload.Key, upload.UploadId])).toEqual([
+      expect(
+        listed.Uploads!.map((upload) => [upload.Key, upload.UploadId]),
+      ).toEqual([
         ['mp/list/a.bin', first],
         ['mp/list/b.bin', second],
       ]);
@@ -587,8 +860,13 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
     it('computes the COMPOSITE CRC32 checksum of an upload created with CRC32', async () => {
       const uploadId = await startUpload('mp/composite.bin', 'CRC32');
       const sent = [
-        await sendPart('mp/composite.bin', uploadId, 1, parts[0], { algorithm: 'CRC32' }),
-        await sendPart('mp/composite.bin', uploadId, 2, parts[1], { algorithm: 'CRC32', asStream: true }),
+        await sendPart('mp/composite.bin', uploadId, 1, parts[0], {
+          algorithm: 'CRC32',
+        }),
+        await sendPart('mp/composite.bin', uploadId, 2, parts[1], {
+          algorithm: 'CRC32',
+          asStream: true,
+        }),
       ];
 
       const done = await s3.send(
@@ -597,14 +875,20 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
           Key: 'mp/composite.bin',
           UploadId: uploadId,
           MultipartUpload: {
-            Parts: sent.map(({ PartNumber, ETag, ChecksumCRC32 }) => ({ PartNumber, ETag, ChecksumCRC32 })),
+            Parts: sent.map(({ PartNumber, ETag, ChecksumCRC32 }) => ({
+              PartNumber,
+              ETag,
+              ChecksumCRC32,
+            })),
           },
         }),
       );
 
       // S3's composite checksum: CRC32 of the concatenated binary part
       // CRC32s (each verified by the SDK's own CRC32), then "-<parts>".
-      const partCrcs = Buffer.concat(sent.map((part) => Buffer.from(part.ChecksumCRC32!, 'base64')));
+      const partCrcs = Buffer.concat(
+        sent.map((part) => Buffer.from(part.ChecksumCRC32!, 'base64')),
+      );
       const crc = Buffer.alloc(4);
       crc.writeUInt32BE((await import('node:zlib')).crc32(partCrcs));
       expect(done.ChecksumCRC32).toBe(`${crc.toString('base64')}-2`);
@@ -613,7 +897,9 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
 
     it('requires the part checksums of an upload created with a checksum', async () => {
       const uploadId = await startUpload('mp/needs-crc.bin', 'CRC32');
-      const sent = await sendPart('mp/needs-crc.bin', uploadId, 1, parts[0], { algorithm: 'CRC32' });
+      const sent = await sendPart('mp/needs-crc.bin', uploadId, 1, parts[0], {
+        algorithm: 'CRC32',
+      });
 
       await expectS3Failure(
         s3.send(
@@ -632,12 +918,21 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
     it('gives a CRC64NVME upload the FULL_OBJECT checksum of the whole object', async () => {
       const whole = Buffer.concat([parts[0], parts[1]]);
       const reference = await s3.send(
-        new PutObjectCommand({ Bucket: BUCKET, Key: 'mp/reference.bin', Body: whole, ChecksumAlgorithm: 'CRC64NVME' }),
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: 'mp/reference.bin',
+          Body: whole,
+          ChecksumAlgorithm: 'CRC64NVME',
+        }),
       );
       const uploadId = await startUpload('mp/full.bin', 'CRC64NVME');
       const sent = [
-        await sendPart('mp/full.bin', uploadId, 1, parts[0], { algorithm: 'CRC64NVME' }),
-        await sendPart('mp/full.bin', uploadId, 2, parts[1], { algorithm: 'CRC64NVME' }),
+        await sendPart('mp/full.bin', uploadId, 1, parts[0], {
+          algorithm: 'CRC64NVME',
+        }),
+        await sendPart('mp/full.bin', uploadId, 2, parts[1], {
+          algorithm: 'CRC64NVME',
+        }),
       ];
 
       const done = await s3.send(
@@ -646,7 +941,11 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
           Key: 'mp/full.bin',
           UploadId: uploadId,
           MultipartUpload: {
-            Parts: sent.map(({ PartNumber, ETag, ChecksumCRC64NVME }) => ({ PartNumber, ETag, ChecksumCRC64NVME })),
+            Parts: sent.map(({ PartNumber, ETag, ChecksumCRC64NVME }) => ({
+              PartNumber,
+              ETag,
+              ChecksumCRC64NVME,
+            })),
           },
         }),
       );
@@ -658,12 +957,18 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
 
     it('keeps acknowledged parts across a server restart', async () => {
       const rootDir = await mkdtemp(path.join(scratch, 'restart-'));
-      const first = await startTestEndpoint({ rootDir, minPartSize: 64 * 1024 });
+      const first = await startTestEndpoint({
+        rootDir,
+        minPartSize: 64 * 1024,
+      });
       addKey(first, key);
       const before = s3Client(first, key);
       const uploadId = (
         await before.send(
-          new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/restart.bin' }),
+          new CreateMultipartUploadCommand({
+            Bucket: BUCKET,
+            Key: 'mp/restart.bin',
+          }),
         )
       ).UploadId!;
       const sent: CompletedPart[] = [];
@@ -682,12 +987,19 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       before.destroy();
       await first.close();
 
-      const second = await startTestEndpoint({ rootDir, minPartSize: 64 * 1024 });
+      const second = await startTestEndpoint({
+        rootDir,
+        minPartSize: 64 * 1024,
+      });
       addKey(second, key);
       const after = s3Client(second, key);
       try {
         const listed = await after.send(
-          new ListPartsCommand({ Bucket: BUCKET, Key: 'mp/restart.bin', UploadId: uploadId }),
+          new ListPartsCommand({
+            Bucket: BUCKET,
+            Key: 'mp/restart.bin',
+            UploadId: uploadId,
+          }),
         );
         const third = await after.send(
           new UploadPartCommand({
@@ -703,15 +1015,19 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
             Bucket: BUCKET,
             Key: 'mp/restart.bin',
             UploadId: uploadId,
-            MultipartUpload: { Parts: [...sent, { PartNumber: 3, ETag: third.ETag }] },
+            MultipartUpload: {
+              Parts: [...sent, { PartNumber: 3, ETag: third.ETag }],
+            },
           }),
         );
 
-        expect(listed.Parts!.map((part) => part.ETag)).toEqual(sent.map((part) => part.ETag));
-        expect(done.ETag).toBe(multipartEtag(parts));
-        expect(await readFile(objectPath(rootDir, BUCKET, 'mp/restart.bin'))).toEqual(
-          Buffer.concat(parts),
+        expect(listed.Parts!.map((part) => part.ETag)).toEqual(
+          sent.map((part) => part.ETag),
         );
+        expect(done.ETag).toBe(multipartEtag(parts));
+        expect(
+          await readFile(objectPath(rootDir, BUCKET, 'mp/restart.bin')),
+        ).toEqual(Buffer.concat(parts));
       } finally {
         after.destroy();
         await second.close();
@@ -741,7 +1057,10 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       const cut = 5 * 1024 * 1024;
       expect(data.length).toBeGreaterThan(cut);
       const created = await bigS3.send(
-        new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'fastq/S1_R1.fastq.gz' }),
+        new CreateMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'fastq/S1_R1.fastq.gz',
+        }),
       );
 
       const sent: CompletedPart[] = [];
@@ -770,14 +1089,21 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
         }),
       );
 
-      expect(done.ETag).toBe(multipartEtag([data.subarray(0, cut), data.subarray(cut)]));
-      const stored = await readFile(objectPath(big.rootDir, BUCKET, 'fastq/S1_R1.fastq.gz'));
+      expect(done.ETag).toBe(
+        multipartEtag([data.subarray(0, cut), data.subarray(cut)]),
+      );
+      const stored = await readFile(
+        objectPath(big.rootDir, BUCKET, 'fastq/S1_R1.fastq.gz'),
+      );
       expect(stored.equals(data)).toBe(true);
     });
 
     it('refuses a first part one byte under 5 MiB (EntityTooSmall)', async () => {
       const created = await bigS3.send(
-        new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'fastq/short.bin' }),
+        new CreateMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'fastq/short.bin',
+        }),
       );
       const sent: CompletedPart[] = [];
       for (const [partNumber, body] of [
@@ -813,10 +1139,15 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
 
   describe('authentication', () => {
     it('refuses a signature made with the wrong secret (SignatureDoesNotMatch)', async () => {
-      const wrong = s3Client(endpoint, { ...key, secretAccessKey: `${key.secretAccessKey}x` });
+      const wrong = s3Client(endpoint, {
+        ...key,
+        secretAccessKey: `${key.secretAccessKey}x`,
+      });
 
       await expectS3Failure(
-        wrong.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' })),
+        wrong.send(
+          new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' }),
+        ),
         403,
         'SignatureDoesNotMatch',
       );
@@ -844,7 +1175,9 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       const wrong = s3Client(endpoint, { ...key, sessionToken: 'forged' });
 
       await expectS3Failure(
-        wrong.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' })),
+        wrong.send(
+          new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' }),
+        ),
         400,
         'InvalidToken',
       );
@@ -857,7 +1190,9 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       const client = s3Client(endpoint, expired);
 
       const failure = await expectS3Failure(
-        client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' })),
+        client.send(
+          new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' }),
+        ),
         400,
         'ExpiredToken',
       );
@@ -868,10 +1203,14 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
     });
 
     it('refuses a request signed with a clock 20 minutes slow (RequestTimeTooSkewed)', async () => {
-      const slow = s3Client(endpoint, key, { systemClockOffset: -20 * 60 * 1000 });
+      const slow = s3Client(endpoint, key, {
+        systemClockOffset: -20 * 60 * 1000,
+      });
 
       await expectS3Failure(
-        slow.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' })),
+        slow.send(
+          new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' }),
+        ),
         403,
         'RequestTimeTooSkewed',
       );

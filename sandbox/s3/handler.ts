@@ -30,7 +30,11 @@ import {
   MAX_KEY_BYTES,
 } from './object-store.ts';
 import { ClientGoneError } from './request-body.ts';
-import { sendEmpty, type ResolvedS3Options, type S3Context } from './s3-context.ts';
+import {
+  sendEmpty,
+  type ResolvedS3Options,
+  type S3Context,
+} from './s3-context.ts';
 import { renderErrorXml, S3Error, s3Errors } from './s3-error.ts';
 import { parseQuery, percentDecode, verifyRequestSignature } from './sigv4.ts';
 
@@ -83,7 +87,11 @@ const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
  * control characters, backslashes, or over 1024 bytes); the result is always
  * inside rootDir.
  */
-export function objectPath(rootDir: string, bucket: string, key: string): string {
+export function objectPath(
+  rootDir: string,
+  bucket: string,
+  key: string,
+): string {
   return storedObjectPath(rootDir, bucket, key);
 }
 
@@ -102,7 +110,9 @@ export function createS3Handler(
   for (const bucket of opts.buckets) {
     const problem = bucketNameProblem(bucket);
     if (problem) {
-      throw new Error(`createS3Handler: bucket "${bucket}" is not usable: ${problem}.`);
+      throw new Error(
+        `createS3Handler: bucket "${bucket}" is not usable: ${problem}.`,
+      );
     }
   }
   const minPartSize = opts.minPartSize ?? DEFAULT_MIN_PART_SIZE;
@@ -120,7 +130,16 @@ export function createS3Handler(
     minPartSize,
     region: opts.region ?? 'us-east-1',
     now: opts.now ?? (() => new Date()),
-    onObjectStored: (bucket, key, size) => opts.onObjectStored(bucket, key, size),
+    onObjectStored: (bucket, key, size) =>
+      opts.onObjectStored(bucket, key, size),
+  };
+
+  const endpoint: Endpoint = {
+    objects,
+    uploads,
+    buckets,
+    options,
+    lookup: (accessKeyId) => opts.lookupCredentials(accessKeyId),
   };
 
   return (req, res) => {
@@ -129,9 +148,13 @@ export function createS3Handler(
     res.setHeader('x-amz-request-id', requestId);
     res.setHeader('x-amz-id-2', hostId);
     res.setHeader('Server', 'GencoveSandboxS3');
-    handle(req, res, requestId, { objects, uploads, buckets, options, lookup: opts.lookupCredentials }).catch(
-      (error: unknown) => sendFailure(req, res, error, requestId, hostId),
-    );
+    handle(req, res, requestId, endpoint).catch((error: unknown) => {
+      try {
+        sendFailure(req, res, error, requestId, hostId);
+      } catch {
+        res.destroy();
+      }
+    });
   };
 }
 
@@ -158,7 +181,12 @@ async function handle(
   const rawQuery = mark === -1 ? '' : url.slice(mark + 1);
 
   const auth = verifyRequestSignature(
-    { method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headersDistinct },
+    {
+      method: req.method ?? 'GET',
+      rawPath,
+      rawQuery,
+      headers: req.headersDistinct,
+    },
     {
       lookupCredentials: endpoint.lookup,
       now: endpoint.options.now(),
@@ -167,11 +195,15 @@ async function handle(
   );
 
   const slash = rawPath.indexOf('/', 1);
-  const bucket = percentDecode(slash === -1 ? rawPath.slice(1) : rawPath.slice(1, slash));
+  const bucket = percentDecode(
+    slash === -1 ? rawPath.slice(1) : rawPath.slice(1, slash),
+  );
   const rawKey = slash === -1 ? '' : rawPath.slice(slash + 1);
   const key = rawKey === '' ? undefined : percentDecode(rawKey);
   if (bucket === '') {
-    throw s3Errors.notImplemented('ListBuckets is not implemented by the sandbox.');
+    throw s3Errors.notImplemented(
+      'ListBuckets is not implemented by the sandbox.',
+    );
   }
   if (!endpoint.buckets.has(bucket)) {
     throw s3Errors.noSuchBucket(bucket);
@@ -325,15 +357,13 @@ function sendFailure(
   requestId: string,
   hostId: string,
 ): void {
-  if (failure instanceof ClientGoneError || res.destroyed) {
+  if (failure instanceof ClientGoneError || res.destroyed || res.headersSent) {
+    // Nothing can be told any more: the client left, or a response (a
+    // download) was already under way.
     res.destroy();
     return;
   }
   const error = toS3Error(failure);
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
   if (!req.complete) {
     let drained = 0;
     req.on('data', (chunk: Buffer) => {

@@ -20,7 +20,14 @@ describe('KeyedMutex', () => {
         ),
       );
 
-      expect(events).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+      expect(events).toEqual([
+        'start a',
+        'end a',
+        'start b',
+        'end b',
+        'start c',
+        'end c',
+      ]);
     });
 
     it('does not make other keys wait', async () => {
@@ -43,7 +50,9 @@ describe('KeyedMutex', () => {
     it('releases the key when a section throws', async () => {
       const mutex = new KeyedMutex();
 
-      await expect(mutex.run('k', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      await expect(
+        mutex.run('k', async () => Promise.reject(new Error('boom'))),
+      ).rejects.toThrow('boom');
 
       expect(await mutex.run('k', async () => 'next')).toBe('next');
     });

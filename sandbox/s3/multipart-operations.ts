@@ -41,7 +41,12 @@ import {
   type S3Context,
 } from './s3-context.ts';
 import { s3Errors } from './s3-error.ts';
-import { parseXml, XmlParseError, type XmlElement, type XmlNode } from './xml.ts';
+import {
+  parseXml,
+  XmlParseError,
+  type XmlElement,
+  type XmlNode,
+} from './xml.ts';
 
 /** S3's part-number range. */
 const MAX_PART_NUMBER = 10_000;
@@ -50,8 +55,17 @@ const MAX_COMPLETE_BODY = 8 * 1024 * 1024;
 /** Default and largest page of ListParts / ListMultipartUploads. */
 const MAX_PAGE = 1000;
 
-const COMPOSITE_ALGORITHMS: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'SHA1', 'SHA256'];
-const FULL_OBJECT_ALGORITHMS: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME'];
+const COMPOSITE_ALGORITHMS: ChecksumAlgorithm[] = [
+  'CRC32',
+  'CRC32C',
+  'SHA1',
+  'SHA256',
+];
+const FULL_OBJECT_ALGORITHMS: ChecksumAlgorithm[] = [
+  'CRC32',
+  'CRC32C',
+  'CRC64NVME',
+];
 
 /** createMultipartUpload starts an upload (POST /bucket/key?uploads). */
 export async function createMultipartUpload(
@@ -99,13 +113,23 @@ function multipartChecksumOf(ctx: S3Context): {
     }
     return {};
   }
-  if (UNSUPPORTED_CHECKSUM_ALGORITHMS.includes(algorithmHeader.trim().toUpperCase())) {
+  if (
+    UNSUPPORTED_CHECKSUM_ALGORITHMS.includes(
+      algorithmHeader.trim().toUpperCase(),
+    )
+  ) {
     throw s3Errors.notImplemented(
       `The sandbox does not implement ${algorithmHeader} checksums.`,
     );
   }
   const algorithm = parseChecksumAlgorithm(algorithmHeader);
-  if (!algorithm || !(COMPOSITE_ALGORITHMS.includes(algorithm) || FULL_OBJECT_ALGORITHMS.includes(algorithm))) {
+  if (
+    !algorithm ||
+    !(
+      COMPOSITE_ALGORITHMS.includes(algorithm) ||
+      FULL_OBJECT_ALGORITHMS.includes(algorithm)
+    )
+  ) {
     throw s3Errors.invalidRequest(
       `Checksum algorithm "${algorithmHeader}" is not supported for multipart uploads; use CRC32, CRC32C, CRC64NVME, SHA1 or SHA256.`,
     );
@@ -121,7 +145,8 @@ function multipartChecksumOf(ctx: S3Context): {
       'Value for x-amz-checksum-type header is invalid: use FULL_OBJECT or COMPOSITE.',
     );
   }
-  const allowed = type === 'COMPOSITE' ? COMPOSITE_ALGORITHMS : FULL_OBJECT_ALGORITHMS;
+  const allowed =
+    type === 'COMPOSITE' ? COMPOSITE_ALGORITHMS : FULL_OBJECT_ALGORITHMS;
   if (!allowed.includes(algorithm)) {
     throw s3Errors.invalidRequest(
       `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
@@ -230,7 +255,8 @@ export async function listParts(ctx: S3Context, key: string): Promise<void> {
     Key: key,
     UploadId: upload.uploadId,
     PartNumberMarker: marker,
-    NextPartNumberMarker: page.length > 0 ? page[page.length - 1].partNumber : marker,
+    NextPartNumberMarker:
+      page.length > 0 ? page[page.length - 1].partNumber : marker,
     MaxParts: maxParts,
     IsTruncated: isTruncated,
     Part: page.map((part) => partXml(part, upload.checksumAlgorithm)),
@@ -242,7 +268,10 @@ export async function listParts(ctx: S3Context, key: string): Promise<void> {
   });
 }
 
-function partXml(part: PartRecord, algorithm: ChecksumAlgorithm | undefined): XmlNode {
+function partXml(
+  part: PartRecord,
+  algorithm: ChecksumAlgorithm | undefined,
+): XmlNode {
   const node: XmlNode = {
     PartNumber: part.partNumber,
     LastModified: part.lastModified,
@@ -286,44 +315,43 @@ export async function completeMultipartUpload(
   const requested = parseCompleteRequest(sink.contents());
 
   const result = await ctx.uploads.withUploadLock(uploadId, async () => {
-    const completed = await ctx.uploads.getCompleted(uploadId);
-    if (completed) {
+    let record = await ctx.uploads.getCompleted(uploadId);
+    if (record) {
       if (
-        completed.bucket !== ctx.bucket ||
-        completed.key !== key ||
-        completed.parts.join(',') !== requested.map(partKey).join(',')
+        record.bucket !== ctx.bucket ||
+        record.key !== key ||
+        record.parts.join(',') !== requested.map(partKey).join(',')
       ) {
         throw s3Errors.noSuchUpload(uploadId);
       }
-      return completed;
+    } else {
+      const upload = await openUpload(ctx, key);
+      record = await assemble(ctx, upload, requested, condition);
     }
-    const upload = await openUpload(ctx, key);
-    return assemble(ctx, upload, requested, condition);
+    // Under the lock, so concurrent retries report the object only once; a
+    // throwing callback leaves `notified` false for the client's retry.
+    if (!record.notified) {
+      notifyStored(ctx, ctx.bucket, key, record.size);
+      record = { ...record, notified: true };
+      await ctx.uploads.markCompleted(record);
+    }
+    return record;
   });
 
-  if (!result.notified) {
-    notifyStored(ctx, ctx.bucket, key, result.size);
-    await ctx.uploads.withUploadLock(uploadId, () =>
-      ctx.uploads.markCompleted({ ...result, notified: true }),
-    );
-  }
+  const encodedKey = key.split('/').map(encodeURIComponent).join('/');
   const body: XmlNode = {
-    Location: `http://${ctx.req.headers.host ?? '127.0.0.1'}/${ctx.bucket}/${key
-      .split('/')
-      .map(encodeURIComponent)
-      .join('/')}`,
+    Location: `http://${ctx.req.headers.host ?? '127.0.0.1'}/${ctx.bucket}/${encodedKey}`,
     Bucket: ctx.bucket,
     Key: key,
     ETag: quoteEtag(result.etag),
   };
-  const headers: Record<string, string> = {};
   for (const [algorithm, value] of Object.entries(result.checksums)) {
     body[checksumXmlName(algorithm as ChecksumAlgorithm)] = value;
   }
   if (result.checksumType) {
     body.ChecksumType = result.checksumType;
   }
-  sendXml(ctx, 200, 'CompleteMultipartUploadResult', body, headers);
+  sendXml(ctx, 200, 'CompleteMultipartUploadResult', body);
 }
 
 function partKey(part: { partNumber: number; etag: string }): string {
@@ -342,14 +370,18 @@ function parseCompleteRequest(body: Buffer): RequestedPart[] {
     throw error;
   }
   if (root.name !== 'CompleteMultipartUpload') {
-    throw s3Errors.malformedXml('the root element must be CompleteMultipartUpload');
+    throw s3Errors.malformedXml(
+      'the root element must be CompleteMultipartUpload',
+    );
   }
   const parts: RequestedPart[] = [];
   for (const element of root.children) {
     if (element.name !== 'Part') {
       throw s3Errors.malformedXml(`unexpected element <${element.name}>`);
     }
-    const fields = new Map(element.children.map((child) => [child.name, child.text.trim()]));
+    const fields = new Map(
+      element.children.map((child) => [child.name, child.text.trim()]),
+    );
     const partNumberText = fields.get('PartNumber') ?? '';
     const etag = fields.get('ETag');
     if (!/^\d{1,5}$/.test(partNumberText) || etag === undefined) {
@@ -397,7 +429,10 @@ async function assemble(
   condition: ReturnType<typeof writeConditionOf>,
 ): Promise<CompletedRecord> {
   const stored = new Map(
-    (await ctx.uploads.listParts(upload.uploadId)).map((part) => [part.partNumber, part]),
+    (await ctx.uploads.listParts(upload.uploadId)).map((part) => [
+      part.partNumber,
+      part,
+    ]),
   );
   const chosen = checkRequestedParts(ctx, upload, requested, stored);
 
@@ -411,7 +446,9 @@ async function assemble(
 
   const algorithm = upload.checksumAlgorithm;
   const fullHasher =
-    algorithm && upload.checksumType === 'FULL_OBJECT' ? createHasher(algorithm) : undefined;
+    algorithm && upload.checksumType === 'FULL_OBJECT'
+      ? createHasher(algorithm)
+      : undefined;
   const tempPath = ctx.objects.tempFile();
   let meta: Awaited<ReturnType<typeof ctx.objects.commit>>;
   let etag: string;
@@ -438,7 +475,8 @@ async function assemble(
       for (const part of chosen) {
         composite.update(Buffer.from(part.checksums[algorithm]!, 'base64'));
       }
-      checksums[algorithm] = `${composite.digest().toString('base64')}-${chosen.length}`;
+      checksums[algorithm] =
+        `${composite.digest().toString('base64')}-${chosen.length}`;
     }
 
     meta = await ctx.objects.commit(
@@ -550,7 +588,9 @@ async function* concatenateParts(
 ): AsyncGenerator<Buffer> {
   for (const part of parts) {
     let length = 0;
-    for await (const chunk of createReadStream(ctx.uploads.partFile(upload.uploadId, part))) {
+    for await (const chunk of createReadStream(
+      ctx.uploads.partFile(upload.uploadId, part),
+    )) {
       const data = chunk as Buffer;
       length += data.length;
       hasher?.update(data);
@@ -583,7 +623,10 @@ function verifyFullObjectHeader(
 }
 
 /** abortMultipartUpload discards an upload (DELETE /bucket/key?uploadId=X). */
-export async function abortMultipartUpload(ctx: S3Context, key: string): Promise<void> {
+export async function abortMultipartUpload(
+  ctx: S3Context,
+  key: string,
+): Promise<void> {
   const upload = await openUpload(ctx, key);
   if (!(await ctx.uploads.abort(upload.uploadId))) {
     throw s3Errors.noSuchUpload(upload.uploadId);
@@ -608,7 +651,8 @@ export async function listMultipartUploads(ctx: S3Context): Promise<void> {
     uploadIdMarker === ''
       ? -1
       : sorted.findIndex(
-          (upload) => upload.key === keyMarker && upload.uploadId === uploadIdMarker,
+          (upload) =>
+            upload.key === keyMarker && upload.uploadId === uploadIdMarker,
         );
   const all =
     markerIndex !== -1
@@ -621,7 +665,8 @@ export async function listMultipartUploads(ctx: S3Context): Promise<void> {
   for (const upload of all) {
     const rest = upload.key.slice(prefix.length);
     const cut = delimiter === '' ? -1 : rest.indexOf(delimiter);
-    const common = cut === -1 ? undefined : prefix + rest.slice(0, cut + delimiter.length);
+    const common =
+      cut === -1 ? undefined : prefix + rest.slice(0, cut + delimiter.length);
     if (common !== undefined && prefixes.includes(common)) {
       continue;
     }

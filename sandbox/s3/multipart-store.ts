@@ -2,10 +2,11 @@
  * MultipartStore keeps multipart uploads on disk so a restarted server loses
  * none of the parts it acknowledged:
  *
- *     rootDir/.s3-multipart/<uploadId>/upload.json         the upload
- *     rootDir/.s3-multipart/<uploadId>/part-00001.json     one acknowledged part
- *     rootDir/.s3-multipart/<uploadId>/part-00001.<id>.bin its bytes
- *     rootDir/.s3-multipart/<uploadId>/completed.json      after completion
+ *     rootDir/.s3-multipart/<uploadId>/
+ *       upload.json            the upload
+ *       part-00001.json        one acknowledged part
+ *       part-00001.<id>.bin    its bytes
+ *       completed.json         after completion (then the only file)
  *
  * A part is acknowledged only after its bytes were flushed and renamed into
  * place and its JSON record was written atomically; a re-sent part replaces
@@ -21,7 +22,12 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ChecksumAlgorithm } from './checksums.ts';
-import { isErrno, readJson, renameReplacing, writeJsonAtomic } from './fs-util.ts';
+import {
+  isErrno,
+  readJson,
+  renameReplacing,
+  writeJsonAtomic,
+} from './fs-util.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 
 const MULTIPART_DIR = '.s3-multipart';
@@ -78,7 +84,7 @@ export interface CompletedRecord {
   notified: boolean;
 }
 
-/** UploadGoneError: the upload does not exist (never, aborted, or completed). */
+/** UploadGoneError: no such open upload (never made, aborted or completed). */
 export class UploadGoneError extends Error {
   override name = 'UploadGoneError';
 }
@@ -102,7 +108,9 @@ export class MultipartStore {
   }
 
   /** create records a new upload with a fresh id and returns it. */
-  async create(init: Omit<UploadRecord, 'uploadId' | 'initiated'>): Promise<UploadRecord> {
+  async create(
+    init: Omit<UploadRecord, 'uploadId' | 'initiated'>,
+  ): Promise<UploadRecord> {
     const record: UploadRecord = {
       ...init,
       uploadId: randomBytes(32).toString('base64url'),
@@ -119,7 +127,9 @@ export class MultipartStore {
     if (!UPLOAD_ID.test(uploadId)) {
       return undefined;
     }
-    return readJson<UploadRecord>(path.join(this.#uploadDir(uploadId), 'upload.json'));
+    return readJson<UploadRecord>(
+      path.join(this.#uploadDir(uploadId), 'upload.json'),
+    );
   }
 
   /** getCompleted returns the completion record of `uploadId`, or undefined. */
@@ -155,9 +165,15 @@ export class MultipartStore {
           lastModified: new Date().toISOString(),
           file: `${name}.${randomBytes(6).toString('hex')}.bin`,
         };
-        const previous = await readJson<PartRecord>(path.join(dir, `${name}.json`));
+        const previous = await readJson<PartRecord>(
+          path.join(dir, `${name}.json`),
+        );
         await renameReplacing(tempPath, path.join(dir, record.file));
-        await writeJsonAtomic(path.join(dir, `${name}.json`), record, this.#tmpDir);
+        await writeJsonAtomic(
+          path.join(dir, `${name}.json`),
+          record,
+          this.#tmpDir,
+        );
         if (previous && previous.file !== record.file) {
           await rm(path.join(dir, previous.file), { force: true });
         }
@@ -203,7 +219,11 @@ export class MultipartStore {
    */
   async markCompleted(record: CompletedRecord): Promise<void> {
     const dir = this.#uploadDir(record.uploadId);
-    await writeJsonAtomic(path.join(dir, 'completed.json'), record, this.#tmpDir);
+    await writeJsonAtomic(
+      path.join(dir, 'completed.json'),
+      record,
+      this.#tmpDir,
+    );
     await rm(path.join(dir, 'upload.json'), { force: true });
     for (const name of await readdir(dir)) {
       if (name !== 'completed.json') {
@@ -218,7 +238,9 @@ export class MultipartStore {
       if (!(await this.get(uploadId))) {
         return false;
       }
-      await rm(path.join(this.#uploadDir(uploadId), 'upload.json'), { force: true });
+      await rm(path.join(this.#uploadDir(uploadId), 'upload.json'), {
+        force: true,
+      });
       await rm(this.#uploadDir(uploadId), { recursive: true, force: true });
       return true;
     });

@@ -129,7 +129,9 @@ export async function getObject(
 
     const rangeHeader = ctx.req.headers.range;
     const range =
-      rangeHeader === undefined ? undefined : parseRange(rangeHeader, meta.size);
+      rangeHeader === undefined
+        ? undefined
+        : parseRange(rangeHeader, meta.size);
     if (range === 'unsatisfiable') {
       throw s3Errors.invalidRange(meta.size, rangeHeader!);
     }
@@ -204,7 +206,8 @@ function objectHeaders(
   }
   // S3 reports stored checksums only when asked, and only for whole objects.
   const wantsChecksums =
-    (headerOf(ctx.req.headers, 'x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED';
+    (headerOf(ctx.req.headers, 'x-amz-checksum-mode') ?? '').toUpperCase() ===
+    'ENABLED';
   if (wantsChecksums && isWholeObject) {
     for (const [algorithm, value] of Object.entries(meta.checksums)) {
       headers[checksumHeaderName(algorithm as ChecksumAlgorithm)] = value;

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import {
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -16,7 +23,11 @@ function md5Hex(data: string | Buffer): string {
   return createHash('md5').update(data).digest('hex');
 }
 
-function newObject(key: string, etag: string, overrides: Partial<NewObject> = {}): NewObject {
+function newObject(
+  key: string,
+  etag: string,
+  overrides: Partial<NewObject> = {},
+): NewObject {
   return {
     bucket: 'b-1',
     key,
@@ -41,15 +52,42 @@ describe('object-store', () => {
 
   describe('objectPath()', () => {
     it('maps a key with slashes to nested folders under rootDir/bucket', () => {
-      expect(objectPath(rootDir, 'uploads', 'organization/o/user/u/uploads/x.fastq-r1')).toBe(
-        path.join(rootDir, 'uploads', 'organization', 'o', 'user', 'u', 'uploads', 'x.fastq-r1'),
+      expect(
+        objectPath(
+          rootDir,
+          'uploads',
+          'organization/o/user/u/uploads/x.fastq-r1',
+        ),
+      ).toBe(
+        path.join(
+          rootDir,
+          'uploads',
+          'organization',
+          'o',
+          'user',
+          'u',
+          'uploads',
+          'x.fastq-r1',
+        ),
       );
     });
 
-    const unsafe = ['../escape', 'a/../../b', 'a//b', '/abs', 'a/./b', 'back\\slash', 'nul\u0000', 'trailing/', ''];
+    const unsafe = [
+      '../escape',
+      'a/../../b',
+      'a//b',
+      '/abs',
+      'a/./b',
+      'back\\slash',
+      'nul\u0000',
+      'trailing/',
+      '',
+    ];
     for (const key of unsafe) {
       it(`throws for the key ${JSON.stringify(key)}`, () => {
-        expect(() => objectPath(rootDir, 'uploads', key)).toThrow(/cannot be stored/);
+        expect(() => objectPath(rootDir, 'uploads', key)).toThrow(
+          /cannot be stored/,
+        );
       });
     }
 
@@ -64,12 +102,19 @@ describe('object-store', () => {
       const temp = store.tempFile();
       await writeFile(temp, 'hello');
 
-      const stored = await store.commit('b-1', 'dir/k.txt', temp, newObject('dir/k.txt', md5Hex('hello')));
+      const stored = await store.commit(
+        'b-1',
+        'dir/k.txt',
+        temp,
+        newObject('dir/k.txt', md5Hex('hello')),
+      );
       const head = await store.head('b-1', 'dir/k.txt');
 
       expect(stored).toMatchObject({ size: 5, etag: md5Hex('hello') });
       expect(head).toEqual(stored);
-      expect(await readFile(objectPath(rootDir, 'b-1', 'dir/k.txt'), 'utf8')).toBe('hello');
+      expect(
+        await readFile(objectPath(rootDir, 'b-1', 'dir/k.txt'), 'utf8'),
+      ).toBe('hello');
       expect(await readdir(store.tmpDir)).toEqual([]);
     });
 
@@ -79,10 +124,16 @@ describe('object-store', () => {
       await writeFile(temp, 'first');
       await store.commit('b-1', 'k', temp, newObject('k', md5Hex('first')));
 
-      await writeFile(objectPath(rootDir, 'b-1', 'k'), 'replaced by someone else');
+      await writeFile(
+        objectPath(rootDir, 'b-1', 'k'),
+        'replaced by someone else',
+      );
       const head = await store.head('b-1', 'k');
 
-      expect(head).toMatchObject({ size: 24, etag: md5Hex('replaced by someone else') });
+      expect(head).toMatchObject({
+        size: 24,
+        etag: md5Hex('replaced by someone else'),
+      });
     });
 
     it('refuses a key that would need an existing object to be a folder', async () => {
@@ -93,9 +144,9 @@ describe('object-store', () => {
       const second = store.tempFile();
       await writeFile(second, 'b');
 
-      await expect(store.commit('b-1', 'a/b', second, newObject('a/b', md5Hex('b')))).rejects.toThrow(
-        ObjectConflictError,
-      );
+      await expect(
+        store.commit('b-1', 'a/b', second, newObject('a/b', md5Hex('b'))),
+      ).rejects.toThrow(ObjectConflictError);
       expect(await readdir(store.tmpDir)).toEqual([]);
     });
 
@@ -107,24 +158,39 @@ describe('object-store', () => {
       const second = store.tempFile();
       await writeFile(second, 'two');
 
-      const result = await store.commit('b-1', 'k', second, newObject('k', md5Hex('two')), {
-        ifNoneMatchAny: true,
-      });
+      const result = await store.commit(
+        'b-1',
+        'k',
+        second,
+        newObject('k', md5Hex('two')),
+        {
+          ifNoneMatchAny: true,
+        },
+      );
 
       expect(result).toBe('exists');
-      expect(await readFile(objectPath(rootDir, 'b-1', 'k'), 'utf8')).toBe('one');
+      expect(await readFile(objectPath(rootDir, 'b-1', 'k'), 'utf8')).toBe(
+        'one',
+      );
       expect(await readdir(store.tmpDir)).toEqual([]);
     });
 
     it('keeps metadata and file in step under concurrent commits of one key', async () => {
       const store = new ObjectStore(rootDir);
-      const bodies = Array.from({ length: 12 }, (_, i) => `body number ${i} `.repeat(i + 1));
+      const bodies = Array.from({ length: 12 }, (_, i) =>
+        `body number ${i} `.repeat(i + 1),
+      );
 
       await Promise.all(
         bodies.map(async (body) => {
           const temp = store.tempFile();
           await writeFile(temp, body);
-          await store.commit('b-1', 'hot', temp, newObject('hot', md5Hex(body)));
+          await store.commit(
+            'b-1',
+            'hot',
+            temp,
+            newObject('hot', md5Hex(body)),
+          );
         }),
       );
       const head = await store.head('b-1', 'hot');

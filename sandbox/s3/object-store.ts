@@ -30,7 +30,7 @@ import {
 } from './fs-util.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 
-/** Names under rootDir that can never be buckets (buckets cannot start with '.'). */
+/** Folders under rootDir that no bucket can shadow (none starts with '.'). */
 const META_DIR = '.s3-meta';
 const TMP_DIR = '.s3-tmp';
 /** Temp files idle this long when a handler starts are leftovers of a crash. */
@@ -81,7 +81,7 @@ export interface WriteCondition {
 /** Why a conditional write did not happen. */
 export type CommitRefusal = 'exists' | 'etag-mismatch' | 'missing';
 
-/** ObjectConflictError: the key cannot become a file (a folder is in the way). */
+/** ObjectConflictError: a folder (or file) is where the key's file must go. */
 export class ObjectConflictError extends Error {
   override name = 'ObjectConflictError';
 }
@@ -109,7 +109,10 @@ export function objectKeyProblem(key: string): string | undefined {
     if (Buffer.byteLength(segment, 'utf8') > 255) {
       return 'a path segment of the key is longer than 255 bytes';
     }
-    if (isWindows && /[<>:"|?*]|[ .]$|^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(segment)) {
+    if (
+      isWindows &&
+      /[<>:"|?*]|[ .]$|^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(segment)
+    ) {
       return 'a path segment of the key is not a valid Windows file name';
     }
   }
@@ -121,10 +124,16 @@ export function objectKeyProblem(key: string): string | undefined {
  * It throws an Error naming the problem for a bucket or key that cannot be a
  * path (see objectKeyProblem); it never returns a path outside rootDir.
  */
-export function objectPath(rootDir: string, bucket: string, key: string): string {
+export function objectPath(
+  rootDir: string,
+  bucket: string,
+  key: string,
+): string {
   const bucketProblem = bucketNameProblem(bucket);
   if (bucketProblem) {
-    throw new Error(`Bucket name "${bucket}" cannot be stored: ${bucketProblem}.`);
+    throw new Error(
+      `Bucket name "${bucket}" cannot be stored: ${bucketProblem}.`,
+    );
   }
   const keyProblem = objectKeyProblem(key);
   if (keyProblem) {
@@ -184,7 +193,11 @@ export class ObjectStore {
   }
 
   /** withObjectLock runs `fn` holding the lock of one object key. */
-  withObjectLock<T>(bucket: string, key: string, fn: () => Promise<T>): Promise<T> {
+  withObjectLock<T>(
+    bucket: string,
+    key: string,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     return this.#locks.run(`${bucket}\n${key}`, fn);
   }
 
@@ -307,7 +320,8 @@ export class ObjectStore {
         if (describesFile(meta, key, stats)) {
           return { meta: publicMeta(meta), handle };
         }
-        const repair = () => this.#repairMeta(bucket, key, target, handle, stats);
+        const repair = () =>
+          this.#repairMeta(bucket, key, target, handle, stats);
         const repaired = isLockHeld
           ? await repair()
           : await this.withObjectLock(bucket, key, repair);

@@ -11,7 +11,12 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { PassThrough, Transform, Writable, type TransformCallback } from 'node:stream';
+import {
+  PassThrough,
+  Transform,
+  Writable,
+  type TransformCallback,
+} from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { AwsChunkedDecoder, type ChunkSigning } from './aws-chunked.ts';
@@ -135,7 +140,10 @@ export function planBody(
   let clientAlgorithm: ChecksumAlgorithm | undefined;
   let headerChecksum: Buffer | undefined;
   for (const name of Object.keys(headers)) {
-    if (!name.startsWith('x-amz-checksum-') || IGNORED_CHECKSUM_HEADERS.has(name)) {
+    if (
+      !name.startsWith('x-amz-checksum-') ||
+      IGNORED_CHECKSUM_HEADERS.has(name)
+    ) {
       continue;
     }
     const algorithm = checksumAlgorithmFromName(name);
@@ -224,7 +232,10 @@ export function planBody(
   };
 }
 
-function declaredPayloadLength(req: IncomingMessage, isChunked: boolean): number {
+function declaredPayloadLength(
+  req: IncomingMessage,
+  isChunked: boolean,
+): number {
   const name = isChunked ? 'x-amz-decoded-content-length' : 'content-length';
   const value = headerOf(req.headers, name);
   if (value === undefined) {

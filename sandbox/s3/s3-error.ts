@@ -227,9 +227,14 @@ export const s3Errors = {
     );
   },
   noSuchBucket(bucket: string) {
-    return new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', {
-      BucketName: bucket,
-    });
+    return new S3Error(
+      404,
+      'NoSuchBucket',
+      'The specified bucket does not exist',
+      {
+        BucketName: bucket,
+      },
+    );
   },
   noSuchKey(key: string) {
     return new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', {

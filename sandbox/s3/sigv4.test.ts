@@ -37,7 +37,9 @@ function docOptions(now = DOC_NOW): VerifyOptions {
   };
 }
 
-function headerBag(headers: Record<string, string>): SignableRequest['headers'] {
+function headerBag(
+  headers: Record<string, string>,
+): SignableRequest['headers'] {
   return Object.fromEntries(
     Object.entries(headers).map(([name, value]) => [
       name.toLowerCase(),
@@ -239,7 +241,12 @@ describe('sigv4', () => {
     const sign = (previous: string, data: Buffer) =>
       hmacHex(
         key,
-        chunkStringToSign('20130524T000000Z', DOC_SCOPE, previous, sha256Hex(data)),
+        chunkStringToSign(
+          '20130524T000000Z',
+          DOC_SCOPE,
+          previous,
+          sha256Hex(data),
+        ),
       );
 
     it('chain to the documented chunk signatures', () => {
@@ -298,7 +305,13 @@ describe('sigv4', () => {
         name: 'a key with spaces, unicode, + ~ and reserved characters',
         request: {
           method: 'PUT',
-          path: `/b/${['dir name', 'ünï cødé+plus~tilde', "q!'()*=@$,;"].map(encodeURIComponent).join('/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`,
+          path: `/b/${['dir name', 'ünï cødé+plus~tilde', "q!'()*=@$,;"]
+            .map(encodeURIComponent)
+            .join('/')
+            .replace(
+              /[!'()*]/g,
+              (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+            )}`,
           body: 'hello',
         },
       },
@@ -344,7 +357,9 @@ describe('sigv4', () => {
 
         const auth = verifyRequestSignature(signed, optionsFor(key, now));
 
-        expect(signed.rawQuery).toContain('X-Amz-Content-Sha256=UNSIGNED-PAYLOAD');
+        expect(signed.rawQuery).toContain(
+          'X-Amz-Content-Sha256=UNSIGNED-PAYLOAD',
+        );
         expect(auth.kind).toBe('query');
         expect(auth.payloadHash).toBe('UNSIGNED-PAYLOAD');
       });
@@ -362,7 +377,11 @@ describe('sigv4', () => {
     });
 
     it('refuses a path encoded differently from the signed one', async () => {
-      const signed = await sdkSigned(key, { method: 'GET', path: '/b/a%2Fb' }, now);
+      const signed = await sdkSigned(
+        key,
+        { method: 'GET', path: '/b/a%2Fb' },
+        now,
+      );
       signed.rawPath = '/b/a/b';
 
       expectS3Error(
@@ -387,7 +406,11 @@ describe('sigv4', () => {
     });
 
     it('refuses an unknown access key', async () => {
-      const signed = await sdkSigned(makeTestKey(), { method: 'GET', path: '/b/k' }, now);
+      const signed = await sdkSigned(
+        makeTestKey(),
+        { method: 'GET', path: '/b/k' },
+        now,
+      );
 
       expectS3Error(
         () => verifyRequestSignature(signed, optionsFor(key, now)),
@@ -441,14 +464,22 @@ describe('sigv4', () => {
       const edge = new Date(now.getTime() - 15 * 60_000);
 
       for (const date of [stale, early]) {
-        const signed = await sdkSigned(key, { method: 'GET', path: '/b/k' }, date);
+        const signed = await sdkSigned(
+          key,
+          { method: 'GET', path: '/b/k' },
+          date,
+        );
         expectS3Error(
           () => verifyRequestSignature(signed, optionsFor(key, now)),
           403,
           'RequestTimeTooSkewed',
         );
       }
-      const signed = await sdkSigned(key, { method: 'GET', path: '/b/k' }, edge);
+      const signed = await sdkSigned(
+        key,
+        { method: 'GET', path: '/b/k' },
+        edge,
+      );
       expect(verifyRequestSignature(signed, optionsFor(key, now)).kind).toBe(
         'header',
       );

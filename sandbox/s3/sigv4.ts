@@ -133,7 +133,8 @@ function verifyHeaderAuth(
   const malformed = (message: string, details?: Record<string, string>) =>
     s3Errors.authorizationHeaderMalformed(message, details);
   const space = authorization.indexOf(' ');
-  const algorithm = space === -1 ? authorization : authorization.slice(0, space);
+  const algorithm =
+    space === -1 ? authorization : authorization.slice(0, space);
   if (algorithm !== SIGV4_ALGORITHM) {
     if (algorithm === 'AWS' || algorithm === 'AWS4-ECDSA-P256-SHA256') {
       throw s3Errors.invalidRequest(
@@ -255,9 +256,7 @@ function verifyQueryAuth(
   };
   const algorithm = param('X-Amz-Algorithm');
   if (algorithm !== SIGV4_ALGORITHM) {
-    throw queryError(
-      'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"',
-    );
+    throw queryError('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
   }
   const credentialText = param('X-Amz-Credential');
   const amzDate = param('X-Amz-Date');
@@ -303,7 +302,12 @@ function verifyQueryAuth(
       `Invalid credential date "${credential.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
     );
   }
-  checkScope(credential, options.region, queryError, 'X-Amz-Credential parameter');
+  checkScope(
+    credential,
+    options.region,
+    queryError,
+    'X-Amz-Credential parameter',
+  );
 
   const credentials = lookup(credential.accessKeyId, options);
   checkSessionToken(
@@ -342,7 +346,9 @@ function verifyQueryAuth(
   // into the query; without either, a presigned body is unsigned.
   const payloadHash =
     singleHeader(request.headers, 'x-amz-content-sha256') ??
-    query.find(([name]) => name.toLowerCase() === 'x-amz-content-sha256')?.[1] ??
+    query.find(
+      ([name]) => name.toLowerCase() === 'x-amz-content-sha256',
+    )?.[1] ??
     UNSIGNED_PAYLOAD;
   checkPayloadHashValue(payloadHash);
   if (payloadHash.startsWith('STREAMING-')) {
@@ -758,7 +764,10 @@ export function isHexSha256(value: string): boolean {
 
 /** toBasicTimestamp formats `date` as `YYYYMMDDTHHMMSSZ`. */
 export function toBasicTimestamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function isBasicTimestamp(value: string): boolean {
@@ -769,7 +778,10 @@ function isBasicTimestamp(value: string): boolean {
 
 /** Milliseconds since the epoch, or NaN unless `value` is a real instant. */
 function parseBasicTimestamp(value: string): number {
-  const iso = `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}T${value.slice(9, 11)}:${value.slice(11, 13)}:${value.slice(13, 15)}Z`;
+  const iso = value.replace(
+    /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
+    '$1-$2-$3T$4:$5:$6Z',
+  );
   const ms = Date.parse(iso);
   if (Number.isNaN(ms) || toBasicTimestamp(new Date(ms)) !== value) {
     return NaN;
@@ -782,7 +794,9 @@ function hmac(key: Buffer, text: string): Buffer {
 }
 
 function spacedHex(text: string): string {
-  return Buffer.from(text, 'utf8').toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return Buffer.from(text, 'utf8')
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1 ');
 }
 
 function singleHeader(

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { escapeXml, parseXml, renderXmlDocument, XmlParseError } from './xml.ts';
+import {
+  escapeXml,
+  parseXml,
+  renderXmlDocument,
+  XmlParseError,
+} from './xml.ts';
 
 describe('xml', () => {
   describe('parseXml()', () => {
@@ -11,7 +16,9 @@ describe('xml', () => {
 
       expect(root.name).toBe('CompleteMultipartUpload');
       expect(
-        root.children.map((part) => part.children.map((field) => [field.name, field.text])),
+        root.children.map((part) =>
+          part.children.map((field) => [field.name, field.text]),
+        ),
       ).toEqual([
         [
           ['ETag', '"abc"'],
@@ -25,7 +32,10 @@ describe('xml', () => {
     });
 
     const refused: Array<[string, string]> = [
-      ['a DOCTYPE with entities', '<!DOCTYPE x [<!ENTITY e "boom">]><a>&e;</a>'],
+      [
+        'a DOCTYPE with entities',
+        '<!DOCTYPE x [<!ENTITY e "boom">]><a>&e;</a>',
+      ],
       ['an unknown entity', '<a>&e;</a>'],
       ['a bare ampersand', '<a>a & b</a>'],
       ['mismatched tags', '<a><b></a></b>'],
@@ -43,7 +53,12 @@ describe('xml', () => {
 
   describe('renderXmlDocument()', () => {
     it('escapes text, repeats arrays and leaves out undefined', () => {
-      const text = renderXmlDocument('R', { A: 'x<&>"', B: [1, 2], C: undefined, D: { E: true } });
+      const text = renderXmlDocument('R', {
+        A: 'x<&>"',
+        B: [1, 2],
+        C: undefined,
+        D: { E: true },
+      });
 
       expect(text).toBe(
         '<?xml version="1.0" encoding="UTF-8"?>\n<R xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><A>x&lt;&amp;&gt;&quot;</A><B>1</B><B>2</B><D><E>true</E></D></R>',

@@ -18,12 +18,7 @@ export function escapeXml(text: string): string {
 
 /** One value of an XML response tree: text, a number, or nested elements. */
 export type XmlValue =
-  | string
-  | number
-  | boolean
-  | XmlNode
-  | XmlNode[]
-  | undefined;
+  string | number | boolean | XmlNode | XmlNode[] | undefined;
 
 /** An element's children by name, in order; arrays repeat the element. */
 export interface XmlNode {
@@ -43,7 +38,8 @@ export function renderXmlDocument(
   xmlns: string | undefined = S3_XMLNS,
 ): string {
   const open = xmlns ? `<${root} xmlns="${escapeXml(xmlns)}">` : `<${root}>`;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${open}${renderChildren(children)}</${root}>`;
+  const declaration = '<?xml version="1.0" encoding="UTF-8"?>\n';
+  return `${declaration}${open}${renderChildren(children)}</${root}>`;
 }
 
 function renderChildren(node: XmlNode): string {
@@ -176,7 +172,9 @@ export function parseXml(source: string): XmlElement {
   }
 
   if (stack.length > 0) {
-    throw new XmlParseError(`element <${stack[stack.length - 1].name}> is not closed`);
+    throw new XmlParseError(
+      `element <${stack[stack.length - 1].name}> is not closed`,
+    );
   }
   if (!root) {
     throw new XmlParseError('no root element');

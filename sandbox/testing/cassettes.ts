@@ -60,7 +60,10 @@ export function readCassette(relative: string): RecordedInteraction[] {
   });
 }
 
-/** recorded returns the first recorded response whose URI path contains `fragment`. */
+/**
+ * recorded returns the first recorded response whose URI path contains
+ * `fragment`.
+ */
 export function recorded(
   relative: string,
   method: string,

@@ -32,7 +32,10 @@ export function makeTempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `gd-sandbox-${prefix}-`));
 }
 
-/** copyData copies files of the shared data folder into `dest` and returns their paths. */
+/**
+ * copyData copies files of the shared data folder into `dest` and returns their
+ * paths.
+ */
 export function copyData(relativePaths: string[], dest: string): string[] {
   return relativePaths.map((relative) => {
     const target = path.join(dest, path.basename(relative));
@@ -126,7 +129,10 @@ export interface TestSandbox {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-/** startTestSandbox starts a sandbox on port 0 with a fresh (or given) data folder. */
+/**
+ * startTestSandbox starts a sandbox on port 0 with a fresh (or given) data
+ * folder.
+ */
 export async function startTestSandbox(
   options: Partial<SandboxOptions> = {},
 ): Promise<TestSandbox> {
@@ -231,7 +237,9 @@ export interface SheetRow {
   };
 }
 
-/** waitFor polls `probe` until it returns a value, or fails after `timeoutMs`. */
+/**
+ * waitFor polls `probe` until it returns a value, or fails after `timeoutMs`.
+ */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,

@@ -29,7 +29,9 @@ interface OpenApiDocument {
   components: { schemas: Record<string, Schema> };
 }
 
-/** A property schema the recordings contradict, and the recording that says so. */
+/**
+ * A property schema the recordings contradict, and the recording that says so.
+ */
 interface Override {
   schema: Schema;
   recording: string;
@@ -182,7 +184,9 @@ export class OpenApiValidator {
     return new OpenApiValidator(JSON.parse(text) as OpenApiDocument);
   }
 
-  /** responseSchema returns the SPEC schema for a response (after overrides). */
+  /**
+   * responseSchema returns the SPEC schema for a response (after overrides).
+   */
   responseSchema(
     method: string,
     specPath: string,
@@ -209,14 +213,18 @@ export class OpenApiValidator {
     return content?.schema ?? null;
   }
 
-  /** validate returns every problem of `value` against `schema` (empty = valid). */
+  /**
+   * validate returns every problem of `value` against `schema` (empty = valid).
+   */
   validate(value: unknown, schema: Schema): SchemaProblem[] {
     const problems: SchemaProblem[] = [];
     this.check(value, schema, '$', problems, null);
     return problems;
   }
 
-  /** validateResponse validates a response body for an operation of the SPEC. */
+  /**
+   * validateResponse validates a response body for an operation of the SPEC.
+   */
   validateResponse(
     method: string,
     specPath: string,

@@ -332,6 +332,21 @@ describe('plan', () => {
         expect(sample.derivation).toMatch(/NextSeq 500\/550/);
       });
 
+      it('uploads Undetermined of a run when asked to, without sheet warnings', async () => {
+        const dir = copy('runs/180723_NB500892_0277_AHJYM2BGX7');
+
+        const plan = await buildPlan([dir], {
+          destination: DEST,
+          verifyContents: false,
+          includeUndetermined: true,
+        });
+
+        const sample = byId(plan, 'Undetermined');
+        expect(lanes(sample, 'r1')).toEqual([1, 2, 3, 4]);
+        expect(sample.problems).toEqual([]);
+        expect(plan.problems).toEqual([]);
+      });
+
       it('reports sheet samples without files and files without a sheet sample', async () => {
         const dir = copy('runs/180723_NB500892_0277_AHJYM2BGX7');
         const project = path.join(dir, 'Data/Intensities/BaseCalls/B3910');

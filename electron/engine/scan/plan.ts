@@ -5,16 +5,9 @@
  *
  * Decisions, so callers and reviewers can rely on them:
  *
- * - Walking: folders are walked recursively in sorted order. Symbolic links
- *   to folders are not followed (listed as ignored); links to files are
- *   used. Hidden folders are skipped and hidden files are ignored (macOS
- *   `._name` files on exFAT drives look like FASTQs but are not). A path
- *   that is an Illumina run folder is not walked: only the FASTQ folders of
- *   its layout are read (see runFolder.ts), and its sample sheet names the
- *   samples. A file reached twice (overlapping paths) is used once.
- * - Listing: files whose names mention neither FASTQ nor a FASTQ extension
- *   are skipped silently inside folders; every other file that is not part
- *   of a sample is in `ignored` with its reason.
+ * - Walking and listing: see walk.ts. Inside folders, files whose names
+ *   mention neither FASTQ nor a FASTQ extension are skipped silently; every
+ *   other file that is not part of a sample is in `ignored` with its reason.
  * - Grouping: one sample per sample name; samples of a run folder are keyed
  *   by run id as well, so two runs with the same sample names never merge.
  *   Files of one sample and read are concatenated by lane, then chunk.
@@ -22,6 +15,10 @@
  *   without R1, two files for one lane/chunk, R1 and R2 with different lanes
  *   or chunks, corrupt files and R1/R2 read counts that differ (when
  *   contents are verified) are errors that keep the sample out.
+ * - A name without R1/R2 that pairs with no other file by the 1/2 digit
+ *   rule (names.ts) is R1 of a single-end sample, as the platform takes it,
+ *   with a 'no-read-token' warning. A 1/2 pair whose first reads have
+ *   different names is refused ('no-read-token' errors).
  * - Client ids: see clientId.ts. When two samples would get the same id
  *   (compared without regard to case, as download folders on macOS and
  *   Windows would), one keeps it (a sample whose name needed no change
@@ -32,9 +29,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import type { Dirent, Stats } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename } from 'node:path';
 
 import type {
   PlanFile,
@@ -49,15 +44,22 @@ import { ValidationError } from '../errors.ts';
 import { clientIdKey, clientIdProblem, toClientId } from './clientId.ts';
 import { readFirstReadName, verifyFastqGzip } from './fastq.ts';
 import {
-  classifyNonFastqName,
   findDigitPairs,
   parseFastqName,
   splitFastqExtension,
   type NameError,
   type ParsedName,
 } from './names.ts';
-import { describeRunFolder } from './runFolder.ts';
 import type { SampleSheet, SheetSample } from './sampleSheet.ts';
+import {
+  compareNames,
+  newWalk,
+  walkRoot,
+  type Found,
+  type Walk,
+} from './walk.ts';
+
+export { formatBytes, formatPlan } from './formatPlan.ts';
 
 /** Progress reported by {@link buildPlan}. */
 export interface PlanProgress {
@@ -119,19 +121,6 @@ export function generateDestination(now: Date = new Date()): string {
   return `${GNCV}gencove-desktop-${stamp}-${randomBytes(4).toString('hex')}/`;
 }
 
-/** A file found while walking, before it is given to a sample. */
-interface Found {
-  path: string;
-  relativePath: string;
-  name: string;
-  dir: string;
-  size: number;
-  /** '' for loose files, the run id for files of a run folder. */
-  group: string;
-  sheet: SampleSheet | null;
-  sheetFile: string | null;
-}
-
 /** A FASTQ file that became part of a sample. */
 interface Assigned {
   found: Found;
@@ -145,25 +134,6 @@ interface Assigned {
 
 const SINGLE_END_RULE =
   'no R1/R2 in the name: the whole name is the sample, R1 of single-end data';
-
-interface Walk {
-  roots: string[];
-  found: Found[];
-  problems: PlanProblem[];
-  ignored: { path: string; reason: string }[];
-  seen: Set<string>;
-  filesSeen: number;
-  /** A sentence describing each run folder, by run id. */
-  runs: Map<string, string>;
-}
-
-function posixRelative(from: string, to: string): string {
-  return relative(from, to).split(sep).join('/');
-}
-
-function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true }) || compareNames(a, b);
@@ -190,15 +160,7 @@ export async function buildPlan(
 
   const progress: PlanProgress = { filesSeen: 0, filesChecked: 0 };
   const report = (): void => opts.onProgress?.({ ...progress });
-  const walk: Walk = {
-    roots: [],
-    found: [],
-    problems: [],
-    ignored: [],
-    seen: new Set(),
-    filesSeen: 0,
-    runs: new Map(),
-  };
+  const walk = newWalk();
   for (const input of paths) {
     await walkRoot(walk, input, signal, () => {
       progress.filesSeen = walk.filesSeen;
@@ -240,202 +202,6 @@ export async function buildPlan(
     totalBytes: 0,
     createdAt: (opts.now ?? new Date()).toISOString(),
   });
-}
-
-// ---------------------------------------------------------------------------
-// Walking
-
-async function walkRoot(
-  walk: Walk,
-  input: string,
-  signal: AbortSignal | undefined,
-  onFile: () => void,
-): Promise<void> {
-  const root = resolve(input);
-  walk.roots.push(root);
-  let info: Stats;
-  try {
-    info = await stat(root);
-  } catch (err) {
-    walk.problems.push({
-      code: 'unreadable',
-      severity: 'error',
-      path: root,
-      message: `${root} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`,
-    });
-    return;
-  }
-
-  if (info.isFile()) {
-    addFile(
-      walk,
-      {
-        path: root,
-        relativePath: basename(root),
-        name: basename(root),
-        dir: dirname(root),
-        size: info.size,
-        group: '',
-        sheet: null,
-        sheetFile: null,
-      },
-      true,
-    );
-    onFile();
-    return;
-  }
-  if (!info.isDirectory()) {
-    walk.ignored.push({ path: root, reason: 'not a file or folder' });
-    return;
-  }
-
-  const run = await describeRunFolder(root);
-  signal?.throwIfAborted();
-  if (!run.isRunFolder) {
-    await walkDir(walk, root, root, signal, onFile);
-    return;
-  }
-
-  const runId = run.runId ?? basename(root);
-  if (run.sampleSheetError !== null) {
-    walk.problems.push({
-      code: 'unreadable',
-      severity: 'warning',
-      path: run.sampleSheetPath ?? undefined,
-      message: `Run ${runId}: the sample sheet cannot be used (${run.sampleSheetError}); sample names come from the file names.`,
-    });
-  }
-  if (run.fastqDirs.length === 0) {
-    walk.problems.push({
-      code: 'no-fastq',
-      severity: 'error',
-      path: root,
-      message: `Run ${runId} (${run.instrument ?? 'unknown instrument'}) has no FASTQ files in any known layout (Data/Intensities/BaseCalls, Analysis/<n>/Data/fastq, Alignment_<n>/<time>/Fastq).`,
-    });
-    return;
-  }
-  const sheetFile =
-    run.sampleSheetPath === null
-      ? null
-      : posixRelative(root, run.sampleSheetPath);
-  const from = posixRelative(root, run.fastqRoot ?? root) || '.';
-  const notes = run.notes.length === 0 ? '' : ` (${run.notes.join('; ')})`;
-  walk.runs.set(
-    runId,
-    `Run ${runId}, ${run.instrument ?? 'unknown instrument'}, FASTQs from ${from}${notes}.`,
-  );
-  for (const dir of run.fastqDirs) {
-    for (const entry of await listDir(walk, dir)) {
-      signal?.throwIfAborted();
-      if (!entry.isFile() && !entry.isSymbolicLink()) continue;
-      await addEntry(walk, root, dir, entry, runId, run.sampleSheet, sheetFile);
-      onFile();
-    }
-  }
-}
-
-async function listDir(walk: Walk, dir: string): Promise<Dirent[]> {
-  try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries.sort((a, b) => compareNames(a.name, b.name));
-  } catch (err) {
-    walk.problems.push({
-      code: 'unreadable',
-      severity: 'error',
-      path: dir,
-      message: `The folder ${dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`,
-    });
-    return [];
-  }
-}
-
-async function walkDir(
-  walk: Walk,
-  root: string,
-  dir: string,
-  signal: AbortSignal | undefined,
-  onFile: () => void,
-): Promise<void> {
-  for (const entry of await listDir(walk, dir)) {
-    signal?.throwIfAborted();
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.'))
-        await walkDir(walk, root, path, signal, onFile);
-      continue;
-    }
-    if (entry.isFile() || entry.isSymbolicLink()) {
-      await addEntry(walk, root, dir, entry, '', null, null);
-      onFile();
-    }
-  }
-}
-
-async function addEntry(
-  walk: Walk,
-  root: string,
-  dir: string,
-  entry: Dirent,
-  group: string,
-  sheet: SampleSheet | null,
-  sheetFile: string | null,
-): Promise<void> {
-  const path = join(dir, entry.name);
-  let size = 0;
-  try {
-    const info = entry.isSymbolicLink() ? await stat(path) : await lstat(path);
-    if (info.isDirectory()) {
-      walk.ignored.push({
-        path,
-        reason: 'symbolic link to a folder: not followed',
-      });
-      return;
-    }
-    if (!info.isFile()) return;
-    size = info.size;
-  } catch (err) {
-    // A broken link or a vanished file only matters when it looks like data.
-    if (classifyNonFastqName(entry.name).kind === 'unrelated') return;
-    walk.problems.push({
-      code: 'unreadable',
-      severity: 'error',
-      path,
-      message: `${posixRelative(root, path)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`,
-    });
-    return;
-  }
-  addFile(
-    walk,
-    {
-      path,
-      relativePath: posixRelative(root, path),
-      name: entry.name,
-      dir,
-      size,
-      group,
-      sheet,
-      sheetFile,
-    },
-    false,
-  );
-}
-
-function addFile(walk: Walk, found: Found, isExplicit: boolean): void {
-  walk.filesSeen++;
-  if (walk.seen.has(found.path)) return;
-  walk.seen.add(found.path);
-
-  if (found.name.startsWith('.')) {
-    const parsed = parseFastqName(found.name.replace(/^\.+(_)?/, ''));
-    if (isExplicit || !('error' in parsed) || parsed.kind !== 'unrelated') {
-      walk.ignored.push({
-        path: found.path,
-        reason: 'hidden file (for example macOS ._ metadata): skipped',
-      });
-    }
-    return;
-  }
-  walk.found.push(found);
 }
 
 // ---------------------------------------------------------------------------
@@ -787,7 +553,9 @@ function describeSource(
         : `, FASTQ prefix ${row.fastqPrefix}`;
     text += `; listed in ${file} line ${row.line} as Sample_ID ${row.sampleId}${prefix}`;
   } else {
-    const unknown = files.find((f) => f.found.sheet !== null);
+    const unknown = files.find(
+      (f) => f.found.sheet !== null && !f.parsed.isUndetermined,
+    );
     if (unknown !== undefined) {
       text += `; not listed in ${unknown.found.sheetFile ?? 'the sample sheet'}`;
     }
@@ -819,7 +587,9 @@ function checkSample(work: SampleWork, files: Assigned[]): void {
     planned.problems.push({ ...p });
   };
 
-  if (files.some((f) => f.found.sheet !== null && f.sheetRow === null)) {
+  const isUnlisted = (f: Assigned): boolean =>
+    f.found.sheet !== null && f.sheetRow === null && !f.parsed.isUndetermined;
+  if (files.some(isUnlisted)) {
     const file = files[0].found.sheetFile ?? 'the sample sheet';
     problem({
       code: 'sample-sheet-unknown-sample',
@@ -1176,92 +946,4 @@ export function applyPlanEdits(plan: UploadPlan, edits: PlanEdits): UploadPlan {
   }
 
   return finish({ ...plan, destination, samples }, userExcluded);
-}
-
-// ---------------------------------------------------------------------------
-// Text
-
-/** formatBytes writes a size with a decimal unit (kB, MB, GB, TB). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
-  let value = bytes;
-  let unit = -1;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function describeMerge(files: PlanFile[]): string {
-  if (files.length === 1) return '1 file';
-  const lanes = [
-    ...new Set(files.map((f) => f.lane).filter((l) => l !== null)),
-  ];
-  const chunks = [
-    ...new Set(files.map((f) => f.chunk).filter((c) => c !== null)),
-  ];
-  const parts: string[] = [];
-  if (lanes.length > 1) parts.push(`lanes ${lanes.join(', ')}`);
-  if (chunks.length > 1) parts.push(`chunks ${chunks.join(', ')}`);
-  const what = parts.length === 0 ? '' : ` (${parts.join(', ')})`;
-  return `${files.length} files${what} concatenated in this order`;
-}
-
-function formatProblem(p: PlanProblem): string {
-  return `${p.severity} ${p.code}: ${p.message}`;
-}
-
-/**
- * formatPlan renders the plan as plain text for the command line: totals
- * and destination, then every sample with its included state, how its id
- * was derived, each read's object, files (lane/chunk order) and problems,
- * then the plan's own problems and the ignored files with their reasons.
- */
-export function formatPlan(plan: UploadPlan): string {
-  const included = plan.samples.filter((s) => s.included).length;
-  const lines: string[] = [
-    `Upload plan: ${plan.samples.length} sample${plan.samples.length === 1 ? '' : 's'} found, ${included} to upload (${formatBytes(plan.totalBytes)})`,
-    `Destination: ${plan.destination}`,
-    `Scanned: ${plan.roots.join(', ') || '(nothing)'}`,
-  ];
-
-  for (const sample of plan.samples) {
-    const state = sample.included
-      ? '[x]'
-      : hasError(sample)
-        ? '[ ] (not uploaded: see errors)'
-        : '[ ] (left out)';
-    lines.push('', `${state} ${sample.clientId}    key: ${sample.key}`);
-    lines.push(`    ${sample.derivation}`);
-    for (const read of [sample.r1, sample.r2]) {
-      if (read === undefined) continue;
-      lines.push(
-        `    ${read.read} -> ${read.destination}  ${formatBytes(read.size)}, ${describeMerge(read.files)}`,
-      );
-      for (const f of read.files) {
-        const slot = [
-          f.lane === null ? '' : `L${f.lane}`,
-          f.chunk === null ? '' : `#${f.chunk}`,
-        ]
-          .filter((x) => x !== '')
-          .join(' ');
-        lines.push(
-          `        ${f.relativePath}${slot === '' ? '' : `  ${slot}`}  ${formatBytes(f.size)}`,
-        );
-      }
-    }
-    for (const p of sample.problems) lines.push(`    ! ${formatProblem(p)}`);
-  }
-
-  if (plan.problems.length > 0) {
-    lines.push('', 'Problems:');
-    for (const p of plan.problems) lines.push(`  ${formatProblem(p)}`);
-  }
-  if (plan.ignored.length > 0) {
-    lines.push('', `Ignored files (${plan.ignored.length}):`);
-    for (const i of plan.ignored) lines.push(`  ${i.path}: ${i.reason}`);
-  }
-  return `${lines.join('\n')}\n`;
 }

@@ -113,7 +113,6 @@ export async function runUploadJob(
       const destination = read.destination;
       try {
         const upload = async () => {
-          events.onObjectState(destination, 'running');
           const { s3, credentials } = await params.getS3();
           return uploadObject({
             jobId,
@@ -125,6 +124,7 @@ export async function runUploadJob(
             signal,
             partSize: params.partSize,
             partConcurrency: params.partConcurrency,
+            onStarted: () => events.onObjectState(destination, 'running'),
             onBytes: (bytes, isResumed) =>
               events.onBytes(destination, bytes, isResumed),
             log,

@@ -109,6 +109,8 @@ export interface UploadObjectParams {
    * `isResumed` marks bytes that were already there from an earlier run.
    */
   onBytes?: (bytes: number, isResumed: boolean) => void;
+  /** Called once the object is journaled as 'uploading', before any byte. */
+  onStarted?: () => void;
   /** Makes the content checker for one file (default: scan's). */
   createChecker?: (label: string) => Transform;
   partRetryPolicy?: BackoffPolicy;
@@ -178,6 +180,7 @@ export async function uploadObject(
     error: null,
     ...(isRestart ? { multipartId: null, partSize: null } : {}),
   });
+  params.onStarted?.();
 
   const partSize =
     object.partSize ??

@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { WebSocket as WsClient, WebSocketServer } from 'ws';
 import type { WebSocket as ServerSocket } from 'ws';
 
 import type { ClientFrame } from '../../../shared/contract.ts';
@@ -76,10 +76,19 @@ async function server(port = 0): Promise<TestServer> {
   return s;
 }
 
+/*
+ * The client socket is the `ws` package's WebSocket (same browser-style API:
+ * addEventListener, readyState, send, close). jsdom's own WebSocket cannot be
+ * used under vitest: its undici socket dispatches an Event from another realm
+ * and throws ERR_INVALID_ARG_TYPE before 'open' fires.
+ */
+const ClientSocket = WsClient as unknown as typeof WebSocket;
+
 function bridge(url: string, extra: Parameters<typeof createWsBridge>[0] = {}): WsBridge {
   const b = createWsBridge({
     url,
     token: 'tok',
+    WebSocketImpl: ClientSocket,
     reconnectDelaysMs: [20, 40, 80],
     random: () => 0.5,
     ...extra,

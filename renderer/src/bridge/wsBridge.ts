@@ -95,10 +95,14 @@ export function takeServeToken(win: TokenWindow): string | null {
   const found = fromQuery || fromHash;
   if (found) {
     safeStorage(() => win.sessionStorage.setItem(TOKEN_STORAGE_KEY, found));
-    url.searchParams.delete('token');
-    hash.delete('token');
-    const rest = hash.toString();
-    url.hash = rest === '' ? '' : `#${rest}`;
+    if (fromQuery) {
+      url.searchParams.delete('token');
+    }
+    if (fromHash) {
+      hash.delete('token');
+      const rest = hash.toString();
+      url.hash = rest === '' ? '' : `#${rest}`;
+    }
     win.history.replaceState(win.history.state, '', url.toString());
     return found;
   }

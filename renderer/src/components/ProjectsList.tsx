@@ -34,7 +34,7 @@ export function matchesProject(project: ProjectSummary, query: string): boolean 
 }
 
 function configurationOf(project: ProjectSummary): string {
-  return project.configurationName ?? project.pipelineCapabilities ?? '—';
+  return project.configurationName || project.pipelineCapabilities || '—';
 }
 
 export function ProjectsList() {
@@ -136,7 +136,7 @@ export function ProjectsList() {
             : `${plural(shown.length, 'match', 'matches')} for “${query.trim()}”`}
       </p>
 
-      {shown.length === 0 && projects.status === 'ready' ? (
+      {shown.length === 0 && projects.status === 'ready' && !searching ? (
         <div className="empty" data-testid="projects-empty">
           {query.trim() === ''
             ? 'This account has no projects yet. Create one on the platform, then refresh.'

@@ -1,0 +1,173 @@
+/**
+ * Benchmark of the sample table: renders SampleTable with 10,000 rows in
+ * jsdom and prints the time to first render and to scroll through every row
+ * (one viewport per step), beside the 300 ms target. The raw floor measured
+ * in the same run is jsdom creating the same number of row elements with
+ * plain DOM calls, without React.
+ *
+ * Run: node renderer/bench/render.bench.ts [rows]
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+import { JSDOM } from 'jsdom';
+import { createServer } from 'vite';
+
+const TARGET_MS = 300;
+const ROWS = Number(process.argv[2] ?? 10_000);
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const rendererDir = path.resolve(benchDir, '..');
+
+/** Makes jsdom's window the global one, as the jsdom test environment does. */
+function installDom(): JSDOM {
+  const dom = new JSDOM(
+    '<!doctype html><html><body><div id="root"></div></body></html>',
+    { pretendToBeVisual: true, url: 'http://127.0.0.1/' },
+  );
+  const win = dom.window as unknown as Record<string, unknown>;
+  const g = globalThis as Record<string, unknown>;
+  for (const key of Object.getOwnPropertyNames(win)) {
+    if (key in g || key.startsWith('_')) {
+      continue;
+    }
+    g[key] = win[key];
+  }
+  for (const key of ['window', 'document', 'navigator', 'self']) {
+    Object.defineProperty(globalThis, key, {
+      value: key === 'window' || key === 'self' ? dom.window : win[key],
+      configurable: true,
+      writable: true,
+    });
+  }
+  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = false;
+  return dom;
+}
+
+function makeRows(n: number) {
+  const statuses = ['succeeded', 'failed qc', 'running', 'succeeded', 'failed'];
+  return Array.from({ length: n }, (_, i) => {
+    const day = String(1 + (i % 28)).padStart(2, '0');
+    const status = statuses[i % statuses.length];
+    return {
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      clientId: `SAMPLE-${i}`,
+      status,
+      archiveStatus: 'available',
+      failedQc: status === 'failed qc',
+      created: `2024-01-${day}T08:00:00Z`,
+      modified: `2024-02-${day}T08:${String(i % 60).padStart(2, '0')}:00Z`,
+    };
+  });
+}
+
+function line(label: string, ms: number, note = ''): string {
+  const verdict = ms <= TARGET_MS ? 'within' : 'OVER';
+  return `${label.padEnd(34)} ${ms.toFixed(1).padStart(9)} ms   target ${TARGET_MS} ms (${verdict})${note}`;
+}
+
+async function main(): Promise<void> {
+  const dom = installDom();
+  const vite = await createServer({
+    configFile: path.join(rendererDir, 'vite.config.ts'),
+    root: rendererDir,
+    logLevel: 'error',
+    appType: 'custom',
+    server: { middlewareMode: true, hmr: false, watch: null, ws: false },
+  });
+  try {
+    const React = await import('react');
+    const { flushSync } = await import('react-dom');
+    const { createRoot } = await import('react-dom/client');
+    const table = (await vite.ssrLoadModule('/src/components/SampleTable.tsx')) as typeof import('../src/components/SampleTable.tsx');
+    const { SampleTable, ROW_HEIGHT, FALLBACK_VIEWPORT_HEIGHT } = table;
+
+    const rows = makeRows(ROWS);
+    const selection = new Set<string>();
+    const container = dom.window.document.getElementById('root') as HTMLElement;
+    const root = createRoot(container);
+
+    const t0 = performance.now();
+    flushSync(() => {
+      root.render(
+        React.createElement(SampleTable, {
+          rows,
+          selection,
+          onSelectionChange: () => undefined,
+          onOpen: () => undefined,
+        }),
+      );
+    });
+    const firstRender = performance.now() - t0;
+    const inDom = container.querySelectorAll('[data-testid="sample-row"]').length;
+
+    const grid = container.querySelector('[data-testid="sample-table"]') as HTMLElement;
+    const step = FALLBACK_VIEWPORT_HEIGHT;
+    const end = ROWS * ROW_HEIGHT;
+    const frames: number[] = [];
+    const t1 = performance.now();
+    for (let top = step; top <= end; top += step) {
+      const f0 = performance.now();
+      flushSync(() => {
+        grid.scrollTop = top;
+        grid.dispatchEvent(new dom.window.Event('scroll', { bubbles: true }));
+      });
+      frames.push(performance.now() - f0);
+    }
+    const scrollThrough = performance.now() - t1;
+    const lastIndex = Math.max(
+      ...[...container.querySelectorAll<HTMLElement>('[data-testid="sample-row"]')].map((r) =>
+        Number(r.dataset.index),
+      ),
+    );
+    frames.sort((a, b) => a - b);
+    const p50 = frames[Math.floor(frames.length * 0.5)] ?? 0;
+    const p95 = frames[Math.floor(frames.length * 0.95)] ?? 0;
+    const worst = frames.at(-1) ?? 0;
+
+    const t2 = performance.now();
+    flushSync(() => {
+      grid.scrollTop = 0;
+      grid.dispatchEvent(new dom.window.Event('scroll', { bubbles: true }));
+      const sortButton = container.querySelector('[data-testid="sample-sort-clientId"]') as HTMLElement;
+      sortButton.dispatchEvent(new dom.window.MouseEvent('click', { bubbles: true }));
+    });
+    const resort = performance.now() - t2;
+
+    // Raw floor: the same number of row elements, plain DOM, no React.
+    const floorHost = dom.window.document.createElement('div');
+    dom.window.document.body.append(floorHost);
+    const f0 = performance.now();
+    for (let i = 0; i < inDom; i += 1) {
+      const r = dom.window.document.createElement('div');
+      for (let c = 0; c < 7; c += 1) {
+        const cell = dom.window.document.createElement('div');
+        cell.textContent = rows[i].clientId;
+        r.append(cell);
+      }
+      floorHost.append(r);
+    }
+    const floor = performance.now() - f0;
+
+    root.unmount();
+
+    const out = [
+      `SampleTable in jsdom: ${ROWS.toLocaleString()} rows, ${inDom} in the DOM at a time (row ${ROW_HEIGHT} px, viewport ${FALLBACK_VIEWPORT_HEIGHT} px)`,
+      line('time to first render', firstRender),
+      line(`scroll through (${frames.length} steps)`, scrollThrough, `; per step p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${worst.toFixed(2)} ms`),
+      line('re-sort by client id', resort),
+      `${'raw floor: same rows, plain DOM'.padEnd(34)} ${floor.toFixed(1).padStart(9)} ms`,
+      `last row reached: index ${lastIndex} of ${ROWS - 1}`,
+    ];
+    process.stdout.write(`${out.join('\n')}\n`);
+    if (lastIndex !== ROWS - 1) {
+      process.exitCode = 1;
+      process.stderr.write('render.bench: scrolling did not reach the last row\n');
+    }
+  } finally {
+    await vite.close();
+    dom.window.close();
+  }
+}
+
+await main();
