@@ -18,7 +18,7 @@ import {
   session,
   shell,
 } from 'electron';
-import type { MenuItemConstructorOptions } from 'electron';
+import type { MenuItemConstructorOptions, OpenDialogOptions } from 'electron';
 
 import type { TransferSnapshot } from '../shared/domain.ts';
 import { appDataDir } from './cli/context.ts';
@@ -27,10 +27,14 @@ import { createSenderCheck, registerIpc } from './ipc.ts';
 import type { AppPageLocation } from './ipc.ts';
 import { AppService } from './service/appService.ts';
 
-/** The dev server, honoured only when running unpackaged (`vite` + `electron .`). */
+/**
+ * The dev server (`vite` + `electron .`): honoured only when running
+ * unpackaged, and only on loopback, since the page it serves is trusted
+ * with the IPC bridge.
+ */
 const DEV_SERVER_URL = app.isPackaged
   ? undefined
-  : process.env.GENCOVE_DEV_SERVER_URL;
+  : checkDevServerUrl(process.env.GENCOVE_DEV_SERVER_URL);
 
 const page: AppPageLocation = DEV_SERVER_URL
   ? { kind: 'dev-server', url: DEV_SERVER_URL }
@@ -62,6 +66,20 @@ if (!app.requestSingleInstanceLock()) {
   });
 }
 
+function checkDevServerUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const url = new URL(value);
+  if (
+    url.protocol !== 'http:' ||
+    (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost')
+  ) {
+    throw new Error(
+      `GENCOVE_DEV_SERVER_URL must be an http://127.0.0.1 or http://localhost address, not ${value}.`,
+    );
+  }
+  return url.origin;
+}
+
 function createService(): AppService {
   return new AppService({
     dataDir: appDataDir(),
@@ -74,11 +92,9 @@ function createService(): AppService {
     downloadsDir: app.getPath('downloads'),
     desktop: {
       async pickFolder(title) {
-        const options = {
+        const options: OpenDialogOptions = {
           title: title ?? 'Choose a folder',
-          properties: ['openDirectory', 'createDirectory'] as Array<
-            'openDirectory' | 'createDirectory'
-          >,
+          properties: ['openDirectory', 'createDirectory'],
         };
         const result = mainWindow
           ? await dialog.showOpenDialog(mainWindow, options)

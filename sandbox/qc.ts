@@ -138,8 +138,7 @@ class FastqParser {
       return;
     }
     let start = 0;
-    const data =
-      this.carry.length === 0 ? text : this.carry.join('') + text;
+    const data = this.carry.length === 0 ? text : this.carry.join('') + text;
     this.carry = [];
     this.carryLength = 0;
     for (;;) {

@@ -220,3 +220,121 @@ export const HOSTS = {
   production: 'https://api.gencove.com',
   staging: 'https://api-stage.gencove.com',
 } as const;
+
+// ---------------------------------------------------------------------------
+// Watch folders (sequencer output folders watched for finished runs)
+
+/**
+ * Where a run found in a watch folder stands. A run moves forward only:
+ * waiting-for-run, settling, planned, uploading, then assigned; or it ends
+ * failed, ignored or duplicate. 'not-a-run' is a folder that looks like a
+ * run but has no usable RunInfo.xml (it is never uploaded).
+ */
+export type WatchRunState =
+  /** Completion markers are missing (see `missingMarkers`), or no FASTQ yet. */
+  | 'waiting-for-run'
+  /** Markers are there; FASTQs are still changing or end mid-gzip-member. */
+  | 'settling'
+  /** The upload plan is made (see `plan`); the upload is being queued. */
+  | 'planned'
+  /** The upload job `jobId` is queued or running. */
+  | 'uploading'
+  /** Uploaded and assigned to the project (see `assigned`). */
+  | 'assigned'
+  /** The plan has blocking problems, or the upload failed (see `message`). */
+  | 'failed'
+  /** Left out by the user (or present when the folder was added with `ignoreExistingRuns`). */
+  | 'ignored'
+  /** The same run (same Run Id) was already delivered to this project from another watch folder. */
+  | 'duplicate'
+  /** Looks like a run folder but has no RunInfo.xml with a Run Id. */
+  | 'not-a-run';
+
+/** A FASTQ of a run that is not ready to upload yet, and why. */
+export interface WatchUnsettledFile {
+  /** Path relative to the run folder, '/' separated. */
+  path: string;
+  reason: string;
+  /** When the file counts as settled if it does not change again (ISO time), when known. */
+  readyAt: string | null;
+}
+
+/** A short summary of a run's upload plan (the full plan: `WatchService.getPlan`). */
+export interface WatchPlanSummary {
+  destination: string;
+  /** Samples that will be (or were) uploaded. */
+  includedSamples: number;
+  /** Samples found, included or not. */
+  totalSamples: number;
+  totalBytes: number;
+}
+
+/** One run of a watch folder, as the UI and the CLI show it. */
+export interface WatchRunView {
+  /** Run Id from RunInfo.xml; null for 'not-a-run' entries. */
+  runId: string | null;
+  folderId: string;
+  /** The run folder (absolute path) this entry is about. */
+  path: string;
+  /** The run folder's name. */
+  name: string;
+  state: WatchRunState;
+  /** One sentence for the user: what the run waits for, or why it failed. */
+  message: string;
+  /** Instrument model, when known (e.g. `NextSeq 1000/2000`). */
+  instrument: string | null;
+  /** Completion markers not found yet, relative to the run folder. */
+  missingMarkers: string[];
+  /** FASTQs not settled yet (state 'settling'). */
+  unsettledFiles: WatchUnsettledFile[];
+  /** Problems of the plan: blocking ones made the run 'failed'. */
+  problems: PlanProblem[];
+  plan: WatchPlanSummary | null;
+  /** The upload job (a transfer), once queued. */
+  jobId: string | null;
+  /** Samples the assignment created. */
+  assigned: { clientId: string; sampleId: string }[];
+  /** Other folders holding the same run (copies): never uploaded again. */
+  copies: string[];
+  /** False when the run folder is not on disk now (moved, deleted, share unmounted). */
+  isPresent: boolean;
+  firstSeenAt: string;
+  updatedAt: string;
+}
+
+/** How a watch folder itself is doing. */
+export type WatchFolderStatus =
+  /** Watching for runs. */
+  | 'watching'
+  /** Paused by the user: no new work starts. */
+  | 'paused'
+  /** The folder does not exist (or the share is not mounted); retried with backoff. */
+  | 'missing'
+  /** The folder exists but cannot be read; retried with backoff. */
+  | 'unreadable'
+  /** Not being watched now (the service is stopped). */
+  | 'stopped';
+
+/** A watch folder with its runs. */
+export interface WatchFolderView {
+  id: string;
+  /** Absolute path of the watched folder. */
+  path: string;
+  projectId: string;
+  /** Name of the project, once the platform told it. */
+  projectName: string | null;
+  /** Base destination given by the user (each run goes to `<destination><run folder>/`), or null for `gncv://<project name>/`. */
+  destination: string | null;
+  metadata: unknown;
+  /** Stat-based polling (network shares) instead of file-system events. */
+  isPolling: boolean;
+  settleSeconds: number;
+  includeUndetermined: boolean;
+  status: WatchFolderStatus;
+  /** One sentence about the status (why it is missing, when it is retried). */
+  message: string;
+  /** When a missing or unreadable folder is looked at again (ISO time). */
+  nextRetryAt: string | null;
+  runs: WatchRunView[];
+  createdAt: string;
+}

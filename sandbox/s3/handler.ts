@@ -122,14 +122,15 @@ export function createS3Handler(
     );
   }
 
-  const objects = new ObjectStore(opts.rootDir);
+  const now = opts.now ?? (() => new Date());
+  const objects = new ObjectStore(opts.rootDir, now);
   objects.ensureBucketFolders(opts.buckets);
-  const uploads = new MultipartStore(opts.rootDir, objects.tmpDir);
+  const uploads = new MultipartStore(opts.rootDir, objects.tmpDir, now);
   const buckets = new Set(opts.buckets);
   const options: ResolvedS3Options = {
     minPartSize,
     region: opts.region ?? 'us-east-1',
-    now: opts.now ?? (() => new Date()),
+    now,
     onObjectStored: (bucket, key, size) =>
       opts.onObjectStored(bucket, key, size),
   };

@@ -514,7 +514,7 @@ async function assemble(
     parts: requested.map(partKey),
     checksums,
     checksumType: upload.checksumType,
-    completedAt: new Date().toISOString(),
+    completedAt: ctx.options.now().toISOString(),
     size: meta.size,
     notified: false,
   };

@@ -94,9 +94,18 @@ export class MultipartStore {
   readonly #dir: string;
   readonly #tmpDir: string;
   readonly #locks = new KeyedMutex();
+  readonly #now: () => Date;
 
-  /** `tmpDir` must be on the same volume as rootDir (for atomic renames). */
-  constructor(rootDir: string, tmpDir: string) {
+  /**
+   * `tmpDir` must be on the same volume as rootDir (for atomic renames);
+   * `now` stamps creation and part times.
+   */
+  constructor(
+    rootDir: string,
+    tmpDir: string,
+    now: () => Date = () => new Date(),
+  ) {
+    this.#now = now;
     this.#dir = path.join(path.resolve(rootDir), MULTIPART_DIR);
     this.#tmpDir = tmpDir;
     mkdirSync(this.#dir, { recursive: true });
@@ -114,7 +123,7 @@ export class MultipartStore {
     const record: UploadRecord = {
       ...init,
       uploadId: randomBytes(32).toString('base64url'),
-      initiated: new Date().toISOString(),
+      initiated: this.#now().toISOString(),
     };
     const dir = this.#uploadDir(record.uploadId);
     await mkdir(dir, { recursive: true });
@@ -162,7 +171,7 @@ export class MultipartStore {
         const name = partName(part.partNumber);
         const record: PartRecord = {
           ...part,
-          lastModified: new Date().toISOString(),
+          lastModified: this.#now().toISOString(),
           file: `${name}.${randomBytes(6).toString('hex')}.bin`,
         };
         const previous = await readJson<PartRecord>(

@@ -162,13 +162,16 @@ export class ObjectStore {
   readonly tmpDir: string;
   readonly #metaDir: string;
   readonly #locks = new KeyedMutex();
+  readonly #now: () => Date;
 
   /**
    * The constructor creates the storage folders and removes temp files a
    * crashed run left behind (only ones idle for an hour, so a second handler
-   * on the same folder keeps its in-flight uploads).
+   * on the same folder keeps its in-flight uploads). `now` stamps
+   * Last-Modified.
    */
-  constructor(rootDir: string) {
+  constructor(rootDir: string, now: () => Date = () => new Date()) {
+    this.#now = now;
     this.rootDir = path.resolve(rootDir);
     this.tmpDir = path.join(this.rootDir, TMP_DIR);
     this.#metaDir = path.join(this.rootDir, META_DIR);
@@ -238,7 +241,7 @@ export class ObjectStore {
           bucket,
           key,
           size: stats.size,
-          lastModified: new Date().toISOString(),
+          lastModified: this.#now().toISOString(),
           fileSize: stats.size,
           fileMtimeMs: stats.mtimeMs,
         };

@@ -277,8 +277,9 @@ function multipleChecksums(): S3Error {
 /**
  * receiveBody streams the body of `req` through the plan's decoding and
  * hashing into `sink` and verifies it. It resolves once the sink has
- * finished, or rejects with an S3Error (or the transport error of a client
- * that went away). Either way `req` is left unread-from by this function.
+ * finished and every check passed. It rejects with an S3Error for a bad
+ * body, or ClientGoneError when the client went away; what the sink wrote
+ * must then be discarded, and any unread rest of the body is left in `req`.
  */
 export async function receiveBody(
   req: IncomingMessage,
@@ -288,14 +289,13 @@ export async function receiveBody(
   // req is piped rather than passed to pipeline() so a failure destroys only
   // our streams: the request stays alive and can still get an S3 error reply.
   const source = new PassThrough();
-  const onAbort = () => {
+  const onClose = () => {
     if (!req.complete) {
       source.destroy(new ClientGoneError());
     }
   };
-  const onError = (error: Error) => source.destroy(error);
-  req.on('aborted', onAbort);
-  req.on('close', onAbort);
+  const onError = () => source.destroy(new ClientGoneError());
+  req.on('close', onClose);
   req.on('error', onError);
   req.pipe(source);
 
@@ -315,8 +315,7 @@ export async function receiveBody(
     }
   } finally {
     req.unpipe(source);
-    req.off('aborted', onAbort);
-    req.off('close', onAbort);
+    req.off('close', onClose);
     req.off('error', onError);
   }
 

@@ -73,7 +73,12 @@ export function sendEmpty(
   status: number,
   headers: Record<string, string | number> = {},
 ): void {
-  ctx.res.writeHead(status, { ...headers, 'Content-Length': 0 });
+  // HTTP forbids Content-Length on 204 and 304 answers.
+  const hasLength = status !== 204 && status !== 304;
+  ctx.res.writeHead(
+    status,
+    hasLength ? { ...headers, 'Content-Length': 0 } : headers,
+  );
   ctx.res.end();
 }
 
