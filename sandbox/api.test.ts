@@ -772,6 +772,23 @@ describe('sandbox API', () => {
       expect(res.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS');
     });
 
+    it('answers HEAD like GET without a body and OPTIONS with the Allow header', async () => {
+      const get = await api.get('/api/v2/projects/');
+      const head = await api.request('HEAD', '/api/v2/projects/');
+      const options = await api.request(
+        'OPTIONS',
+        '/api/v2/samples/' + sampleId,
+      );
+
+      expect(head.status).toBe(200);
+      expect(head.text).toBe('');
+      expect(head.headers.get('content-length')).toBe(
+        String(Buffer.byteLength(get.text)),
+      );
+      expect(options.status).toBe(200);
+      expect(options.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    });
+
     it('answers bad JSON, bad shapes and bad filter values with JSON 400s', async () => {
       const badJson = await api.request('POST', '/api/v2/projects/', {
         rawBody: '{"name": ',
@@ -895,6 +912,25 @@ describe('sandbox API', () => {
       expect(first.body.last_status.status).toBe('started');
       expect(again.body.id).toBe(first.body.id);
       expect(again.body.last_status.status).toBe('succeeded');
+    });
+
+    it('shows an upload in the sheet before its object exists, but refuses to assign it', async () => {
+      const destination = 'gncv://api-test/unstored/S9_R1.fastq.gz';
+      await api.post('/api/v2/uploads-post-data/', {
+        destination_path: destination,
+      });
+
+      const rows = await sheet('gncv://api-test/unstored/');
+      const res = await api.post(`/api/v2/project-samples/${projectId}`, {
+        uploads: rows,
+        metadata: null,
+      });
+
+      expect(
+        rows.map((r) => [r.client_id, r.fastq.r1?.last_status.status]),
+      ).toEqual([['S9', 'started']]);
+      expect(res.status).toBe(400);
+      expect(res.body.uploads[0]).toMatch(/not complete/);
     });
 
     it('lists uploads as unassigned until they are assigned, then as assigned', async () => {

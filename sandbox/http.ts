@@ -82,6 +82,7 @@ export interface ApiRequest<U = unknown> {
   body(): Promise<unknown>;
 }
 
+/** A route handler: returns the reply or throws an ApiError. */
 export type Handler<U> = (req: ApiRequest<U>) => Promise<Reply> | Reply;
 
 /** One route: a path pattern and its handlers by method. */
@@ -306,8 +307,9 @@ export function requireObject(body: unknown): Record<string, unknown> {
   });
 }
 
-/** Default and largest page sizes for limit/offset pagination. */
+/** Page size when the request names none. */
 export const DEFAULT_PAGE_SIZE = 100;
+/** Largest page size; larger `limit` values are cut to it. */
 export const MAX_PAGE_SIZE = 1000;
 
 /** Page requested by `offset` and `limit` (invalid values fall back). */

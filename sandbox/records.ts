@@ -18,6 +18,7 @@ import {
 import { DELIVERABLES_DIR, type SandboxContext } from './context.ts';
 import { notFound } from './http.ts';
 
+/** A `projects` row. */
 export interface ProjectRow {
   id: string;
   organization_id: string;
@@ -30,6 +31,7 @@ export interface ProjectRow {
   modified: string;
 }
 
+/** A `capabilities` row: which configuration a capability id stands for. */
 export interface CapabilityRow {
   id: string;
   pipeline_id: string;
@@ -37,6 +39,7 @@ export interface CapabilityRow {
   created: string;
 }
 
+/** A `samples` row; `next_step_at` (epoch ms) is set while the pipeline still has work for it. */
 export interface SampleRow {
   id: string;
   project_id: string;
@@ -62,6 +65,7 @@ export interface SampleRow {
   modified: string;
 }
 
+/** A `files` row: a sample deliverable or an upload's object; `storage_path` is relative to the data folder (null for uploads, whose object lives in the S3 area). */
 export interface FileRow {
   id: string;
   sample_id: string | null;
@@ -76,6 +80,7 @@ export interface FileRow {
   created: string;
 }
 
+/** An `uploads` row; `sample_id` is set once the upload is assigned. */
 export interface UploadRow {
   id: string;
   organization_id: string;

@@ -47,6 +47,7 @@ import { createS3Handler, objectPath } from './s3/handler.ts';
 import { seed } from './seed.ts';
 import { errorText } from './util.ts';
 
+/** Demo account email, MFA account email and its fixed one-time password. */
 export { DEMO_EMAIL, MFA_EMAIL, MFA_OTP } from './seed.ts';
 
 /** Options of `startSandbox`. */

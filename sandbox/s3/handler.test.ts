@@ -230,6 +230,22 @@ describe('createS3Handler() driven by the AWS SDK S3Client', () => {
       }
     }
 
+    it('round-trips a key with spaces, unicode and reserved characters', async () => {
+      const objectKey = "run 1/ünï cødé+plus~(x)!'*=@,;.fastq.gz";
+
+      await s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: 'reads' }),
+      );
+      const get = await s3.send(
+        new GetObjectCommand({ Bucket: BUCKET, Key: objectKey }),
+      );
+
+      expect(await get.Body!.transformToString()).toBe('reads');
+      expect(
+        await readFile(objectPath(endpoint.rootDir, BUCKET, objectKey), 'utf8'),
+      ).toBe('reads');
+    });
+
     it('refuses a Content-MD5 that does not match the body with BadDigest', async () => {
       const wrongMd5 = createHash('md5')
         .update('something else')
