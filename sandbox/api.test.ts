@@ -5,6 +5,7 @@
  * show, paginates with `offset` in `next`, and authenticates as the platform
  * does (JWT with refresh and expiry, API keys, MFA).
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
@@ -104,6 +105,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
+  fs.rmSync(work, { recursive: true, force: true });
 });
 
 describe('sandbox API', () => {

@@ -39,7 +39,10 @@ export interface CapabilityRow {
   created: string;
 }
 
-/** A `samples` row; `next_step_at` (epoch ms) is set while the pipeline still has work for it. */
+/**
+ * A `samples` row; `next_step_at` (epoch ms) is set while the pipeline still
+ * has work for it.
+ */
 export interface SampleRow {
   id: string;
   project_id: string;
@@ -65,7 +68,11 @@ export interface SampleRow {
   modified: string;
 }
 
-/** A `files` row: a sample deliverable or an upload's object; `storage_path` is relative to the data folder (null for uploads, whose object lives in the S3 area). */
+/**
+ * A `files` row: a sample deliverable or an upload's object; `storage_path` is
+ * relative to the data folder (null for uploads, whose object lives in the S3
+ * area).
+ */
 export interface FileRow {
   id: string;
   sample_id: string | null;

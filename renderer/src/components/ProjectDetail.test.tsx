@@ -235,6 +235,7 @@ describe('ProjectDetail', () => {
       await waitFor(() => expect(within(panel).getAllByTestId('sample-qc-row')).toHaveLength(2));
       const qc = within(panel).getAllByTestId('sample-qc-row');
       expect(qc[0].textContent).toContain('123,456');
+      expect(qc[0].textContent).toContain('passed');
       expect(qc[1].dataset.status).toBe('failed');
       expect(qc[1].textContent).toContain('Valid FASTQ format');
       const files = within(panel).getAllByTestId('sample-file-row');

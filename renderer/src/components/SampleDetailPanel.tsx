@@ -13,7 +13,15 @@ import { useAppStore } from '../store/react.tsx';
 import { ErrorNote } from './ErrorNote.tsx';
 import { StatusBadge } from './StatusBadge.tsx';
 
-/** formatMetric renders a QC value: its text when it has one, else the number. */
+const compact = new Intl.NumberFormat(undefined, {
+  notation: 'compact',
+  maximumSignificantDigits: 3,
+});
+
+/**
+ * formatMetric renders a QC value: its text when it has one, else the
+ * number (millions and more in compact form, e.g. `2.91B`).
+ */
 export function formatMetric(value: number | null, text: string): string {
   if (text !== '') {
     return text;
@@ -21,11 +29,20 @@ export function formatMetric(value: number | null, text: string): string {
   if (value === null) {
     return '—';
   }
+  if (Math.abs(value) >= 1e6) {
+    return compact.format(value);
+  }
   if (Number.isInteger(value)) {
     return value.toLocaleString();
   }
   return value.toLocaleString(undefined, { maximumSignificantDigits: 4 });
 }
+
+const METRIC_RESULT: Record<QcMetric['status'], string> = {
+  succeeded: 'passed',
+  failed: 'failed',
+  skipped: 'skipped',
+};
 
 function metricTone(metric: QcMetric) {
   return metric.status === 'succeeded'
@@ -135,10 +152,20 @@ export function SampleDetailPanel() {
                       <th scope="row" title={m.key}>
                         {m.name || m.key}
                       </th>
-                      <td className="num">{formatMetric(m.valueMeasured, m.valueString)}</td>
-                      <td className="num">{formatMetric(m.valueExpected, '')}</td>
+                      <td
+                        className="num"
+                        title={m.valueMeasured === null ? undefined : String(m.valueMeasured)}
+                      >
+                        {formatMetric(m.valueMeasured, m.valueString)}
+                      </td>
+                      <td
+                        className="num"
+                        title={m.valueExpected === null ? undefined : String(m.valueExpected)}
+                      >
+                        {formatMetric(m.valueExpected, '')}
+                      </td>
                       <td>
-                        <StatusBadge text={m.status} tone={metricTone(m)} />
+                        <StatusBadge text={METRIC_RESULT[m.status] ?? m.status} tone={metricTone(m)} />
                       </td>
                     </tr>
                   ))}

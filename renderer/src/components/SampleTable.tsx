@@ -25,7 +25,12 @@ import {
 import type { KeyboardEvent, MouseEvent, UIEvent } from 'react';
 
 import type { SampleRow } from '../../../shared/domain.ts';
-import { formatDateTime, parseTimestamp, plural } from '../lib/format.ts';
+import {
+  formatDateTime,
+  formatShortDateTime,
+  parseTimestamp,
+  plural,
+} from '../lib/format.ts';
 import {
   STATUS_FILTERS,
   matchesStatusFilter,
@@ -87,9 +92,15 @@ const collator = new Intl.Collator(undefined, {
   sensitivity: 'base',
 });
 
+const QC_RANK: Record<string, number> = {
+  Failed: 0,
+  'n/a': 1,
+  Pending: 2,
+  Passed: 3,
+};
+
 function qcRank(row: SampleRow): number {
-  const qc = qcLabel(row).text;
-  return qc === 'Failed' ? 0 : qc === 'Pending' ? 1 : 2;
+  return QC_RANK[qcLabel(row).text] ?? 1;
 }
 
 /**
@@ -166,9 +177,12 @@ export function SampleTable(props: SampleTableProps) {
 
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
-    const filtered = rows.filter(
-      (r) => matchesStatusFilter(r, statusFilter) && matchesText(r, q),
-    );
+    const filtered =
+      statusFilter === 'all' && q === ''
+        ? rows
+        : rows.filter(
+            (r) => matchesStatusFilter(r, statusFilter) && matchesText(r, q),
+          );
     return sortSamples(filtered, order);
   }, [rows, statusFilter, query, order]);
 
@@ -610,11 +624,19 @@ const SampleGridRow = memo(function SampleGridRow(props: SampleGridRowProps) {
       <div className="grid-cell grid-cell-qc" role="gridcell" data-testid="sample-qc">
         <StatusBadge text={qc.text} tone={qc.tone} />
       </div>
-      <div className="grid-cell grid-cell-created nowrap" role="gridcell">
-        {formatDateTime(row.created)}
+      <div
+        className="grid-cell grid-cell-created nowrap"
+        role="gridcell"
+        title={formatDateTime(row.created)}
+      >
+        {formatShortDateTime(row.created)}
       </div>
-      <div className="grid-cell grid-cell-modified nowrap" role="gridcell">
-        {formatDateTime(row.modified)}
+      <div
+        className="grid-cell grid-cell-modified nowrap"
+        role="gridcell"
+        title={formatDateTime(row.modified)}
+      >
+        {formatShortDateTime(row.modified)}
       </div>
     </div>
   );

@@ -10,7 +10,8 @@ import type { FakeBridge } from '../test/fakeBridge.ts';
 import { makeRows, makeSnapshot } from '../test/factories.ts';
 import { renderApp } from '../test/renderApp.tsx';
 import { Toasts } from './Toasts.tsx';
-import { TransfersView, actionsFor, commonFolder } from './TransfersView.tsx';
+import { commonFolder } from '../lib/paths.ts';
+import { TransfersView, actionsFor } from './TransfersView.tsx';
 
 afterEach(cleanup);
 

@@ -17,6 +17,7 @@ import { useEffect, useState } from 'react';
 
 import type { FileProgress, JobState, TransferSnapshot } from '../../../shared/domain.ts';
 import { call, toContractError } from '../lib/call.ts';
+import { commonFolder } from '../lib/paths.ts';
 import {
   baseName,
   formatBytes,
@@ -82,29 +83,6 @@ const ACTION_TEXT: Record<TransferAction, string> = {
   cancel: 'Cancel',
   retry: 'Retry',
 };
-
-/** commonFolder is the deepest folder holding every path, or null. */
-export function commonFolder(paths: string[]): string | null {
-  if (paths.length === 0) {
-    return null;
-  }
-  const sep = paths[0].includes('\\') && !paths[0].includes('/') ? '\\' : '/';
-  const split = paths.map((p) => p.split(sep).slice(0, -1));
-  const first = split[0];
-  let n = first.length;
-  for (const parts of split.slice(1)) {
-    let i = 0;
-    while (i < n && i < parts.length && parts[i] === first[i]) {
-      i += 1;
-    }
-    n = i;
-  }
-  if (n === 0) {
-    return null;
-  }
-  const folder = first.slice(0, n).join(sep);
-  return folder === '' ? sep : folder;
-}
 
 export function TransfersView() {
   const order = useAppStoreShallow((s) => s.transfers.order);
@@ -258,7 +236,9 @@ export function TransferRow(props: { id: string }) {
             ? `Finished ${formatDateTime(t.finishedAt)}`
             : t.startedAt
               ? `Started ${formatDateTime(t.startedAt)}`
-              : 'Waiting to start'}
+              : t.state === 'queued'
+                ? 'Waiting to start'
+                : ''}
         </span>
       </div>
 

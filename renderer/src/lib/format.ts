@@ -117,6 +117,24 @@ export function formatDateTime(text: string | null | undefined): string {
   return Number.isNaN(ms) ? text : dateTimeFormat.format(ms);
 }
 
+/**
+ * formatShortDateTime renders a platform timestamp as local
+ * `YYYY-MM-DD HH:MM`, compact enough for table cells; text that is not a
+ * timestamp is returned unchanged, an empty value as `—`.
+ */
+export function formatShortDateTime(text: string | null | undefined): string {
+  if (!text) {
+    return '—';
+  }
+  const ms = parseTimestamp(text);
+  if (Number.isNaN(ms)) {
+    return text;
+  }
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
 /** formatClock renders a time of day (e.g. "14:03:12") for "updated at". */
 export function formatClock(ms: number): string {
   return timeFormat.format(ms);

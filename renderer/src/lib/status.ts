@@ -35,10 +35,11 @@ export function matchesStatusFilter(
   row: SampleRow,
   filter: StatusFilter,
 ): boolean {
+  if (filter === 'all') {
+    return true;
+  }
   const s = row.status.trim().toLowerCase();
   switch (filter) {
-    case 'all':
-      return true;
     case 'succeeded':
       return s.startsWith('succeeded');
     case 'failed':
@@ -68,13 +69,23 @@ export function statusTone(status: string): Tone {
   return 'info';
 }
 
-/** QC summary of a row: failed, passed (terminal without failure) or pending. */
+/**
+ * QC summary of a row: failed (the platform's QC flag), passed (succeeded),
+ * pending (still in progress), or n/a (failed for another reason).
+ */
 export function qcLabel(row: SampleRow): { text: string; tone: Tone } {
   if (row.failedQc) {
     return { text: 'Failed', tone: 'danger' };
   }
-  if (isTerminalStatus(row.status)) {
+  const s = row.status.trim().toLowerCase();
+  if (s.startsWith('failed qc')) {
+    return { text: 'Failed', tone: 'danger' };
+  }
+  if (s.startsWith('succeeded')) {
     return { text: 'Passed', tone: 'success' };
+  }
+  if (isTerminalStatus(s)) {
+    return { text: 'n/a', tone: 'neutral' };
   }
   return { text: 'Pending', tone: 'neutral' };
 }

@@ -7,6 +7,8 @@
 import type { Bridge, SessionInfo } from '../../../shared/contract.ts';
 import type { TransferSnapshot } from '../../../shared/domain.ts';
 import { isWsBridge } from '../bridge/wsBridge.ts';
+import { call, toContractError } from '../lib/call.ts';
+import { commonFolder } from '../lib/paths.ts';
 import { plural } from '../lib/format.ts';
 import type { NotificationMessage, Notifier } from '../lib/notify.ts';
 import type { AppStore } from './types.ts';
@@ -38,7 +40,7 @@ export function connectBridgeEvents(
         console.warn('bridgeEvents: dropped a malformed finished transfer');
         return;
       }
-      onFinished(store, notifier, payload);
+      onFinished(bridge, store, notifier, payload);
     }),
   );
 
@@ -73,6 +75,7 @@ export function connectBridgeEvents(
 }
 
 function onFinished(
+  bridge: Bridge,
   store: AppStore,
   notifier: Notifier,
   snapshot: TransferSnapshot,
@@ -80,7 +83,7 @@ function onFinished(
   const state = store.getState();
   state.applyTransferSnapshots([snapshot]);
 
-  const message = finishMessage(snapshot, store);
+  const message = finishMessage(snapshot, store, bridge);
   if (message) {
     notifier.notify(message);
   }
@@ -103,12 +106,31 @@ function onFinished(
 export function finishMessage(
   snapshot: TransferSnapshot,
   store: AppStore,
+  bridge: Bridge,
 ): NotificationMessage | null {
   const upload = snapshot.kind === 'upload';
   const showTransfers = {
     label: 'Show transfers',
     run: () => store.getState().navigate({ name: 'transfers' }),
   };
+  const folder = upload
+    ? null
+    : (store.getState().transfers.destinations[snapshot.id] ??
+      commonFolder(snapshot.files.map((f) => f.name)));
+  const openFolder = folder
+    ? {
+        label: 'Open folder',
+        run: () => {
+          call(bridge, 'fs:openFolder', { path: folder }).catch((err: unknown) =>
+            store.getState().pushToast({
+              kind: 'error',
+              title: 'Could not open the folder',
+              message: toContractError(err).message,
+            }),
+          );
+        },
+      }
+    : null;
   switch (snapshot.state) {
     case 'done': {
       const files = snapshot.files.filter((f) => f.state === 'done').length;
@@ -122,7 +144,7 @@ export function finishMessage(
         kind: 'success',
         title: upload ? 'Upload finished' : 'Download finished',
         body,
-        onClick: showTransfers,
+        onClick: openFolder ?? showTransfers,
       };
     }
     case 'failed':
