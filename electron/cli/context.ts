@@ -7,10 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline/promises';
 
+import type { HostChoice } from '../../shared/contract.ts';
 import { HOSTS } from '../../shared/domain.ts';
 import { GencoveClient } from '../engine/api/client.ts';
 import type { Auth } from '../engine/api/client.ts';
 import { ValidationError } from '../engine/errors.ts';
+import { hostKey } from '../service/session.ts';
 
 /** An environment variable, with an empty value read as unset. */
 function env(name: string): string | undefined {
@@ -83,6 +85,8 @@ export function readSandboxFile(dir: string): SandboxFile | null {
 
 export interface ResolvedHost {
   url: string;
+  /** The same host choice the desktop app records, so both share a journal. */
+  choice: HostChoice;
   /** Set when the host is the built-in sandbox found through its sandbox.json. */
   sandbox: SandboxFile | null;
 }
@@ -94,8 +98,12 @@ export interface ResolvedHost {
  */
 export function resolveHost(opts: GlobalOptions): ResolvedHost {
   const value = (opts.host ?? env('GENCOVE_HOST') ?? 'sandbox').trim();
-  if (value === 'production') return { url: HOSTS.production, sandbox: null };
-  if (value === 'staging') return { url: HOSTS.staging, sandbox: null };
+  if (value === 'production') {
+    return { url: HOSTS.production, choice: { kind: 'production' }, sandbox: null };
+  }
+  if (value === 'staging') {
+    return { url: HOSTS.staging, choice: { kind: 'staging' }, sandbox: null };
+  }
   if (value === 'sandbox') {
     const dir = env('GENCOVE_SANDBOX_DIR') ?? defaultSandboxDir(opts.dataDir);
     const info = readSandboxFile(dir);
@@ -104,14 +112,14 @@ export function resolveHost(opts: GlobalOptions): ResolvedHost {
         `No sandbox found in ${dir}: start one with \`gencove-desktop sandbox\`, or pass --host production, staging or a URL`,
       );
     }
-    return { url: info.api_url, sandbox: info };
+    return { url: info.api_url, choice: { kind: 'sandbox' }, sandbox: info };
   }
   if (!/^https?:\/\//i.test(value)) {
     throw new ValidationError(
       `--host "${value}" is not a host: use sandbox, production, staging or an http(s):// URL`,
     );
   }
-  return { url: value, sandbox: null };
+  return { url: value, choice: { kind: 'custom', url: value }, sandbox: null };
 }
 
 /** Prompts on the terminal; null when stdin is not a terminal. */
@@ -180,4 +188,14 @@ export async function connect(
   const client = new GencoveClient({ host: host.url, auth, signal });
   await client.login();
   return { client, host };
+}
+
+/**
+ * engineDir is where the engine keeps its journal for one host: the same
+ * folder the desktop app uses, so a job is only ever resumed against the host
+ * it was started on, by either of them.
+ */
+export function engineDir(opts: GlobalOptions, host: ResolvedHost): string {
+  const origin = new URL(host.url).origin;
+  return path.join(appDataDir(opts.dataDir), 'engine', hostKey(host.choice, origin));
 }

@@ -5,7 +5,7 @@ import { DEFAULT_DOWNLOAD_TEMPLATE } from '../../shared/domain.ts';
 import type { DownloadRequest } from '../../shared/domain.ts';
 import { Engine } from '../engine/engine.ts';
 import { ValidationError } from '../engine/errors.ts';
-import { appDataDir, connect } from './context.ts';
+import { connect, engineDir } from './context.ts';
 import type { GlobalOptions } from './context.ts';
 import { exitCodeFor, followJob } from './run.ts';
 
@@ -60,8 +60,8 @@ export async function downloadCommand(
   opts: DownloadOptions,
 ): Promise<void> {
   const request = checkDownloadArguments(destination, opts);
-  const { client } = await connect(opts);
-  const engine = new Engine({ dataDir: appDataDir(opts.dataDir), client });
+  const { client, host } = await connect(opts);
+  const engine = new Engine({ dataDir: engineDir(opts, host), client });
   try {
     const jobId = engine.enqueueDownload(request);
     const final = await followJob(engine, jobId, { quiet: opts.json });

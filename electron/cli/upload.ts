@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Engine } from '../engine/engine.ts';
 import { ValidationError } from '../engine/errors.ts';
 import { formatPlan } from '../engine/scan/plan.ts';
-import { appDataDir, connect } from './context.ts';
+import { connect, engineDir } from './context.ts';
 import type { GlobalOptions } from './context.ts';
 import { formatBytes } from './output.ts';
 import { exitCodeFor, followJob } from './run.ts';
@@ -70,8 +70,8 @@ export async function uploadCommand(
   opts: UploadOptions,
 ): Promise<void> {
   const args = checkUploadArguments(source, destination, opts);
-  const { client } = await connect(opts);
-  const engine = new Engine({ dataDir: appDataDir(opts.dataDir), client });
+  const { client, host } = await connect(opts);
+  const engine = new Engine({ dataDir: engineDir(opts, host), client });
   try {
     const plan = await engine.plan([args.source], {
       destination,

@@ -106,7 +106,11 @@ async function main(): Promise<void> {
     });
     const doc = dom.window.document;
 
-    async function mount(): Promise<{ ms: number; host: HTMLElement; unmount: () => void }> {
+    async function mount(): Promise<{
+      ms: number;
+      host: HTMLElement;
+      unmount: () => void;
+    }> {
       const host = doc.createElement('div');
       doc.body.append(host);
       const root = createRoot(host);
@@ -122,9 +126,13 @@ async function main(): Promise<void> {
     // Warm: the same mount again, as after the app has been used a little.
     const warm = await mount();
     const container = warm.host;
-    const inDom = container.querySelectorAll('[data-testid="sample-row"]').length;
+    const inDom = container.querySelectorAll(
+      '[data-testid="sample-row"]',
+    ).length;
 
-    const grid = container.querySelector('[data-testid="sample-table"]') as HTMLElement;
+    const grid = container.querySelector(
+      '[data-testid="sample-table"]',
+    ) as HTMLElement;
     const step = FALLBACK_VIEWPORT_HEIGHT;
     const end = ROWS * ROW_HEIGHT;
     const frames: number[] = [];
@@ -135,14 +143,19 @@ async function main(): Promise<void> {
       grid.dispatchEvent(new dom.window.Event('scroll'));
       // A scroll is a continuous event: React renders it in a task of its
       // own. Wait until the row at the new top is in the DOM.
-      await rendered(container, Math.min(ROWS - 1, Math.floor(top / ROW_HEIGHT)));
+      await rendered(
+        container,
+        Math.min(ROWS - 1, Math.floor(top / ROW_HEIGHT)),
+      );
       frames.push(performance.now() - f0);
     }
     const scrollThrough = performance.now() - t1;
     const lastIndex = Math.max(
-      ...[...container.querySelectorAll<HTMLElement>('[data-testid="sample-row"]')].map(
-        (r) => Number(r.dataset.index),
-      ),
+      ...[
+        ...container.querySelectorAll<HTMLElement>(
+          '[data-testid="sample-row"]',
+        ),
+      ].map((r) => Number(r.dataset.index)),
     );
     frames.sort((a, b) => a - b);
     const p50 = frames[Math.floor(frames.length * 0.5)] ?? 0;
@@ -154,7 +167,9 @@ async function main(): Promise<void> {
     ) as HTMLElement;
     const t2 = performance.now();
     // A click is a discrete event: React renders it before returning.
-    sortButton.dispatchEvent(new dom.window.MouseEvent('click', { bubbles: true }));
+    sortButton.dispatchEvent(
+      new dom.window.MouseEvent('click', { bubbles: true }),
+    );
     const resort = performance.now() - t2;
     const firstAfterSort = container.querySelector<HTMLElement>(
       '[data-testid="sample-client-id"]',
@@ -181,7 +196,11 @@ async function main(): Promise<void> {
       `SampleTable in jsdom: ${ROWS.toLocaleString()} rows, ${inDom} in the DOM at a time (row ${ROW_HEIGHT} px, viewport ${FALLBACK_VIEWPORT_HEIGHT} px)`,
       line('time to first render (cold)', cold.ms),
       line('time to first render (warm)', warm.ms),
-      line(`scroll through (${frames.length} steps)`, scrollThrough, `; per step p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${worst.toFixed(2)} ms`),
+      line(
+        `scroll through (${frames.length} steps)`,
+        scrollThrough,
+        `; per step p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${worst.toFixed(2)} ms`,
+      ),
       line('re-sort by client id', resort, `; first row now ${firstAfterSort}`),
       `${'raw floor: same rows, plain DOM'.padEnd(34)} ${floor.toFixed(1).padStart(9)} ms`,
       `last row reached: index ${lastIndex} of ${ROWS - 1}`,
@@ -189,7 +208,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${out.join('\n')}\n`);
     if (lastIndex !== ROWS - 1) {
       process.exitCode = 1;
-      process.stderr.write('render.bench: scrolling did not reach the last row\n');
+      process.stderr.write(
+        'render.bench: scrolling did not reach the last row\n',
+      );
     }
   } finally {
     await vite.close();

@@ -58,6 +58,12 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 /** Output chunk size of the gunzip stream. */
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
+/**
+ * Decompressed bytes that may wait for their check; past this the check runs
+ * at once, so memory stays bounded even if checking falls behind.
+ */
+const MAX_QUEUED_BYTES = 4 * GUNZIP_CHUNK_BYTES;
+
 const AT = 0x40;
 const PLUS = 0x2b;
 const LF = 0x0a;
@@ -139,6 +145,12 @@ class FastqRecordChecker {
   push(buf: Buffer): boolean {
     let pos = 0;
     while (this.finding === null) {
+      // Whole records in the common shape go through the fast path; the
+      // line-by-line path below takes the rest: records cut by the chunk's
+      // end, unusual shapes and every problem (it words the message).
+      if (this.#state === 0 && this.#carryLen === 0 && !this.#sawBlank) {
+        pos = this.#checkRecords(buf, pos);
+      }
       const nl = buf.indexOf(LF, pos);
       if (nl === -1) {
         this.#keep(buf.subarray(pos));
@@ -189,6 +201,63 @@ class FastqRecordChecker {
           };
     }
     return this.finding;
+  }
+
+  /**
+   * Checks the records that start at `pos` and lie wholly in `b`, as long as
+   * they have the common shape: a header starting with '@', a sequence of
+   * allowed letters, a '+' line, a quality line of the same length in
+   * '!'..'~', every line ended by LF (CRLF when the sequence line uses it).
+   * Returns where the first record that is cut off or of another shape
+   * starts; that record and any problem in it are left to the line-by-line
+   * path. It looks at each byte once, with no call per line.
+   */
+  #checkRecords(b: Buffer, pos: number): number {
+    const end = b.length;
+    let start = pos;
+    let reads = 0;
+    let bases = 0;
+    while (start < end && b[start] === AT) {
+      let i = start + 1;
+      while (i < end && b[i] !== LF) i++;
+      const seq = i + 1;
+      i = seq;
+      // SEQ_BAD marks CR and LF too, so this stops at the line's end.
+      while (i < end && SEQ_BAD[b[i]] === 0) i++;
+      if (i >= end) break;
+      const seqLen = i - seq;
+      let eol = 1;
+      if (b[i] !== LF) {
+        if (b[i] !== CR || b[i + 1] !== LF) break;
+        eol = 2;
+      }
+      i += eol;
+      if (i >= end || b[i] !== PLUS) break;
+      while (i < end && b[i] !== LF) i++;
+      const qual = i + 1;
+      const qualEnd = qual + seqLen;
+      if (qualEnd + eol > end) break;
+      if (eol === 1 ? b[qualEnd] !== LF : b[qualEnd] !== CR || b[qualEnd + 1] !== LF) {
+        break;
+      }
+      // Negative as soon as one byte is below '!' or above '~'.
+      let bad = 0;
+      for (let k = qual; k < qualEnd; k++) {
+        const c = b[k];
+        bad |= (c - 0x21) | (0x7e - c);
+      }
+      if (bad < 0) break;
+      reads++;
+      bases += seqLen;
+      start = qualEnd + eol;
+    }
+    if (reads > 0) {
+      this.reads += reads;
+      this.bases += bases;
+      this.#lineNo += 4 * reads;
+      this.#sawContent = true;
+    }
+    return start;
   }
 
   #keep(part: Buffer): void {
@@ -332,7 +401,13 @@ function zlibFinding(
 
 /**
  * FastqGzipInspector decompresses gzip bytes fed to it and checks the FASTQ
- * records inside. It keeps at most a chunk and one line in memory.
+ * records inside. It keeps at most a few chunks and one line in memory.
+ *
+ * Inflating runs on zlib's thread pool; the record check runs on the main
+ * thread on the tick after each decompressed chunk arrives, by which time
+ * zlib is already inflating the next one, so the two overlap. Every gunzip
+ * 'error' and 'end' first checks the chunks still queued, so findings come
+ * in the order of the data, as if each chunk were checked on arrival.
  */
 class FastqGzipInspector {
   readonly records = new FastqRecordChecker();
@@ -346,6 +421,10 @@ class FastqGzipInspector {
   #hasGunzipEnded = false;
   #isEndRequested = false;
   #decompressedBytes = 0;
+  /** Decompressed chunks not checked yet, oldest first. */
+  #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  #isCheckScheduled = false;
 
   constructor(onFail: (finding: Finding) => void = () => {}) {
     this.#onFail = onFail;
@@ -413,6 +492,8 @@ class FastqGzipInspector {
   dispose(): void {
     this.#gunzip?.destroy();
     this.#gunzip = null;
+    this.#queue = [];
+    this.#queuedBytes = 0;
   }
 
   /** Checks the gzip magic, then creates the decompressor. */
@@ -424,21 +505,23 @@ class FastqGzipInspector {
     const gunzip = zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     gunzip.on('data', (data: Buffer) => {
       this.#decompressedBytes += data.length;
-      if (this.finding === null && !this.records.push(data)) {
-        this.#failWith(this.records.finding as Finding);
-      }
+      if (this.finding === null) this.#enqueue(data);
     });
     gunzip.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.finding === null) {
-        this.#failWith(
-          zlibFinding(err, this.compressedBytes, this.#decompressedBytes > 0),
-        );
-      }
+      if (this.finding !== null) return;
+      const finding = zlibFinding(
+        err,
+        this.compressedBytes,
+        this.#decompressedBytes > 0,
+      );
+      this.#checkQueued();
+      this.#failWith(finding);
     });
     // Node's gunzip ends by itself when it meets zero padding after a
     // member, before end() is called; 'end' can thus come first.
     gunzip.on('end', () => {
       this.#hasGunzipEnded = true;
+      this.#checkQueued();
       if (this.finding !== null) return;
       if (this.compressedBytes > gunzip.bytesWritten)
         this.#failTrailing(gunzip);
@@ -448,6 +531,38 @@ class FastqGzipInspector {
     return gunzip;
   }
 
+  /**
+   * Queues a decompressed chunk for the check on the next tick: zlib has
+   * then already been handed the next piece (Node asks it for more output
+   * right after emitting 'data'), so inflating and checking overlap.
+   */
+  #enqueue(data: Buffer): void {
+    this.#queue.push(data);
+    this.#queuedBytes += data.length;
+    if (this.#queuedBytes > MAX_QUEUED_BYTES) {
+      this.#checkQueued();
+    } else if (!this.#isCheckScheduled) {
+      this.#isCheckScheduled = true;
+      process.nextTick(() => {
+        this.#isCheckScheduled = false;
+        this.#checkQueued();
+      });
+    }
+  }
+
+  /** Checks every queued chunk now, in order; stops at the first finding. */
+  #checkQueued(): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    for (const data of queue) {
+      if (this.finding !== null) return;
+      if (!this.records.push(data)) {
+        this.#failWith(this.records.finding as Finding);
+      }
+    }
+  }
+
   #drained(): void {
     const done = this.#onDrain;
     this.#onDrain = null;
@@ -455,6 +570,7 @@ class FastqGzipInspector {
   }
 
   #ended(gunzip: zlib.Gunzip): void {
+    this.#checkQueued();
     if (this.finding === null) {
       if (this.compressedBytes > gunzip.bytesWritten) {
         this.#failTrailing(gunzip);

@@ -20,8 +20,16 @@ class TestServer {
   readonly frames: ClientFrame[] = [];
   readonly urls: string[] = [];
   readonly sockets: ServerSocket[] = [];
-  onFrame: (frame: ClientFrame, socket: ServerSocket) => void = (frame, socket) =>
-    socket.send(JSON.stringify({ id: frame.id, result: { ok: true, value: frame.channel } }));
+  onFrame: (frame: ClientFrame, socket: ServerSocket) => void = (
+    frame,
+    socket,
+  ) =>
+    socket.send(
+      JSON.stringify({
+        id: frame.id,
+        result: { ok: true, value: frame.channel },
+      }),
+    );
 
   private constructor(wss: WebSocketServer) {
     this.wss = wss;
@@ -84,7 +92,10 @@ async function server(port = 0): Promise<TestServer> {
  */
 const ClientSocket = WsClient as unknown as typeof WebSocket;
 
-function bridge(url: string, extra: Parameters<typeof createWsBridge>[0] = {}): WsBridge {
+function bridge(
+  url: string,
+  extra: Parameters<typeof createWsBridge>[0] = {},
+): WsBridge {
   const b = createWsBridge({
     url,
     token: 'tok',
@@ -159,13 +170,15 @@ describe('takeServeToken()', () => {
 
 describe('serveSocketUrl()', () => {
   it('uses ws:// for http pages and wss:// for https pages, with the token encoded', () => {
-    expect(serveSocketUrl({ protocol: 'http:', host: '127.0.0.1:8123' }, 'a b&c')).toBe(
-      'ws://127.0.0.1:8123/ws?token=a%20b%26c',
-    );
+    expect(
+      serveSocketUrl({ protocol: 'http:', host: '127.0.0.1:8123' }, 'a b&c'),
+    ).toBe('ws://127.0.0.1:8123/ws?token=a%20b%26c');
     expect(serveSocketUrl({ protocol: 'https:', host: 'lab.local' }, 't')).toBe(
       'wss://lab.local/ws?token=t',
     );
-    expect(serveSocketUrl({ protocol: 'http:', host: 'h' }, null)).toBe('ws://h/ws');
+    expect(serveSocketUrl({ protocol: 'http:', host: 'h' }, null)).toBe(
+      'ws://h/ws',
+    );
   });
 });
 
@@ -190,7 +203,9 @@ describe('createWsBridge()', () => {
 
     const [first, second] = await Promise.all([
       b.invoke('projects:list', { search: 'dog' }),
-      b.invoke('samples:get', { sampleId: '3f2a9c1e-0b7d-4c55-9e61-2a8f5d0c7b14' }),
+      b.invoke('samples:get', {
+        sampleId: '3f2a9c1e-0b7d-4c55-9e61-2a8f5d0c7b14',
+      }),
     ]);
 
     expect(first).toEqual({ ok: true, value: { echo: { search: 'dog' } } });
@@ -198,7 +213,10 @@ describe('createWsBridge()', () => {
       ok: true,
       value: { echo: { sampleId: '3f2a9c1e-0b7d-4c55-9e61-2a8f5d0c7b14' } },
     });
-    expect(s.frames.map((f) => f.channel)).toEqual(['projects:list', 'samples:get']);
+    expect(s.frames.map((f) => f.channel)).toEqual([
+      'projects:list',
+      'samples:get',
+    ]);
     expect(new Set(s.frames.map((f) => f.id)).size).toBe(2);
     expect(s.urls).toEqual(['/ws?token=tok']);
     expect(b.mode).toBe('serve');
@@ -210,7 +228,10 @@ describe('createWsBridge()', () => {
       socket.send(
         JSON.stringify({
           id: frame.id,
-          result: { ok: false, error: { code: 'not-signed-in', message: 'Sign in first.' } },
+          result: {
+            ok: false,
+            error: { code: 'not-signed-in', message: 'Sign in first.' },
+          },
         }),
       );
     const b = bridge(s.url());
@@ -247,7 +268,8 @@ describe('createWsBridge()', () => {
 
   it('answers a malformed result with an internal error naming the channel', async () => {
     const s = await server();
-    s.onFrame = (frame, socket) => socket.send(JSON.stringify({ id: frame.id, result: 'yes' }));
+    s.onFrame = (frame, socket) =>
+      socket.send(JSON.stringify({ id: frame.id, result: 'yes' }));
     const b = bridge(s.url());
 
     const result = await b.invoke('fs:list', {});
@@ -302,14 +324,17 @@ describe('createWsBridge()', () => {
     const port = s.port;
     await s.stop();
     servers.splice(0);
-    const b = bridge(`ws://127.0.0.1:${port}/ws?token=tok`, { queueTimeoutMs: 150 });
+    const b = bridge(`ws://127.0.0.1:${port}/ws?token=tok`, {
+      queueTimeoutMs: 150,
+    });
 
     const result = await b.invoke('projects:list', {});
 
     expect(result.ok).toBe(false);
     expect(!result.ok && result.error).toEqual({
       code: 'network',
-      message: 'Not connected to the gencove-desktop server; "projects:list" was not sent.',
+      message:
+        'Not connected to the gencove-desktop server; "projects:list" was not sent.',
     });
     expect(b.connection().status).toBe('reconnecting');
     expect(b.connection().everConnected).toBe(false);
@@ -321,11 +346,16 @@ describe('createWsBridge()', () => {
     const port = s.port;
     await s.stop();
     servers.splice(0);
-    const b = bridge(`ws://127.0.0.1:${port}/ws`, { token: null, queueTimeoutMs: 50 });
+    const b = bridge(`ws://127.0.0.1:${port}/ws`, {
+      token: null,
+      queueTimeoutMs: 50,
+    });
 
     const result = await b.invoke('session:get', {});
 
-    expect(!result.ok && result.error.message).toContain('gencove-desktop serve');
+    expect(!result.ok && result.error.message).toContain(
+      'gencove-desktop serve',
+    );
     expect(b.connection().hasToken).toBe(false);
   });
 

@@ -34,7 +34,8 @@ export const RECONNECT_DELAYS_MS: readonly number[] = [
 export const QUEUE_TIMEOUT_MS = 10_000;
 
 /** Where the connection stands. */
-export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+export type ConnectionStatus =
+  'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export interface ConnectionState {
   status: ConnectionStatus;
@@ -210,9 +211,10 @@ export function createWsBridge(options: WsBridgeOptions = {}): WsBridge {
     }
     socket = ws;
     setState({
-      status: state.everConnected || state.failedAttempts > 0
-        ? 'reconnecting'
-        : 'connecting',
+      status:
+        state.everConnected || state.failedAttempts > 0
+          ? 'reconnecting'
+          : 'connecting',
       nextAttemptAt: null,
     });
     ws.addEventListener('open', () => {
@@ -277,7 +279,10 @@ export function createWsBridge(options: WsBridgeOptions = {}): WsBridge {
     } catch (err) {
       pending.delete(waiting.id);
       waiting.resolve(
-        failure('network', `Could not send "${waiting.channel}" to the gencove-desktop server: ${String(err)}`),
+        failure(
+          'network',
+          `Could not send "${waiting.channel}" to the gencove-desktop server: ${String(err)}`,
+        ),
       );
     }
   }
@@ -314,7 +319,9 @@ export function createWsBridge(options: WsBridgeOptions = {}): WsBridge {
     if ('id' in frame && typeof frame.id === 'number') {
       const waiting = pending.get(frame.id);
       if (!waiting) {
-        console.warn(`wsBridge: ignored an answer to unknown request ${frame.id}`);
+        console.warn(
+          `wsBridge: ignored an answer to unknown request ${frame.id}`,
+        );
         return;
       }
       pending.delete(frame.id);
@@ -322,7 +329,10 @@ export function createWsBridge(options: WsBridgeOptions = {}): WsBridge {
       waiting.resolve(
         isResult(result)
           ? result
-          : failure('internal', `The gencove-desktop server answered "${waiting.channel}" with a malformed result.`),
+          : failure(
+              'internal',
+              `The gencove-desktop server answered "${waiting.channel}" with a malformed result.`,
+            ),
       );
       return;
     }
@@ -351,7 +361,12 @@ export function createWsBridge(options: WsBridgeOptions = {}): WsBridge {
   ): Promise<Result<ResponseOf<C>>> {
     return new Promise((resolve) => {
       if (closedByUser) {
-        resolve(failure('network', 'The connection to the gencove-desktop server was closed.'));
+        resolve(
+          failure(
+            'network',
+            'The connection to the gencove-desktop server was closed.',
+          ),
+        );
         return;
       }
       const id = nextId++;
@@ -360,7 +375,12 @@ export function createWsBridge(options: WsBridgeOptions = {}): WsBridge {
       try {
         text = JSON.stringify(frame);
       } catch (err) {
-        resolve(failure('invalid-request', `The request for "${channel}" cannot be sent: ${String(err)}`));
+        resolve(
+          failure(
+            'invalid-request',
+            `The request for "${channel}" cannot be sent: ${String(err)}`,
+          ),
+        );
         return;
       }
       const waiting: Waiting = {
@@ -421,7 +441,10 @@ export function createWsBridge(options: WsBridgeOptions = {}): WsBridge {
         clearTimeout(waiting.timer);
       }
       waiting.resolve(
-        failure('network', `The connection to the gencove-desktop server was closed; "${waiting.channel}" was not sent.`),
+        failure(
+          'network',
+          `The connection to the gencove-desktop server was closed; "${waiting.channel}" was not sent.`,
+        ),
       );
     }
     queued.clear();

@@ -1,10 +1,22 @@
 // @vitest-environment jsdom
-import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import {
+  act,
+  cleanup,
+  fireEvent,
+  screen,
+  waitFor,
+  within,
+} from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { connectBridgeEvents } from '../store/bridgeEvents.ts';
 import { ContractFailure, createFakeBridge } from '../test/fakeBridge.ts';
-import { makeProject, makeRows, makeSession, makeSnapshot } from '../test/factories.ts';
+import {
+  makeProject,
+  makeRows,
+  makeSession,
+  makeSnapshot,
+} from '../test/factories.ts';
 import { renderApp } from '../test/renderApp.tsx';
 import { App } from './App.tsx';
 
@@ -25,10 +37,14 @@ const projects = [
 function setup(signedIn: boolean) {
   const bridge = createFakeBridge();
   bridge.handle('session:get', () =>
-    signedIn ? makeSession() : makeSession({ signedIn: false, email: null, host: null }),
+    signedIn
+      ? makeSession()
+      : makeSession({ signedIn: false, email: null, host: null }),
   );
   bridge.handle('session:signIn', () => makeSession());
-  bridge.handle('session:signOut', () => makeSession({ signedIn: false, email: null, host: null }));
+  bridge.handle('session:signOut', () =>
+    makeSession({ signedIn: false, email: null, host: null }),
+  );
   // The server also finds a project beyond the loaded list (as if by sample).
   const serverOnly = makeProject({
     id: '33333333-3333-4333-8333-333333333333',
@@ -38,7 +54,9 @@ function setup(signedIn: boolean) {
   bridge.handle('projects:list', (req) =>
     req.search
       ? [...projects, serverOnly].filter((p) =>
-          `${p.name} ${p.description}`.toLowerCase().includes((req.search as string).toLowerCase()),
+          `${p.name} ${p.description}`
+            .toLowerCase()
+            .includes((req.search as string).toLowerCase()),
         )
       : projects,
   );
@@ -56,7 +74,10 @@ describe('App', () => {
     fireEvent.click(await screen.findByTestId('signin-sandbox-button'));
 
     const rows = await screen.findAllByTestId('project-row');
-    expect(rows.map((r) => r.dataset.projectId)).toEqual([projects[1].id, projects[0].id]);
+    expect(rows.map((r) => r.dataset.projectId)).toEqual([
+      projects[1].id,
+      projects[0].id,
+    ]);
     expect(rows[1].textContent).toContain('Dog low-pass v2');
     expect(rows[0].textContent).toContain('40');
     expect(screen.getByTestId('session-host').textContent).toContain('Sandbox');
@@ -66,9 +87,15 @@ describe('App', () => {
   it('opens a project and shows its samples', async () => {
     setup(true);
 
-    fireEvent.click(within((await screen.findAllByTestId('project-row'))[0]).getByTestId('project-open'));
+    fireEvent.click(
+      within((await screen.findAllByTestId('project-row'))[0]).getByTestId(
+        'project-open',
+      ),
+    );
 
-    expect((await screen.findByTestId('project-name')).textContent).toBe('Cattle herd');
+    expect((await screen.findByTestId('project-name')).textContent).toBe(
+      'Cattle herd',
+    );
     expect(await screen.findAllByTestId('sample-row')).toHaveLength(12);
     expect(screen.getByTestId('app').dataset.view).toBe('project');
     fireEvent.click(screen.getByTestId('project-back'));
@@ -79,21 +106,31 @@ describe('App', () => {
     const { bridge } = setup(true);
     await screen.findAllByTestId('project-row');
 
-    fireEvent.change(screen.getByTestId('projects-search'), { target: { value: 'cattle' } });
+    fireEvent.change(screen.getByTestId('projects-search'), {
+      target: { value: 'cattle' },
+    });
 
-    expect(screen.getAllByTestId('project-row').map((r) => r.textContent)).toEqual([
-      expect.stringContaining('Cattle herd'),
-    ]);
-    await waitFor(() => expect(bridge.callsOf('projects:list')).toContainEqual({ search: 'cattle' }));
+    expect(
+      screen.getAllByTestId('project-row').map((r) => r.textContent),
+    ).toEqual([expect.stringContaining('Cattle herd')]);
     await waitFor(() =>
-      expect(screen.getByTestId('projects-search-status').textContent).toContain('1 match'),
+      expect(bridge.callsOf('projects:list')).toContainEqual({
+        search: 'cattle',
+      }),
     );
-    fireEvent.change(screen.getByTestId('projects-search'), { target: { value: 'TRIAL-7' } });
+    await waitFor(() =>
+      expect(
+        screen.getByTestId('projects-search-status').textContent,
+      ).toContain('1 match'),
+    );
+    fireEvent.change(screen.getByTestId('projects-search'), {
+      target: { value: 'TRIAL-7' },
+    });
     expect(screen.queryAllByTestId('project-row')).toHaveLength(0);
     await waitFor(() =>
-      expect(screen.getAllByTestId('project-row').map((r) => r.dataset.projectId)).toEqual([
-        '33333333-3333-4333-8333-333333333333',
-      ]),
+      expect(
+        screen.getAllByTestId('project-row').map((r) => r.dataset.projectId),
+      ).toEqual(['33333333-3333-4333-8333-333333333333']),
     );
   });
 
@@ -115,7 +152,9 @@ describe('App', () => {
     const { bridge } = setup(true);
     await screen.findAllByTestId('project-row');
 
-    act(() => bridge.emit('session:didChange', makeSession({ signedIn: false })));
+    act(() =>
+      bridge.emit('session:didChange', makeSession({ signedIn: false })),
+    );
 
     expect(await screen.findByTestId('signin')).toBeTruthy();
   });
@@ -125,7 +164,10 @@ describe('App', () => {
     let fail = true;
     bridge.handle('session:get', () => {
       if (fail) {
-        throw new ContractFailure('network', 'Not connected to the gencove-desktop server.');
+        throw new ContractFailure(
+          'network',
+          'Not connected to the gencove-desktop server.',
+        );
       }
       return makeSession({ signedIn: false });
     });
@@ -133,7 +175,9 @@ describe('App', () => {
     renderApp(<App />, bridge);
 
     const error = await screen.findByTestId('app-error');
-    expect(error.textContent).toContain('Not connected to the gencove-desktop server.');
+    expect(error.textContent).toContain(
+      'Not connected to the gencove-desktop server.',
+    );
     fail = false;
     fireEvent.click(within(error).getByTestId('error-retry'));
 
@@ -143,7 +187,10 @@ describe('App', () => {
   it('shows a projects error with a retry', async () => {
     const { bridge } = setup(true);
     bridge.handle('projects:list', () => {
-      throw new ContractFailure('maintenance', 'The API is down for maintenance until 14:00 UTC.');
+      throw new ContractFailure(
+        'maintenance',
+        'The API is down for maintenance until 14:00 UTC.',
+      );
     });
     fireEvent.click(await screen.findByTestId('nav-projects'));
     fireEvent.click(screen.getByTestId('projects-refresh'));

@@ -24,7 +24,10 @@ import { TransfersView } from './TransfersView.tsx';
 function usePreventStrayDrops() {
   useEffect(() => {
     const stop = (event: DragEvent) => {
-      if (event.dataTransfer && Array.from(event.dataTransfer.types).includes('Files')) {
+      if (
+        event.dataTransfer &&
+        Array.from(event.dataTransfer.types).includes('Files')
+      ) {
         event.preventDefault();
       }
     };
@@ -66,7 +69,11 @@ export function App() {
           </div>
         </main>
       ) : (
-        <main className="center-screen" data-testid="app-loading" aria-busy="true">
+        <main
+          className="center-screen"
+          data-testid="app-loading"
+          aria-busy="true"
+        >
           <span className="spinner" aria-hidden="true" />
           <span className="muted">Starting…</span>
         </main>
@@ -89,7 +96,11 @@ export function App() {
   }
 
   return (
-    <div className="app" data-testid="app" data-view={session?.signedIn ? view.name : 'signin'}>
+    <div
+      className="app"
+      data-testid="app"
+      data-view={session?.signedIn ? view.name : 'signin'}
+    >
       <ConnectionBanner />
       {body}
       <Toasts />

@@ -31,16 +31,23 @@ export function ConnectionBanner() {
   }
   let text: string;
   if (state.status === 'closed') {
-    text = 'Disconnected from the gencove-desktop server. Reload the page to reconnect.';
+    text =
+      'Disconnected from the gencove-desktop server. Reload the page to reconnect.';
   } else if (!state.hasToken) {
-    text = 'This page has no access token. Open the link printed by `gencove-desktop serve` (it ends in ?token=…).';
+    text =
+      'This page has no access token. Open the link printed by `gencove-desktop serve` (it ends in ?token=…).';
   } else if (!state.everConnected) {
     text = `Cannot reach the gencove-desktop server (attempt ${state.failedAttempts}). Is \`gencove-desktop serve\` still running, and is this its latest link?`;
   } else {
     text = `Connection to the gencove-desktop server lost; reconnecting (attempt ${state.failedAttempts})…`;
   }
   return (
-    <div className="banner banner-warning" role="status" data-testid="connection-banner" data-status={state.status}>
+    <div
+      className="banner banner-warning"
+      role="status"
+      data-testid="connection-banner"
+      data-status={state.status}
+    >
       {text}
     </div>
   );

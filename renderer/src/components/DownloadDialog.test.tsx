@@ -1,5 +1,11 @@
 // @vitest-environment jsdom
-import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import {
+  cleanup,
+  fireEvent,
+  screen,
+  waitFor,
+  within,
+} from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { ContractFailure, createFakeBridge } from '../test/fakeBridge.ts';
@@ -11,13 +17,23 @@ import type { DownloadScope } from './DownloadDialog.tsx';
 afterEach(cleanup);
 
 const PROJECT_ID = '11111111-1111-4111-8111-111111111111';
-const SAMPLE = { clientId: 'DOG-1', id: 'aaaaaaaa-0000-4000-8000-000000000001' };
+const SAMPLE = {
+  clientId: 'DOG-1',
+  id: 'aaaaaaaa-0000-4000-8000-000000000001',
+};
 
-function setup(scope: DownloadScope = { kind: 'project', projectId: PROJECT_ID, projectName: 'Dogs' }) {
+function setup(
+  scope: DownloadScope = {
+    kind: 'project',
+    projectId: PROJECT_ID,
+    projectName: 'Dogs',
+  },
+) {
   const bridge: FakeBridge = createFakeBridge({ mode: 'serve' });
   bridge.handle('download:defaults', () => ({
     folder: '/home/lab/Gencove',
-    template: '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
+    template:
+      '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
   }));
   bridge.handle('download:start', () => ({ jobId: 'dl-1' }));
   bridge.handle('fs:list', (req) => ({
@@ -31,7 +47,12 @@ function setup(scope: DownloadScope = { kind: 'project', projectId: PROJECT_ID, 
   const onStarted = vi.fn();
   const onClose = vi.fn();
   const utils = renderApp(
-    <DownloadDialog scope={scope} exampleSample={SAMPLE} onClose={onClose} onStarted={onStarted} />,
+    <DownloadDialog
+      scope={scope}
+      exampleSample={SAMPLE}
+      onClose={onClose}
+      onStarted={onStarted}
+    />,
     bridge,
   );
   return { ...utils, bridge, onStarted, onClose };
@@ -39,9 +60,9 @@ function setup(scope: DownloadScope = { kind: 'project', projectId: PROJECT_ID, 
 
 async function ready() {
   await waitFor(() =>
-    expect((screen.getByTestId('download-destination') as HTMLInputElement).value).toBe(
-      '/home/lab/Gencove',
-    ),
+    expect(
+      (screen.getByTestId('download-destination') as HTMLInputElement).value,
+    ).toBe('/home/lab/Gencove'),
   );
 }
 
@@ -50,13 +71,18 @@ describe('DownloadDialog', () => {
     setup();
     await ready();
 
-    expect((screen.getByTestId('download-template') as HTMLInputElement).value).toBe(
+    expect(
+      (screen.getByTestId('download-template') as HTMLInputElement).value,
+    ).toBe(
       '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
     );
     expect(screen.getByTestId('download-example').textContent).toBe(
       `/home/lab/Gencove/DOG-1/${SAMPLE.id}/${SAMPLE.id}_impute-vcf.vcf.gz`,
     );
-    expect((screen.getByTestId('download-skip-existing') as HTMLInputElement).checked).toBe(true);
+    expect(
+      (screen.getByTestId('download-skip-existing') as HTMLInputElement)
+        .checked,
+    ).toBe(true);
   });
 
   it('updates the example as the template changes, and resets to the default', async () => {
@@ -71,11 +97,16 @@ describe('DownloadDialog', () => {
     );
     fireEvent.click(screen.getByTestId('download-template-reset'));
 
-    expect(screen.getByTestId('download-example').textContent).toContain('DOG-1/');
+    expect(screen.getByTestId('download-example').textContent).toContain(
+      'DOG-1/',
+    );
   });
 
   const bad = [
-    { template: '{client_id}/{sample}.{file_extension}', says: 'Unknown token {sample}' },
+    {
+      template: '{client_id}/{sample}.{file_extension}',
+      says: 'Unknown token {sample}',
+    },
     { template: '{client_id/{file_type}', says: 'unmatched' },
     { template: '/abs/{file_type}', says: 'relative' },
     { template: '../{file_type}', says: '".."' },
@@ -87,11 +118,17 @@ describe('DownloadDialog', () => {
       const { bridge } = setup();
       await ready();
 
-      fireEvent.change(screen.getByTestId('download-template'), { target: { value: c.template } });
+      fireEvent.change(screen.getByTestId('download-template'), {
+        target: { value: c.template },
+      });
 
-      expect(screen.getByTestId('download-template-error').textContent).toContain(c.says);
+      expect(
+        screen.getByTestId('download-template-error').textContent,
+      ).toContain(c.says);
       expect(screen.getByTestId('download-example').textContent).toBe('—');
-      expect((screen.getByTestId('download-submit') as HTMLButtonElement).disabled).toBe(true);
+      expect(
+        (screen.getByTestId('download-submit') as HTMLButtonElement).disabled,
+      ).toBe(true);
       expect(bridge.callsOf('download:start')).toHaveLength(0);
     });
   }
@@ -104,14 +141,20 @@ describe('DownloadDialog', () => {
       target: { value: '{client_id}.{file_extension}' },
     });
 
-    expect(screen.getByTestId('download-template-warning').textContent).toContain('same path');
-    expect((screen.getByTestId('download-submit') as HTMLButtonElement).disabled).toBe(false);
+    expect(
+      screen.getByTestId('download-template-warning').textContent,
+    ).toContain('same path');
+    expect(
+      (screen.getByTestId('download-submit') as HTMLButtonElement).disabled,
+    ).toBe(false);
   });
 
   it('starts a project download with the choices made', async () => {
     const { bridge, onStarted, store } = setup();
     await ready();
-    fireEvent.change(screen.getByTestId('download-destination'), { target: { value: ' /mnt/out ' } });
+    fireEvent.change(screen.getByTestId('download-destination'), {
+      target: { value: ' /mnt/out ' },
+    });
     fireEvent.click(screen.getByTestId('download-skip-existing'));
 
     fireEvent.click(screen.getByTestId('download-submit'));
@@ -121,7 +164,8 @@ describe('DownloadDialog', () => {
       {
         destination: '/mnt/out',
         projectId: PROJECT_ID,
-        template: '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
+        template:
+          '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
         skipExisting: false,
       },
     ]);
@@ -131,11 +175,15 @@ describe('DownloadDialog', () => {
   it('asks for a folder when the destination is empty', async () => {
     const { bridge } = setup();
     await ready();
-    fireEvent.change(screen.getByTestId('download-destination'), { target: { value: '' } });
+    fireEvent.change(screen.getByTestId('download-destination'), {
+      target: { value: '' },
+    });
 
     fireEvent.click(screen.getByTestId('download-submit'));
 
-    expect(screen.getByRole('alert').textContent).toContain('Choose the folder');
+    expect(screen.getByRole('alert').textContent).toContain(
+      'Choose the folder',
+    );
     expect(bridge.callsOf('download:start')).toHaveLength(0);
   });
 
@@ -146,18 +194,24 @@ describe('DownloadDialog', () => {
     fireEvent.click(screen.getByTestId('download-browse'));
     const browser = await screen.findByTestId('folder-browser');
     await waitFor(() =>
-      expect(within(browser).getAllByTestId('folder-entry').map((e) => e.dataset.kind)).toEqual(['dir']),
+      expect(
+        within(browser)
+          .getAllByTestId('folder-entry')
+          .map((e) => e.dataset.kind),
+      ).toEqual(['dir']),
     );
     fireEvent.click(within(browser).getByTestId('folder-entry-open'));
     await waitFor(() =>
-      expect(within(browser).getByTestId('folder-browser-path').textContent).toBe('/home/lab/exports'),
+      expect(
+        within(browser).getByTestId('folder-browser-path').textContent,
+      ).toBe('/home/lab/exports'),
     );
     fireEvent.click(within(browser).getByTestId('folder-browser-confirm'));
 
     expect(screen.queryByTestId('folder-browser')).toBeNull();
-    expect((screen.getByTestId('download-destination') as HTMLInputElement).value).toBe(
-      '/home/lab/exports',
-    );
+    expect(
+      (screen.getByTestId('download-destination') as HTMLInputElement).value,
+    ).toBe('/home/lab/exports');
   });
 
   it('shows why the download did not start', async () => {
@@ -167,14 +221,21 @@ describe('DownloadDialog', () => {
       projectName: 'Dogs',
     });
     bridge.handle('download:start', () => {
-      throw new ContractFailure('validation', 'Sample DOG-1 is archived; restore it first.');
+      throw new ContractFailure(
+        'validation',
+        'Sample DOG-1 is archived; restore it first.',
+      );
     });
     await ready();
-    expect(screen.getByTestId('download-dialog').textContent).toContain('Download 1 selected sample');
+    expect(screen.getByTestId('download-dialog').textContent).toContain(
+      'Download 1 selected sample',
+    );
 
     fireEvent.click(screen.getByTestId('download-submit'));
 
-    expect((await screen.findByTestId('download-error')).textContent).toContain('restore it first');
+    expect((await screen.findByTestId('download-error')).textContent).toContain(
+      'restore it first',
+    );
     expect(bridge.callsOf('download:start')[0].sampleIds).toEqual([SAMPLE.id]);
     expect(onStarted).not.toHaveBeenCalled();
   });

@@ -49,9 +49,13 @@ export function DownloadDialog(props: DownloadDialogProps) {
   const startDownload = useAppStore((s) => s.startDownload);
   const [destination, setDestination] = useState('');
   const [template, setTemplate] = useState(DEFAULT_DOWNLOAD_TEMPLATE);
-  const [defaultTemplate, setDefaultTemplate] = useState(DEFAULT_DOWNLOAD_TEMPLATE);
+  const [defaultTemplate, setDefaultTemplate] = useState(
+    DEFAULT_DOWNLOAD_TEMPLATE,
+  );
   const [skipExisting, setSkipExisting] = useState(true);
-  const [defaultsError, setDefaultsError] = useState<ContractError | null>(null);
+  const [defaultsError, setDefaultsError] = useState<ContractError | null>(
+    null,
+  );
   const [loadingDefaults, setLoadingDefaults] = useState(true);
   const [submitting, setSubmitting] = useState(false);
   const [error, setError] = useState<ContractError | null>(null);
@@ -66,7 +70,9 @@ export function DownloadDialog(props: DownloadDialogProps) {
           return;
         }
         setDestination((d) => (d === '' ? defaults.folder : d));
-        setTemplate((t) => (t === DEFAULT_DOWNLOAD_TEMPLATE ? defaults.template : t));
+        setTemplate((t) =>
+          t === DEFAULT_DOWNLOAD_TEMPLATE ? defaults.template : t,
+        );
         setDefaultTemplate(defaults.template);
         setLoadingDefaults(false);
       },
@@ -157,7 +163,9 @@ export function DownloadDialog(props: DownloadDialogProps) {
                 type="text"
                 className="mono"
                 value={destination}
-                placeholder={loadingDefaults ? 'Loading the default folder…' : ''}
+                placeholder={
+                  loadingDefaults ? 'Loading the default folder…' : ''
+                }
                 onChange={(e) => setDestination(e.target.value)}
                 spellCheck={false}
                 aria-invalid={touched && destProblem ? true : undefined}
@@ -206,17 +214,25 @@ export function DownloadDialog(props: DownloadDialogProps) {
               </button>
             </div>
             {tplProblem ? (
-              <span className="field-error" role="alert" data-testid="download-template-error">
+              <span
+                className="field-error"
+                role="alert"
+                data-testid="download-template-error"
+              >
                 {tplProblem}
               </span>
             ) : null}
             {tplWarning ? (
-              <span className="field-warning" data-testid="download-template-warning">
+              <span
+                className="field-warning"
+                data-testid="download-template-warning"
+              >
                 {tplWarning}
               </span>
             ) : null}
             <span id="download-template-help" className="field-help">
-              Tokens: {TEMPLATE_TOKENS.map((t) => (
+              Tokens:{' '}
+              {TEMPLATE_TOKENS.map((t) => (
                 <code key={t} className="token">{`{${t}}`}</code>
               ))}
             </span>
@@ -224,7 +240,10 @@ export function DownloadDialog(props: DownloadDialogProps) {
 
           <div className="example" aria-live="polite">
             <span className="field-label">Example</span>
-            <span className="mono small selectable" data-testid="download-example">
+            <span
+              className="mono small selectable"
+              data-testid="download-example"
+            >
               {example ?? '—'}
             </span>
           </div>
@@ -240,7 +259,11 @@ export function DownloadDialog(props: DownloadDialogProps) {
           </label>
 
           {error ? (
-            <ErrorNote error={error} title="The download did not start." testId="download-error" />
+            <ErrorNote
+              error={error}
+              title="The download did not start."
+              testId="download-error"
+            />
           ) : null}
 
           <div className="row-actions">

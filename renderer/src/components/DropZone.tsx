@@ -113,7 +113,11 @@ export function DropZone(props: DropZoneProps) {
     >
       {props.children}
       {dragging ? (
-        <div className="drop-overlay" data-testid="drop-overlay" aria-hidden="true">
+        <div
+          className="drop-overlay"
+          data-testid="drop-overlay"
+          aria-hidden="true"
+        >
           <div className="drop-overlay-card">{props.label}</div>
         </div>
       ) : null}

@@ -85,7 +85,9 @@ export function FolderBrowser(props: FolderBrowserProps) {
 
   async function systemPicker() {
     try {
-      const picked = await call(bridge, 'fs:pickFolder', { title: props.title });
+      const picked = await call(bridge, 'fs:pickFolder', {
+        title: props.title,
+      });
       if (!picked) {
         return;
       }
@@ -159,7 +161,11 @@ export function FolderBrowser(props: FolderBrowserProps) {
             disabled={confirmDisabled}
             onClick={() =>
               props.onConfirm(
-                props.mode === 'paths' ? selected : listing ? [listing.path] : [],
+                props.mode === 'paths'
+                  ? selected
+                  : listing
+                    ? [listing.path]
+                    : [],
               )
             }
             data-testid="folder-browser-confirm"
@@ -236,14 +242,20 @@ export function FolderBrowser(props: FolderBrowserProps) {
       <div className="browser-layout">
         <ul
           className="browser-list"
-          aria-label={listing ? `Contents of ${listing.path}` : 'Folder contents'}
+          aria-label={
+            listing ? `Contents of ${listing.path}` : 'Folder contents'
+          }
           aria-busy={loading}
           data-testid="folder-browser-list"
         >
-          {loading && !listing ? <li className="muted browser-empty">Loading…</li> : null}
+          {loading && !listing ? (
+            <li className="muted browser-empty">Loading…</li>
+          ) : null}
           {listing && entries.length === 0 && !loading ? (
             <li className="muted browser-empty">
-              {props.mode === 'folder' ? 'No sub-folders here.' : 'This folder is empty.'}
+              {props.mode === 'folder'
+                ? 'No sub-folders here.'
+                : 'This folder is empty.'}
             </li>
           ) : null}
           {entries.map((entry) => {
@@ -257,7 +269,10 @@ export function FolderBrowser(props: FolderBrowserProps) {
                 data-path={entry.path}
                 data-kind={entry.kind}
               >
-                <span className={`entry-icon entry-icon-${entry.kind}`} aria-hidden="true" />
+                <span
+                  className={`entry-icon entry-icon-${entry.kind}`}
+                  aria-hidden="true"
+                />
                 {entry.kind === 'dir' ? (
                   <button
                     type="button"
@@ -280,7 +295,9 @@ export function FolderBrowser(props: FolderBrowserProps) {
                   <button
                     type="button"
                     className="button button-small"
-                    onClick={() => (isAdded ? remove(entry.path) : add(entry.path))}
+                    onClick={() =>
+                      isAdded ? remove(entry.path) : add(entry.path)
+                    }
                     data-testid="folder-entry-add"
                     aria-label={`${isAdded ? 'Remove' : 'Add'} ${entry.name}`}
                     aria-pressed={isAdded}
@@ -294,7 +311,10 @@ export function FolderBrowser(props: FolderBrowserProps) {
         </ul>
 
         {props.mode === 'paths' ? (
-          <div className="browser-selected" data-testid="folder-browser-selected">
+          <div
+            className="browser-selected"
+            data-testid="folder-browser-selected"
+          >
             <h3 className="small-heading">To scan</h3>
             {selected.length === 0 ? (
               <p className="muted small">

@@ -37,7 +37,9 @@ export function Modal(props: ModalProps) {
     const root = ref.current;
     const target =
       root?.querySelector<HTMLElement>('[data-autofocus]') ??
-      root?.querySelector('.modal-body')?.querySelector<HTMLElement>(FOCUSABLE) ??
+      root
+        ?.querySelector('.modal-body')
+        ?.querySelector<HTMLElement>(FOCUSABLE) ??
       root;
     target?.focus();
     return () => {

@@ -1,5 +1,12 @@
 // @vitest-environment jsdom
-import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import {
+  act,
+  cleanup,
+  fireEvent,
+  screen,
+  waitFor,
+  within,
+} from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { PlanProblem, UploadPlan } from '../../../shared/domain.ts';
@@ -15,7 +22,10 @@ afterEach(cleanup);
 const PROJECT_ID = '11111111-1111-4111-8111-111111111111';
 
 /** Applies edits the way the engine is expected to: relative to the scanned plan. */
-function engineEdit(scanned: UploadPlan, request: RequestOf<'plan:edit'>): UploadPlan {
+function engineEdit(
+  scanned: UploadPlan,
+  request: RequestOf<'plan:edit'>,
+): UploadPlan {
   const { renames = {}, excluded = [], destination } = request.edits;
   const dest = destination ?? scanned.destination;
   const samples = scanned.samples.map((s) => {
@@ -76,7 +86,9 @@ function scannedPlan(): UploadPlan {
         path: '/data/run1/junk_R1.fastq.gz',
       }),
     ],
-    ignored: [{ path: '/data/run1/notes.txt', reason: 'not a FASTQ file name' }],
+    ignored: [
+      { path: '/data/run1/notes.txt', reason: 'not a FASTQ file name' },
+    ],
   });
 }
 
@@ -96,7 +108,9 @@ async function setup(plan = scannedPlan()) {
     />,
     bridge,
   );
-  await act(() => utils.store.getState().createPlan(PROJECT_ID, ['/data/run1']));
+  await act(() =>
+    utils.store.getState().createPlan(PROJECT_ID, ['/data/run1']),
+  );
   return { ...utils, bridge, onStarted, onClose };
 }
 
@@ -134,10 +148,12 @@ describe('PlanPreview', () => {
       expect(summary.textContent).toContain('4samples found');
       expect(summary.textContent).toContain('3to upload');
       expect(summary.textContent).toContain('8.0 MB');
-      expect((screen.getByTestId('plan-destination') as HTMLInputElement).value).toBe(
-        'gncv://batch-1/',
+      expect(
+        (screen.getByTestId('plan-destination') as HTMLInputElement).value,
+      ).toBe('gncv://batch-1/');
+      expect(screen.getByTestId('plan-start').textContent).toBe(
+        'Upload 3 samples (8.0 MB)',
       );
-      expect(screen.getByTestId('plan-start').textContent).toBe('Upload 3 samples (8.0 MB)');
     });
 
     it('shows a missing read as such', async () => {
@@ -159,22 +175,28 @@ describe('PlanPreview', () => {
       const warnings = all.filter((p) => p.dataset.severity === 'warning');
       expect(errors).toHaveLength(2);
       expect(warnings).toHaveLength(1);
-      expect(errors.every((p) => p.textContent?.startsWith('Error'))).toBe(true);
+      expect(errors.every((p) => p.textContent?.startsWith('Error'))).toBe(
+        true,
+      );
       expect(warnings[0].textContent).toMatch(/^Warning/);
       expect(warnings[0].textContent).toContain('S4_extra_R1.fastq.gz');
-      const planWide = within(screen.getByTestId('plan-problems')).getByTestId('plan-problem');
+      const planWide = within(screen.getByTestId('plan-problems')).getByTestId(
+        'plan-problem',
+      );
       expect(planWide.dataset.code).toBe('not-gzip');
       expect(planWide.textContent).toContain('junk_R1.fastq.gz');
-      expect(within(row('key-S3')).getByTestId('plan-problem').textContent).toContain(
-        'S3_S1_L001_R1_001.fastq.gz',
-      );
+      expect(
+        within(row('key-S3')).getByTestId('plan-problem').textContent,
+      ).toContain('S3_S1_L001_R1_001.fastq.gz');
     });
 
     it('keeps a sample with an error out, and its checkbox cannot take it in', async () => {
       await setup();
 
       const s3 = row('key-S3');
-      const box = within(s3).getByTestId('plan-sample-include') as HTMLInputElement;
+      const box = within(s3).getByTestId(
+        'plan-sample-include',
+      ) as HTMLInputElement;
       expect(s3.dataset.included).toBe('false');
       expect(box.checked).toBe(false);
       expect(box.disabled).toBe(true);
@@ -193,10 +215,11 @@ describe('PlanPreview', () => {
 
       fireEvent.click(screen.getByTestId('plan-only-problems'));
 
-      expect(screen.getAllByTestId('plan-sample-row').map((r) => r.dataset.sampleKey)).toEqual([
-        'key-S3',
-        'key-S4',
-      ]);
+      expect(
+        screen
+          .getAllByTestId('plan-sample-row')
+          .map((r) => r.dataset.sampleKey),
+      ).toEqual(['key-S3', 'key-S4']);
     });
   });
 
@@ -208,11 +231,13 @@ describe('PlanPreview', () => {
       fireEvent.change(input, { target: { value: 'S1_new' } });
       fireEvent.keyDown(input, { key: 'Enter' });
 
-      expect(within(row('key-S1')).getByTestId('plan-client-id-error').textContent).toContain(
-        'cannot contain "_"',
-      );
+      expect(
+        within(row('key-S1')).getByTestId('plan-client-id-error').textContent,
+      ).toContain('cannot contain "_"');
       expect(input.getAttribute('aria-invalid')).toBe('true');
-      expect((screen.getByTestId('plan-start') as HTMLButtonElement).disabled).toBe(true);
+      expect(
+        (screen.getByTestId('plan-start') as HTMLButtonElement).disabled,
+      ).toBe(true);
       expect(bridge.callsOf('plan:edit')).toHaveLength(0);
     });
 
@@ -222,9 +247,9 @@ describe('PlanPreview', () => {
 
       fireEvent.change(input, { target: { value: '  ' } });
 
-      expect(within(row('key-S1')).getByTestId('plan-client-id-error').textContent).toContain(
-        'cannot be empty',
-      );
+      expect(
+        within(row('key-S1')).getByTestId('plan-client-id-error').textContent,
+      ).toContain('cannot be empty');
     });
 
     it('refuses two included samples with the same client id', async () => {
@@ -233,10 +258,12 @@ describe('PlanPreview', () => {
 
       fireEvent.change(input, { target: { value: 'S1' } });
 
-      expect(within(row('key-S2')).getByTestId('plan-client-id-error').textContent).toContain(
-        'S1_R1.fastq.gz',
-      );
-      expect(within(row('key-S1')).getByTestId('plan-client-id-error')).toBeTruthy();
+      expect(
+        within(row('key-S2')).getByTestId('plan-client-id-error').textContent,
+      ).toContain('S1_R1.fastq.gz');
+      expect(
+        within(row('key-S1')).getByTestId('plan-client-id-error'),
+      ).toBeTruthy();
     });
 
     it('sends a valid rename keyed by sample and shows the engine’s plan', async () => {
@@ -252,35 +279,52 @@ describe('PlanPreview', () => {
         edits: { renames: { 'key-S1': 'DOG-001' }, excluded: [] },
       });
       await waitFor(() =>
-        expect(within(row('key-S1')).getAllByTestId('plan-read')[0].textContent).toContain(
-          'DOG-001_R1.fastq.gz',
-        ),
+        expect(
+          within(row('key-S1')).getAllByTestId('plan-read')[0].textContent,
+        ).toContain('DOG-001_R1.fastq.gz'),
       );
       expect(
-        (within(row('key-S1')).getByTestId('plan-client-id-input') as HTMLInputElement).value,
+        (
+          within(row('key-S1')).getByTestId(
+            'plan-client-id-input',
+          ) as HTMLInputElement
+        ).value,
       ).toBe('DOG-001');
     });
 
     it('undoes a rename the engine refused and says so', async () => {
       const { bridge } = await setup();
       bridge.handle('plan:edit', () => {
-        throw new ContractFailure('validation', 'Client id DOG/1 is not allowed.');
+        throw new ContractFailure(
+          'validation',
+          'Client id DOG/1 is not allowed.',
+        );
       });
       const input = within(row('key-S1')).getByTestId('plan-client-id-input');
 
       fireEvent.change(input, { target: { value: 'DOG-1' } });
       fireEvent.blur(input);
 
-      await waitFor(() => expect(screen.getByTestId('plan-edit-error')).toBeTruthy());
-      expect(screen.getByTestId('plan-edit-error').textContent).toContain('not allowed');
+      await waitFor(() =>
+        expect(screen.getByTestId('plan-edit-error')).toBeTruthy(),
+      );
+      expect(screen.getByTestId('plan-edit-error').textContent).toContain(
+        'not allowed',
+      );
       expect(
-        (within(row('key-S1')).getByTestId('plan-client-id-input') as HTMLInputElement).value,
+        (
+          within(row('key-S1')).getByTestId(
+            'plan-client-id-input',
+          ) as HTMLInputElement
+        ).value,
       ).toBe('S1');
     });
 
     it('puts the old value back on Escape', async () => {
       await setup();
-      const input = within(row('key-S1')).getByTestId('plan-client-id-input') as HTMLInputElement;
+      const input = within(row('key-S1')).getByTestId(
+        'plan-client-id-input',
+      ) as HTMLInputElement;
 
       fireEvent.change(input, { target: { value: 'typo' } });
       fireEvent.keyDown(input, { key: 'Escape' });
@@ -298,7 +342,9 @@ describe('PlanPreview', () => {
       await waitFor(() => expect(bridge.callsOf('plan:edit')).toHaveLength(1));
       expect(bridge.callsOf('plan:edit')[0].edits.excluded).toEqual(['key-S2']);
       await waitFor(() => expect(row('key-S2').dataset.included).toBe('false'));
-      expect(screen.getByTestId('plan-start').textContent).toBe('Upload 2 samples (4.0 MB)');
+      expect(screen.getByTestId('plan-start').textContent).toBe(
+        'Upload 2 samples (4.0 MB)',
+      );
     });
 
     it('takes a left-out sample back in', async () => {
@@ -319,8 +365,14 @@ describe('PlanPreview', () => {
 
       fireEvent.click(within(row('key-S1')).getByTestId('plan-sample-include'));
 
-      await waitFor(() => expect(screen.getByTestId('plan-start').textContent).toBe('Nothing to upload'));
-      expect((screen.getByTestId('plan-start') as HTMLButtonElement).disabled).toBe(true);
+      await waitFor(() =>
+        expect(screen.getByTestId('plan-start').textContent).toBe(
+          'Nothing to upload',
+        ),
+      );
+      expect(
+        (screen.getByTestId('plan-start') as HTMLButtonElement).disabled,
+      ).toBe(true);
     });
   });
 
@@ -340,8 +392,12 @@ describe('PlanPreview', () => {
         fireEvent.change(input, { target: { value: c.value } });
         fireEvent.blur(input);
 
-        expect(screen.getByTestId('plan-destination-error').textContent).toContain(c.says);
-        expect((screen.getByTestId('plan-start') as HTMLButtonElement).disabled).toBe(true);
+        expect(
+          screen.getByTestId('plan-destination-error').textContent,
+        ).toContain(c.says);
+        expect(
+          (screen.getByTestId('plan-start') as HTMLButtonElement).disabled,
+        ).toBe(true);
         expect(bridge.callsOf('plan:edit')).toHaveLength(0);
       });
     }
@@ -354,15 +410,20 @@ describe('PlanPreview', () => {
       fireEvent.keyDown(input, { key: 'Enter' });
 
       await waitFor(() => expect(bridge.callsOf('plan:edit')).toHaveLength(1));
-      expect(bridge.callsOf('plan:edit')[0].edits.destination).toBe('gncv://dogs/run-7/');
+      expect(bridge.callsOf('plan:edit')[0].edits.destination).toBe(
+        'gncv://dogs/run-7/',
+      );
       await waitFor(() =>
-        expect((screen.getByTestId('plan-destination') as HTMLInputElement).value).toBe(
-          'gncv://dogs/run-7/',
-        ),
+        expect(
+          (screen.getByTestId('plan-destination') as HTMLInputElement).value,
+        ).toBe('gncv://dogs/run-7/'),
       );
-      expect(within(row('key-S1')).getAllByTestId('plan-read')[0].querySelector('[title]')?.getAttribute('title')).toBe(
-        'gncv://dogs/run-7/S1_R1.fastq.gz',
-      );
+      expect(
+        within(row('key-S1'))
+          .getAllByTestId('plan-read')[0]
+          .querySelector('[title]')
+          ?.getAttribute('title'),
+      ).toBe('gncv://dogs/run-7/S1_R1.fastq.gz');
     });
   });
 
@@ -373,7 +434,9 @@ describe('PlanPreview', () => {
       fireEvent.click(screen.getByTestId('plan-start'));
 
       await waitFor(() => expect(onStarted).toHaveBeenCalledWith('job-42'));
-      expect(bridge.callsOf('upload:start')).toEqual([{ planId: 'plan-1', projectId: PROJECT_ID }]);
+      expect(bridge.callsOf('upload:start')).toEqual([
+        { planId: 'plan-1', projectId: PROJECT_ID },
+      ]);
       expect(store.getState().plan.status).toBe('idle');
     });
 
@@ -381,22 +444,28 @@ describe('PlanPreview', () => {
       const { bridge, onStarted } = await setup();
       let release: () => void = () => undefined;
       const scanned = scannedPlan();
-      bridge.handle('plan:edit', (req) =>
-        new Promise((resolve) => {
-          release = () => resolve(engineEdit(scanned, req));
-        }),
+      bridge.handle(
+        'plan:edit',
+        (req) =>
+          new Promise((resolve) => {
+            release = () => resolve(engineEdit(scanned, req));
+          }),
       );
       fireEvent.click(within(row('key-S2')).getByTestId('plan-sample-include'));
       await waitFor(() => expect(bridge.callsOf('plan:edit')).toHaveLength(1));
 
-      expect((screen.getByTestId('plan-start') as HTMLButtonElement).disabled).toBe(true);
+      expect(
+        (screen.getByTestId('plan-start') as HTMLButtonElement).disabled,
+      ).toBe(true);
       expect(screen.getByTestId('plan-saving')).toBeTruthy();
       await act(async () => release());
 
       fireEvent.click(screen.getByTestId('plan-start'));
       await waitFor(() => expect(onStarted).toHaveBeenCalled());
       const order = bridge.calls.map((c) => c.channel);
-      expect(order.lastIndexOf('plan:edit')).toBeLessThan(order.indexOf('upload:start'));
+      expect(order.lastIndexOf('plan:edit')).toBeLessThan(
+        order.indexOf('upload:start'),
+      );
     });
 
     it('shows why the upload did not start and keeps the plan', async () => {
@@ -407,9 +476,15 @@ describe('PlanPreview', () => {
 
       fireEvent.click(screen.getByTestId('plan-start'));
 
-      await waitFor(() => expect(screen.getByTestId('plan-start-error')).toBeTruthy());
-      expect(screen.getByTestId('plan-start-error').textContent).toContain('The session expired.');
-      expect(screen.getByTestId('plan-start-error').textContent).toContain('Sign in again');
+      await waitFor(() =>
+        expect(screen.getByTestId('plan-start-error')).toBeTruthy(),
+      );
+      expect(screen.getByTestId('plan-start-error').textContent).toContain(
+        'The session expired.',
+      );
+      expect(screen.getByTestId('plan-start-error').textContent).toContain(
+        'Sign in again',
+      );
       expect(onStarted).not.toHaveBeenCalled();
       expect(screen.getAllByTestId('plan-sample-row')).toHaveLength(4);
     });
@@ -419,8 +494,12 @@ describe('PlanPreview', () => {
 
       fireEvent.click(screen.getByTestId('plan-start'));
 
-      await waitFor(() => expect(screen.getByTestId('plan-start-error')).toBeTruthy());
-      expect(screen.getByTestId('plan-start-error').textContent).toContain('without an id');
+      await waitFor(() =>
+        expect(screen.getByTestId('plan-start-error')).toBeTruthy(),
+      );
+      expect(screen.getByTestId('plan-start-error').textContent).toContain(
+        'without an id',
+      );
       expect(bridge.callsOf('upload:start')).toHaveLength(0);
     });
   });
@@ -434,22 +513,33 @@ describe('PlanPreview', () => {
         () => new Promise((resolve) => (finish = () => resolve(scannedPlan()))),
       );
       const { store } = renderApp(
-        <PlanPreview projectName="P" onClose={() => undefined} onStarted={() => undefined} onChooseOther={() => undefined} />,
+        <PlanPreview
+          projectName="P"
+          onClose={() => undefined}
+          onStarted={() => undefined}
+          onChooseOther={() => undefined}
+        />,
         bridge,
       );
 
       let pending: Promise<void> = Promise.resolve();
       act(() => {
-        pending = store.getState().createPlan(PROJECT_ID, ['/data/run1', '/data/run2']);
+        pending = store
+          .getState()
+          .createPlan(PROJECT_ID, ['/data/run1', '/data/run2']);
       });
-      expect(screen.getByTestId('plan-scanning').textContent).toContain('2 locations');
+      expect(screen.getByTestId('plan-scanning').textContent).toContain(
+        '2 locations',
+      );
       await act(async () => {
         finish();
         await pending;
       });
 
       expect(screen.getAllByTestId('plan-sample-row')).toHaveLength(4);
-      expect(bridge.callsOf('plan:create')).toEqual([{ paths: ['/data/run1', '/data/run2'] }]);
+      expect(bridge.callsOf('plan:create')).toEqual([
+        { paths: ['/data/run1', '/data/run2'] },
+      ]);
     });
 
     it('shows a scan failure with the engine’s message', async () => {
@@ -458,13 +548,20 @@ describe('PlanPreview', () => {
         throw new ContractFailure('not-found', 'No such folder: /data/gone');
       });
       const { store } = renderApp(
-        <PlanPreview projectName="P" onClose={() => undefined} onStarted={() => undefined} onChooseOther={() => undefined} />,
+        <PlanPreview
+          projectName="P"
+          onClose={() => undefined}
+          onStarted={() => undefined}
+          onChooseOther={() => undefined}
+        />,
         bridge,
       );
 
       await act(() => store.getState().createPlan(PROJECT_ID, ['/data/gone']));
 
-      expect(screen.getByTestId('plan-scan-error').textContent).toContain('No such folder: /data/gone');
+      expect(screen.getByTestId('plan-scan-error').textContent).toContain(
+        'No such folder: /data/gone',
+      );
     });
   });
 });

@@ -114,14 +114,23 @@ export function PlanPreview(props: PlanPreviewProps) {
 
   if (plan.status === 'scanning') {
     return (
-      <Modal title="Scanning files…" onClose={close} testId="plan-preview" size="medium">
-        <div className="scanning" data-testid="plan-scanning" aria-live="polite">
+      <Modal
+        title="Scanning files…"
+        onClose={close}
+        testId="plan-preview"
+        size="medium"
+      >
+        <div
+          className="scanning"
+          data-testid="plan-scanning"
+          aria-live="polite"
+        >
           <span className="spinner" aria-hidden="true" />
           <div>
             <p>
-              Looking for FASTQ files in {plural(plan.paths.length, 'location')}.
-              Every file is read to check its gzip integrity and FASTQ records,
-              so large folders take a moment. Nothing is uploaded yet.
+              Looking for FASTQ files in {plural(plan.paths.length, 'location')}
+              . Every file is read to check its gzip integrity and FASTQ
+              records, so large folders take a moment. Nothing is uploaded yet.
             </p>
             <ul className="path-list">
               {plan.paths.slice(0, 8).map((p) => (
@@ -130,13 +139,20 @@ export function PlanPreview(props: PlanPreviewProps) {
                 </li>
               ))}
               {plan.paths.length > 8 ? (
-                <li className="muted small">and {plan.paths.length - 8} more</li>
+                <li className="muted small">
+                  and {plan.paths.length - 8} more
+                </li>
               ) : null}
             </ul>
           </div>
         </div>
         <div className="row-actions">
-          <button type="button" className="button" onClick={close} data-testid="plan-discard">
+          <button
+            type="button"
+            className="button"
+            onClick={close}
+            data-testid="plan-discard"
+          >
             Cancel
           </button>
         </div>
@@ -146,12 +162,25 @@ export function PlanPreview(props: PlanPreviewProps) {
 
   if (!plan.current) {
     return (
-      <Modal title="Could not read these files" onClose={close} testId="plan-preview">
+      <Modal
+        title="Could not read these files"
+        onClose={close}
+        testId="plan-preview"
+      >
         {plan.error ? (
-          <ErrorNote error={plan.error} title="Scanning failed." testId="plan-scan-error" />
+          <ErrorNote
+            error={plan.error}
+            title="Scanning failed."
+            testId="plan-scan-error"
+          />
         ) : null}
         <div className="row-actions">
-          <button type="button" className="button" onClick={close} data-testid="plan-discard">
+          <button
+            type="button"
+            className="button"
+            onClick={close}
+            data-testid="plan-discard"
+          >
             Close
           </button>
           <button
@@ -297,7 +326,8 @@ function PlanReady(props: {
                   ? `Fix ${plural(blockingIssues, 'client id')} to start.`
                   : destProblem
                     ? 'Fix the destination to start.'
-                    : Object.keys(drafts).length > 0 || destinationDraft !== null
+                    : Object.keys(drafts).length > 0 ||
+                        destinationDraft !== null
                       ? 'Press Enter to apply your edit.'
                       : ''}
               </span>
@@ -325,7 +355,9 @@ function PlanReady(props: {
     >
       <div className="plan-summary" data-testid="plan-summary">
         <div className="stat">
-          <span className="stat-value">{plan.samples.length.toLocaleString()}</span>
+          <span className="stat-value">
+            {plan.samples.length.toLocaleString()}
+          </span>
           <span className="stat-label">samples found</span>
         </div>
         <div className="stat">
@@ -338,16 +370,21 @@ function PlanReady(props: {
         </div>
         <div className={`stat${counts.errors > 0 ? ' stat-danger' : ''}`}>
           <span className="stat-value">{counts.errors.toLocaleString()}</span>
-          <span className="stat-label">{counts.errors === 1 ? 'error' : 'errors'}</span>
+          <span className="stat-label">
+            {counts.errors === 1 ? 'error' : 'errors'}
+          </span>
         </div>
         <div className={`stat${counts.warnings > 0 ? ' stat-warning' : ''}`}>
           <span className="stat-value">{counts.warnings.toLocaleString()}</span>
-          <span className="stat-label">{counts.warnings === 1 ? 'warning' : 'warnings'}</span>
+          <span className="stat-label">
+            {counts.warnings === 1 ? 'warning' : 'warnings'}
+          </span>
         </div>
       </div>
 
       <p className="muted small">
-        Scanned: {plan.roots.map((r) => (
+        Scanned:{' '}
+        {plan.roots.map((r) => (
           <span key={r} className="mono chip" title={r}>
             {r}
           </span>
@@ -376,7 +413,11 @@ function PlanReady(props: {
           data-testid="plan-destination"
         />
         {destProblem ? (
-          <span className="field-error" role="alert" data-testid="plan-destination-error">
+          <span
+            className="field-error"
+            role="alert"
+            data-testid="plan-destination-error"
+          >
             {destProblem}
           </span>
         ) : (
@@ -453,10 +494,14 @@ function PlanReady(props: {
                   draft={drafts[sample.key]}
                   issue={issues.get(sample.key) ?? null}
                   disabled={starting}
-                  onDraft={(value) => setDrafts((d) => ({ ...d, [sample.key]: value }))}
+                  onDraft={(value) =>
+                    setDrafts((d) => ({ ...d, [sample.key]: value }))
+                  }
                   onCommit={() => commitClientId(sample)}
                   onRevert={() => revertClientId(sample.key)}
-                  onInclude={(value) => void setSampleIncluded(sample.key, value)}
+                  onInclude={(value) =>
+                    void setSampleIncluded(sample.key, value)
+                  }
                 />
               ))}
             </tbody>
@@ -464,7 +509,8 @@ function PlanReady(props: {
           {visible.length > limit ? (
             <div className="table-more">
               <span className="muted small">
-                Showing {limit.toLocaleString()} of {plural(visible.length, 'sample')}.
+                Showing {limit.toLocaleString()} of{' '}
+                {plural(visible.length, 'sample')}.
               </span>
               <button
                 type="button"
@@ -540,7 +586,11 @@ function PlanSampleRow(props: {
           disabled={blocked || props.disabled}
           onChange={(e) => props.onInclude(e.target.checked)}
           aria-label={`Upload ${sample.clientId}`}
-          title={blocked ? 'This sample has an error and cannot be uploaded.' : undefined}
+          title={
+            blocked
+              ? 'This sample has an error and cannot be uploaded.'
+              : undefined
+          }
           data-testid="plan-sample-include"
         />
       </td>
@@ -563,7 +613,12 @@ function PlanSampleRow(props: {
           data-testid="plan-client-id-input"
         />
         {props.issue ? (
-          <div id={errorId} className="field-error" role="alert" data-testid="plan-client-id-error">
+          <div
+            id={errorId}
+            className="field-error"
+            role="alert"
+            data-testid="plan-client-id-error"
+          >
             {props.issue}
           </div>
         ) : null}
@@ -594,10 +649,17 @@ function PlanSampleRow(props: {
   );
 }
 
-function ReadFiles(props: { read: PlannedRead | undefined; label: 'R1' | 'R2' }) {
+function ReadFiles(props: {
+  read: PlannedRead | undefined;
+  label: 'R1' | 'R2';
+}) {
   if (!props.read) {
     return (
-      <div className="read read-missing" data-testid="plan-read" data-read={props.label}>
+      <div
+        className="read read-missing"
+        data-testid="plan-read"
+        data-read={props.label}
+      >
         <span className="read-label">{props.label}</span>
         <span className="danger-text small">no file</span>
       </div>
@@ -613,7 +675,10 @@ function ReadFiles(props: { read: PlannedRead | undefined; label: 'R1' | 'R2' })
           → {baseName(read.destination)}
         </span>
         {merged ? (
-          <span className="tag" title="Files are joined in lane, then chunk order into one object">
+          <span
+            className="tag"
+            title="Files are joined in lane, then chunk order into one object"
+          >
             {read.files.length} files merged
           </span>
         ) : null}
@@ -626,7 +691,8 @@ function ReadFiles(props: { read: PlannedRead | undefined; label: 'R1' | 'R2' })
             </span>
             <span className="muted tiny nowrap">
               {f.lane !== null ? `lane ${f.lane}` : 'no lane'}
-              {f.chunk !== null ? ` · chunk ${f.chunk}` : ''} · {formatBytes(f.size)}
+              {f.chunk !== null ? ` · chunk ${f.chunk}` : ''} ·{' '}
+              {formatBytes(f.size)}
             </span>
           </li>
         ))}

@@ -1,5 +1,12 @@
 // @vitest-environment jsdom
-import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import {
+  act,
+  cleanup,
+  fireEvent,
+  screen,
+  waitFor,
+  within,
+} from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { DirListing } from '../../../shared/contract.ts';
@@ -23,15 +30,30 @@ const LISTINGS: Record<string, DirListing> = {
     parent: '/home',
     entries: [
       { name: 'runs', path: '/home/lab/runs', kind: 'dir', size: null },
-      { name: 'notes.txt', path: '/home/lab/notes.txt', kind: 'file', size: 120 },
+      {
+        name: 'notes.txt',
+        path: '/home/lab/notes.txt',
+        kind: 'file',
+        size: 120,
+      },
     ],
   },
   '/home/lab/runs': {
     path: '/home/lab/runs',
     parent: '/home/lab',
     entries: [
-      { name: 'MiSeq_001', path: '/home/lab/runs/MiSeq_001', kind: 'dir', size: null },
-      { name: 'S9_R1.fastq.gz', path: '/home/lab/runs/S9_R1.fastq.gz', kind: 'file', size: 2048 },
+      {
+        name: 'MiSeq_001',
+        path: '/home/lab/runs/MiSeq_001',
+        kind: 'dir',
+        size: null,
+      },
+      {
+        name: 'S9_R1.fastq.gz',
+        path: '/home/lab/runs/S9_R1.fastq.gz',
+        kind: 'file',
+        size: 2048,
+      },
     ],
   },
 };
@@ -69,17 +91,29 @@ function dropFiles(names: string[]) {
 describe('ProjectDetail', () => {
   describe('drop handling', () => {
     it('takes each dropped file’s path from pathForFile and plans an upload of them', async () => {
-      const { bridge } = setup({ pathForFile: (f) => `/Volumes/run7/${f.name}` });
+      const { bridge } = setup({
+        pathForFile: (f) => `/Volumes/run7/${f.name}`,
+      });
       await screen.findAllByTestId('sample-row');
 
       dropFiles(['S1_R1_001.fastq.gz', 'S1_R2_001.fastq.gz']);
 
       await screen.findByTestId('plan-preview');
-      expect(bridge.pathRequests).toEqual(['S1_R1_001.fastq.gz', 'S1_R2_001.fastq.gz']);
-      expect(bridge.callsOf('plan:create')).toEqual([
-        { paths: ['/Volumes/run7/S1_R1_001.fastq.gz', '/Volumes/run7/S1_R2_001.fastq.gz'] },
+      expect(bridge.pathRequests).toEqual([
+        'S1_R1_001.fastq.gz',
+        'S1_R2_001.fastq.gz',
       ]);
-      await waitFor(() => expect(screen.getAllByTestId('plan-sample-row')).toHaveLength(2));
+      expect(bridge.callsOf('plan:create')).toEqual([
+        {
+          paths: [
+            '/Volumes/run7/S1_R1_001.fastq.gz',
+            '/Volumes/run7/S1_R2_001.fastq.gz',
+          ],
+        },
+      ]);
+      await waitFor(() =>
+        expect(screen.getAllByTestId('plan-sample-row')).toHaveLength(2),
+      );
     });
 
     it('shows a drop target while files are dragged over', async () => {
@@ -87,10 +121,16 @@ describe('ProjectDetail', () => {
       await screen.findByText('Dog breeds 2024');
       const zone = screen.getByTestId('drop-zone');
 
-      fireEvent.dragEnter(zone, { dataTransfer: { types: ['Files'], files: [] } });
+      fireEvent.dragEnter(zone, {
+        dataTransfer: { types: ['Files'], files: [] },
+      });
       expect(zone.dataset.dragging).toBe('true');
-      expect(screen.getByTestId('drop-overlay').textContent).toContain('Dog breeds 2024');
-      fireEvent.dragLeave(zone, { dataTransfer: { types: ['Files'], files: [] } });
+      expect(screen.getByTestId('drop-overlay').textContent).toContain(
+        'Dog breeds 2024',
+      );
+      fireEvent.dragLeave(zone, {
+        dataTransfer: { types: ['Files'], files: [] },
+      });
 
       expect(zone.dataset.dragging).toBe('false');
     });
@@ -102,9 +142,9 @@ describe('ProjectDetail', () => {
       dropFiles(['S1_R1_001.fastq.gz']);
 
       const browser = await screen.findByTestId('folder-browser');
-      expect(within(browser).getByTestId('folder-browser-notice').textContent).toContain(
-        'Browsers do not reveal where dropped files are stored',
-      );
+      expect(
+        within(browser).getByTestId('folder-browser-notice').textContent,
+      ).toContain('Browsers do not reveal where dropped files are stored');
       expect(bridge.pathRequests).toEqual(['S1_R1_001.fastq.gz']);
       expect(bridge.callsOf('plan:create')).toHaveLength(0);
       await waitFor(() => expect(bridge.callsOf('fs:list')).toEqual([{}]));
@@ -120,7 +160,9 @@ describe('ProjectDetail', () => {
       dropFiles(['ok_R1.fastq.gz', 'from-browser.fastq.gz']);
 
       await waitFor(() =>
-        expect(bridge.callsOf('plan:create')).toEqual([{ paths: ['/d/ok_R1.fastq.gz'] }]),
+        expect(bridge.callsOf('plan:create')).toEqual([
+          { paths: ['/d/ok_R1.fastq.gz'] },
+        ]),
       );
       const toast = store.getState().toasts[0];
       expect(toast.title).toBe('1 dropped item left out');
@@ -135,14 +177,18 @@ describe('ProjectDetail', () => {
       fireEvent.click(screen.getByTestId('upload-button'));
       const browser = await screen.findByTestId('folder-browser');
       await waitFor(() =>
-        expect(within(browser).getByTestId('folder-browser-path').textContent).toBe('/home/lab'),
+        expect(
+          within(browser).getByTestId('folder-browser-path').textContent,
+        ).toBe('/home/lab'),
       );
       const runs = within(browser)
         .getAllByTestId('folder-entry')
         .find((e) => e.dataset.path === '/home/lab/runs') as HTMLElement;
       fireEvent.click(within(runs).getByTestId('folder-entry-open'));
       await waitFor(() =>
-        expect(within(browser).getByTestId('folder-browser-path').textContent).toBe('/home/lab/runs'),
+        expect(
+          within(browser).getByTestId('folder-browser-path').textContent,
+        ).toBe('/home/lab/runs'),
       );
       for (const entry of within(browser).getAllByTestId('folder-entry')) {
         fireEvent.click(within(entry).getByTestId('folder-entry-add'));
@@ -153,9 +199,14 @@ describe('ProjectDetail', () => {
       fireEvent.click(confirm);
 
       await screen.findByTestId('plan-preview');
-      expect(bridge.callsOf('fs:list')).toEqual([{}, { path: '/home/lab/runs' }]);
+      expect(bridge.callsOf('fs:list')).toEqual([
+        {},
+        { path: '/home/lab/runs' },
+      ]);
       expect(bridge.callsOf('plan:create')).toEqual([
-        { paths: ['/home/lab/runs/MiSeq_001', '/home/lab/runs/S9_R1.fastq.gz'] },
+        {
+          paths: ['/home/lab/runs/MiSeq_001', '/home/lab/runs/S9_R1.fastq.gz'],
+        },
       ]);
       expect(screen.queryByTestId('folder-browser')).toBeNull();
     });
@@ -165,17 +216,28 @@ describe('ProjectDetail', () => {
       fireEvent.click(screen.getByTestId('upload-button'));
       const browser = await screen.findByTestId('folder-browser');
       await waitFor(() =>
-        expect(within(browser).getByTestId('folder-browser-path').textContent).toBe('/home/lab'),
+        expect(
+          within(browser).getByTestId('folder-browser-path').textContent,
+        ).toBe('/home/lab'),
       );
 
-      fireEvent.click(within(browser).getByTestId('folder-browser-add-current'));
+      fireEvent.click(
+        within(browser).getByTestId('folder-browser-add-current'),
+      );
       fireEvent.click(within(browser).getAllByTestId('folder-entry-add')[0]);
-      fireEvent.click(within(browser).getAllByTestId('folder-browser-remove')[0]);
+      fireEvent.click(
+        within(browser).getAllByTestId('folder-browser-remove')[0],
+      );
 
       expect(
-        within(browser).getAllByTestId('folder-browser-selected-item').map((i) => i.textContent),
+        within(browser)
+          .getAllByTestId('folder-browser-selected-item')
+          .map((i) => i.textContent),
       ).toEqual(['/home/lab/runsRemove']);
-      expect((within(browser).getByTestId('folder-browser-up') as HTMLButtonElement).disabled).toBe(false);
+      expect(
+        (within(browser).getByTestId('folder-browser-up') as HTMLButtonElement)
+          .disabled,
+      ).toBe(false);
     });
 
     it('on the desktop also offers the system folder picker', async () => {
@@ -187,9 +249,10 @@ describe('ProjectDetail', () => {
       fireEvent.click(within(browser).getByTestId('folder-browser-system'));
 
       await waitFor(() =>
-        expect(within(browser).getAllByTestId('folder-browser-selected-item')[0].textContent).toContain(
-          '/mnt/nas/NovaSeq_42',
-        ),
+        expect(
+          within(browser).getAllByTestId('folder-browser-selected-item')[0]
+            .textContent,
+        ).toContain('/mnt/nas/NovaSeq_42'),
       );
       expect(bridge.callsOf('fs:pickFolder')).toHaveLength(1);
     });
@@ -219,12 +282,40 @@ describe('ProjectDetail', () => {
         projectId: project.id,
         metadata: { batch: 7 },
         files: [
-          { id: 'f1', fileType: 'fastq-r1', size: 1_200_000, downloadable: true, checksumSha256: 'ab'.repeat(32) },
-          { id: 'f2', fileType: 'impute-vcf', size: null, downloadable: false, checksumSha256: '' },
+          {
+            id: 'f1',
+            fileType: 'fastq-r1',
+            size: 1_200_000,
+            downloadable: true,
+            checksumSha256: 'ab'.repeat(32),
+          },
+          {
+            id: 'f2',
+            fileType: 'impute-vcf',
+            size: null,
+            downloadable: false,
+            checksumSha256: '',
+          },
         ],
         qc: [
-          { key: 'bases', name: 'Bases', type: 'int', valueMeasured: 123456, valueExpected: 100000, valueString: '', status: 'succeeded' },
-          { key: 'format', name: 'Valid FASTQ format', type: 'bool', valueMeasured: null, valueExpected: null, valueString: 'false', status: 'failed' },
+          {
+            key: 'bases',
+            name: 'Bases',
+            type: 'int',
+            valueMeasured: 123456,
+            valueExpected: 100000,
+            valueString: '',
+            status: 'succeeded',
+          },
+          {
+            key: 'format',
+            name: 'Valid FASTQ format',
+            type: 'bool',
+            valueMeasured: null,
+            valueExpected: null,
+            valueString: 'false',
+            status: 'failed',
+          },
         ],
       }));
       const firstRow = (await screen.findAllByTestId('sample-row'))[0];
@@ -232,18 +323,27 @@ describe('ProjectDetail', () => {
       fireEvent.click(firstRow);
 
       const panel = await screen.findByTestId('sample-detail');
-      await waitFor(() => expect(within(panel).getAllByTestId('sample-qc-row')).toHaveLength(2));
+      await waitFor(() =>
+        expect(within(panel).getAllByTestId('sample-qc-row')).toHaveLength(2),
+      );
       const qc = within(panel).getAllByTestId('sample-qc-row');
       expect(qc[0].textContent).toContain('123,456');
       expect(qc[0].textContent).toContain('passed');
       expect(qc[1].dataset.status).toBe('failed');
       expect(qc[1].textContent).toContain('Valid FASTQ format');
       const files = within(panel).getAllByTestId('sample-file-row');
-      expect(files.map((f) => f.dataset.fileType)).toEqual(['fastq-r1', 'impute-vcf']);
+      expect(files.map((f) => f.dataset.fileType)).toEqual([
+        'fastq-r1',
+        'impute-vcf',
+      ]);
       expect(files[0].textContent).toContain('1.2 MB');
       expect(files[1].textContent).toContain('not available');
-      expect(within(panel).getByTestId('sample-metadata').textContent).toContain('"batch": 7');
-      expect(bridge.callsOf('samples:get')).toEqual([{ sampleId: firstRow.dataset.sampleId }]);
+      expect(
+        within(panel).getByTestId('sample-metadata').textContent,
+      ).toContain('"batch": 7');
+      expect(bridge.callsOf('samples:get')).toEqual([
+        { sampleId: firstRow.dataset.sampleId },
+      ]);
     });
 
     it('refreshes every few seconds while a sample is in progress, then stops', async () => {
@@ -259,18 +359,17 @@ describe('ProjectDetail', () => {
       await act(() => vi.advanceTimersByTimeAsync(AUTO_REFRESH_MS * 3));
 
       expect(bridge.callsOf('samples:list')).toHaveLength(2);
-      expect(screen.getAllByTestId('sample-status').map((s) => s.dataset.status)).toEqual([
-        'succeeded',
-        'succeeded',
-        'succeeded',
-      ]);
+      expect(
+        screen.getAllByTestId('sample-status').map((s) => s.dataset.status),
+      ).toEqual(['succeeded', 'succeeded', 'succeeded']);
     });
 
     it('downloads the selected samples with the dialog’s choices', async () => {
       const { bridge, store } = setup();
       bridge.handle('download:defaults', () => ({
         folder: '/home/lab/Gencove',
-        template: '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
+        template:
+          '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
       }));
       bridge.handle('download:start', () => ({ jobId: 'dl-9' }));
       const rows = await screen.findAllByTestId('sample-row');
@@ -282,23 +381,37 @@ describe('ProjectDetail', () => {
       fireEvent.click(button);
       const dialog = await screen.findByTestId('download-dialog');
       await waitFor(() =>
-        expect((within(dialog).getByTestId('download-destination') as HTMLInputElement).value).toBe(
-          '/home/lab/Gencove',
-        ),
+        expect(
+          (
+            within(dialog).getByTestId(
+              'download-destination',
+            ) as HTMLInputElement
+          ).value,
+        ).toBe('/home/lab/Gencove'),
       );
       fireEvent.click(within(dialog).getByTestId('download-skip-existing'));
       fireEvent.click(within(dialog).getByTestId('download-submit'));
 
-      await waitFor(() => expect(bridge.callsOf('download:start')).toHaveLength(1));
+      await waitFor(() =>
+        expect(bridge.callsOf('download:start')).toHaveLength(1),
+      );
       const request = bridge.callsOf('download:start')[0];
-      expect({ ...request, sampleIds: [...(request.sampleIds ?? [])].sort() }).toEqual({
+      expect({
+        ...request,
+        sampleIds: [...(request.sampleIds ?? [])].sort(),
+      }).toEqual({
         destination: '/home/lab/Gencove',
-        template: '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
+        template:
+          '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
         skipExisting: false,
         sampleIds: [rows[0].dataset.sampleId, rows[2].dataset.sampleId].sort(),
       });
-      await waitFor(() => expect(store.getState().view).toEqual({ name: 'transfers' }));
-      expect(store.getState().transfers.destinations).toEqual({ 'dl-9': '/home/lab/Gencove' });
+      await waitFor(() =>
+        expect(store.getState().view).toEqual({ name: 'transfers' }),
+      );
+      expect(store.getState().transfers.destinations).toEqual({
+        'dl-9': '/home/lab/Gencove',
+      });
     });
   });
 });

@@ -98,7 +98,10 @@ export function ProjectDetail(props: { projectId: string }) {
     }
   }, [rows, openSampleId, detailModified, openSample]);
 
-  const onOpen = useCallback((row: SampleRow) => void openSample(row.id), [openSample]);
+  const onOpen = useCallback(
+    (row: SampleRow) => void openSample(row.id),
+    [openSample],
+  );
   const onSelectionChange = useCallback(
     (ids: Set<string>) => setSelection(ids),
     [setSelection],
@@ -152,12 +155,16 @@ export function ProjectDetail(props: { projectId: string }) {
               {name}
             </h1>
             <p className="muted">
-              {project?.configurationName ?? project?.pipelineCapabilities ?? ''}
+              {project?.configurationName ??
+                project?.pipelineCapabilities ??
+                ''}
               {project ? ' · ' : ''}
               {ours && samples.status !== 'loading'
                 ? plural(rows.length, 'sample')
                 : 'Loading samples…'}
-              {inProgress > 0 ? ` · ${inProgress.toLocaleString()} in progress` : ''}
+              {inProgress > 0
+                ? ` · ${inProgress.toLocaleString()} in progress`
+                : ''}
             </p>
           </div>
           <div className="page-actions">
@@ -194,7 +201,9 @@ export function ProjectDetail(props: { projectId: string }) {
               data-testid="download-selected-button"
             >
               Download selected
-              {selectedHere.length > 0 ? ` (${selectedHere.length.toLocaleString()})` : ''}
+              {selectedHere.length > 0
+                ? ` (${selectedHere.length.toLocaleString()})`
+                : ''}
             </button>
           </div>
         </header>
@@ -207,7 +216,11 @@ export function ProjectDetail(props: { projectId: string }) {
           </span>
           <span className="spacer" />
           {samples.loadedAt && ours ? (
-            <span className="muted small" data-testid="samples-updated" aria-live="off">
+            <span
+              className="muted small"
+              data-testid="samples-updated"
+              aria-live="off"
+            >
               {samples.refreshing
                 ? 'Refreshing…'
                 : `Updated ${formatClock(samples.loadedAt)}`}

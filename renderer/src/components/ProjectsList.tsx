@@ -19,7 +19,10 @@ import { ErrorNote } from './ErrorNote.tsx';
 export const SERVER_SEARCH_DELAY_MS = 300;
 
 /** matchesProject is the client-side filter: name, description, configuration, id. */
-export function matchesProject(project: ProjectSummary, query: string): boolean {
+export function matchesProject(
+  project: ProjectSummary,
+  query: string,
+): boolean {
   const q = query.trim().toLowerCase();
   if (q === '') {
     return true;
@@ -69,7 +72,8 @@ export function ProjectsList() {
       }
     }
     return [...byId.values()].sort(
-      (a, b) => (parseTimestamp(b.created) || 0) - (parseTimestamp(a.created) || 0),
+      (a, b) =>
+        (parseTimestamp(b.created) || 0) - (parseTimestamp(a.created) || 0),
     );
   }, [projects.items, projects.search, query]);
 
@@ -79,7 +83,11 @@ export function ProjectsList() {
       projects.search?.query !== query.trim());
 
   return (
-    <section className="page" data-testid="projects" aria-labelledby="projects-title">
+    <section
+      className="page"
+      data-testid="projects"
+      aria-labelledby="projects-title"
+    >
       <header className="page-header">
         <div>
           <h1 id="projects-title">Projects</h1>
@@ -128,7 +136,11 @@ export function ProjectsList() {
         />
       ) : null}
 
-      <p className="muted small" aria-live="polite" data-testid="projects-search-status">
+      <p
+        className="muted small"
+        aria-live="polite"
+        data-testid="projects-search-status"
+      >
         {query.trim() === ''
           ? ''
           : searching

@@ -57,7 +57,9 @@ export function SampleDetailPanel() {
   const closeSample = useAppStore((s) => s.closeSample);
   const openSample = useAppStore((s) => s.openSample);
   const row = useAppStore((s) =>
-    s.detail ? s.samples.rows.find((r) => r.id === s.detail?.sampleId) : undefined,
+    s.detail
+      ? s.samples.rows.find((r) => r.id === s.detail?.sampleId)
+      : undefined,
   );
 
   if (!detail) {
@@ -94,7 +96,10 @@ export function SampleDetailPanel() {
         <dl className="facts">
           <dt>Status</dt>
           <dd>
-            <StatusBadge text={base.status || 'unknown'} tone={statusTone(base.status)} />
+            <StatusBadge
+              text={base.status || 'unknown'}
+              tone={statusTone(base.status)}
+            />
           </dd>
           <dt>QC</dt>
           <dd>{qc ? <StatusBadge text={qc.text} tone={qc.tone} /> : '—'}</dd>
@@ -154,18 +159,29 @@ export function SampleDetailPanel() {
                       </th>
                       <td
                         className="num"
-                        title={m.valueMeasured === null ? undefined : String(m.valueMeasured)}
+                        title={
+                          m.valueMeasured === null
+                            ? undefined
+                            : String(m.valueMeasured)
+                        }
                       >
                         {formatMetric(m.valueMeasured, m.valueString)}
                       </td>
                       <td
                         className="num"
-                        title={m.valueExpected === null ? undefined : String(m.valueExpected)}
+                        title={
+                          m.valueExpected === null
+                            ? undefined
+                            : String(m.valueExpected)
+                        }
                       >
                         {formatMetric(m.valueExpected, '')}
                       </td>
                       <td>
-                        <StatusBadge text={METRIC_RESULT[m.status] ?? m.status} tone={metricTone(m)} />
+                        <StatusBadge
+                          text={METRIC_RESULT[m.status] ?? m.status}
+                          tone={metricTone(m)}
+                        />
                       </td>
                     </tr>
                   ))}
@@ -227,9 +243,15 @@ export function SampleDetailPanel() {
           </section>
 
           {value.metadata != null ? (
-            <section className="detail-section" aria-labelledby="metadata-title">
+            <section
+              className="detail-section"
+              aria-labelledby="metadata-title"
+            >
               <h3 id="metadata-title">Metadata</h3>
-              <pre className="code-block selectable" data-testid="sample-metadata">
+              <pre
+                className="code-block selectable"
+                data-testid="sample-metadata"
+              >
                 {JSON.stringify(value.metadata, null, 2)}
               </pre>
             </section>

@@ -1,5 +1,11 @@
 // @vitest-environment jsdom
-import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import {
+  cleanup,
+  fireEvent,
+  render,
+  screen,
+  within,
+} from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { makeRows } from '../test/factories.ts';
@@ -14,7 +20,10 @@ import {
 
 afterEach(cleanup);
 
-function renderTable(n: number, props: Partial<Parameters<typeof SampleTable>[0]> = {}) {
+function renderTable(
+  n: number,
+  props: Partial<Parameters<typeof SampleTable>[0]> = {},
+) {
   const rows = makeRows(n);
   const onSelectionChange = vi.fn();
   const onOpen = vi.fn();
@@ -41,19 +50,55 @@ function indexes(): number[] {
 describe('computeWindow()', () => {
   const cases = [
     // normal
-    { name: 'top of a long list', scrollTop: 0, height: 400, count: 1000, want: [0, 19] },
-    { name: 'middle of a long list', scrollTop: 4000, height: 400, count: 1000, want: [92, 119] },
+    {
+      name: 'top of a long list',
+      scrollTop: 0,
+      height: 400,
+      count: 1000,
+      want: [0, 19],
+    },
+    {
+      name: 'middle of a long list',
+      scrollTop: 4000,
+      height: 400,
+      count: 1000,
+      want: [92, 119],
+    },
     // short lists
-    { name: 'list shorter than the viewport', scrollTop: 0, height: 400, count: 5, want: [0, 5] },
+    {
+      name: 'list shorter than the viewport',
+      scrollTop: 0,
+      height: 400,
+      count: 5,
+      want: [0, 5],
+    },
     { name: 'empty list', scrollTop: 0, height: 400, count: 0, want: [0, 0] },
     // extremes
-    { name: 'scrolled past the end', scrollTop: 1e9, height: 400, count: 1000, want: [1000, 1000] },
-    { name: 'negative scroll (elastic)', scrollTop: -50, height: 400, count: 1000, want: [0, 19] },
+    {
+      name: 'scrolled past the end',
+      scrollTop: 1e9,
+      height: 400,
+      count: 1000,
+      want: [1000, 1000],
+    },
+    {
+      name: 'negative scroll (elastic)',
+      scrollTop: -50,
+      height: 400,
+      count: 1000,
+      want: [0, 19],
+    },
     { name: 'zero height', scrollTop: 0, height: 0, count: 1000, want: [0, 9] },
   ];
   for (const c of cases) {
     it(`returns [${c.want.join(', ')}) for ${c.name}`, () => {
-      const { start, end } = computeWindow(c.scrollTop, c.height, 40, c.count, 8);
+      const { start, end } = computeWindow(
+        c.scrollTop,
+        c.height,
+        40,
+        c.count,
+        8,
+      );
 
       expect([start, end]).toEqual(c.want);
     });
@@ -92,7 +137,9 @@ describe('SampleTable', () => {
     it('sizes the scroll area for every row', () => {
       renderTable(10_000);
 
-      const body = screen.getByTestId('sample-table').querySelector('.grid-body') as HTMLElement;
+      const body = screen
+        .getByTestId('sample-table')
+        .querySelector('.grid-body') as HTMLElement;
       expect(body.style.height).toBe(`${10_000 * ROW_HEIGHT}px`);
     });
   });
@@ -106,8 +153,12 @@ describe('SampleTable', () => {
       });
 
       const expected = rows.filter((r) => r.status.startsWith('failed')).length;
-      expect(screen.getByTestId('sample-table').dataset.rowCount).toBe(String(expected));
-      const statuses = screen.getAllByTestId('sample-status').map((c) => c.dataset.status);
+      expect(screen.getByTestId('sample-table').dataset.rowCount).toBe(
+        String(expected),
+      );
+      const statuses = screen
+        .getAllByTestId('sample-status')
+        .map((c) => c.dataset.status);
       expect(statuses.length).toBeGreaterThan(0);
       expect(statuses.every((s) => s?.startsWith('failed'))).toBe(true);
       expect(screen.getByTestId('sample-count').textContent).toContain(
@@ -122,25 +173,35 @@ describe('SampleTable', () => {
         target: { value: 'running' },
       });
 
-      const statuses = screen.getAllByTestId('sample-status').map((c) => c.dataset.status);
+      const statuses = screen
+        .getAllByTestId('sample-status')
+        .map((c) => c.dataset.status);
       expect(statuses).toEqual(Array(10).fill('running'));
     });
 
     it('filters by client id text', () => {
       renderTable(10_000);
 
-      fireEvent.change(screen.getByTestId('sample-search'), { target: { value: 'C9999' } });
+      fireEvent.change(screen.getByTestId('sample-search'), {
+        target: { value: 'C9999' },
+      });
 
-      const ids = screen.getAllByTestId('sample-client-id').map((c) => c.textContent);
+      const ids = screen
+        .getAllByTestId('sample-client-id')
+        .map((c) => c.textContent);
       expect(ids).toEqual(['C9999']);
     });
 
     it('says so when no row matches, and clears the filters on request', () => {
       renderTable(20);
-      fireEvent.change(screen.getByTestId('sample-search'), { target: { value: 'nothing-like-this' } });
+      fireEvent.change(screen.getByTestId('sample-search'), {
+        target: { value: 'nothing-like-this' },
+      });
 
       const note = screen.getByTestId('samples-no-match');
-      fireEvent.click(within(note).getByRole('button', { name: 'Clear filters' }));
+      fireEvent.click(
+        within(note).getByRole('button', { name: 'Clear filters' }),
+      );
 
       expect(renderedRows().length).toBe(20);
     });
@@ -151,13 +212,21 @@ describe('SampleTable', () => {
       renderTable(10_000);
 
       fireEvent.click(screen.getByTestId('sample-sort-clientId'));
-      const asc = screen.getAllByTestId('sample-client-id').slice(0, 3).map((c) => c.textContent);
+      const asc = screen
+        .getAllByTestId('sample-client-id')
+        .slice(0, 3)
+        .map((c) => c.textContent);
       fireEvent.click(screen.getByTestId('sample-sort-clientId'));
-      const desc = screen.getAllByTestId('sample-client-id').slice(0, 3).map((c) => c.textContent);
+      const desc = screen
+        .getAllByTestId('sample-client-id')
+        .slice(0, 3)
+        .map((c) => c.textContent);
 
       expect(asc).toEqual(['C0', 'C1', 'C2']);
       expect(desc).toEqual(['C9999', 'C9998', 'C9997']);
-      const header = screen.getByTestId('sample-sort-clientId').closest('[role="columnheader"]');
+      const header = screen
+        .getByTestId('sample-sort-clientId')
+        .closest('[role="columnheader"]');
       expect(header?.getAttribute('aria-sort')).toBe('descending');
     });
 
@@ -166,8 +235,12 @@ describe('SampleTable', () => {
 
       fireEvent.click(screen.getByTestId('sample-sort-status'));
 
-      const statuses = screen.getAllByTestId('sample-status').map((c) => c.dataset.status);
-      expect(statuses).toEqual([...statuses].sort((a, b) => (a ?? '').localeCompare(b ?? '')));
+      const statuses = screen
+        .getAllByTestId('sample-status')
+        .map((c) => c.dataset.status);
+      expect(statuses).toEqual(
+        [...statuses].sort((a, b) => (a ?? '').localeCompare(b ?? '')),
+      );
     });
 
     it('sortSamples orders dates by time, not by text', () => {
@@ -200,28 +273,46 @@ describe('SampleTable', () => {
       const rows = makeRows(100);
       const onSelectionChange = vi.fn();
       const { rerender } = render(
-        <SampleTable rows={rows} selection={new Set()} onSelectionChange={onSelectionChange} onOpen={() => undefined} />,
+        <SampleTable
+          rows={rows}
+          selection={new Set()}
+          onSelectionChange={onSelectionChange}
+          onOpen={() => undefined}
+        />,
       );
       fireEvent.click(screen.getAllByTestId('sample-select')[1]);
       const first = onSelectionChange.mock.calls[0][0] as Set<string>;
       rerender(
-        <SampleTable rows={rows} selection={first} onSelectionChange={onSelectionChange} onOpen={() => undefined} />,
+        <SampleTable
+          rows={rows}
+          selection={first}
+          onSelectionChange={onSelectionChange}
+          onOpen={() => undefined}
+        />,
       );
 
-      fireEvent.click(screen.getAllByTestId('sample-select')[4], { shiftKey: true });
+      fireEvent.click(screen.getAllByTestId('sample-select')[4], {
+        shiftKey: true,
+      });
 
       const range = onSelectionChange.mock.calls[1][0] as Set<string>;
-      const expected = renderedRows().slice(1, 5).map((r) => r.dataset.sampleId);
+      const expected = renderedRows()
+        .slice(1, 5)
+        .map((r) => r.dataset.sampleId);
       expect([...range].sort()).toEqual([...expected].sort());
     });
 
     it('selects every shown row with the header checkbox', () => {
       const { onSelectionChange } = renderTable(10_000);
-      fireEvent.change(screen.getByTestId('sample-status-filter'), { target: { value: 'succeeded' } });
+      fireEvent.change(screen.getByTestId('sample-status-filter'), {
+        target: { value: 'succeeded' },
+      });
 
       fireEvent.click(screen.getByTestId('sample-select-all'));
 
-      expect((onSelectionChange.mock.calls[0][0] as Set<string>).size).toBe(4_000);
+      expect((onSelectionChange.mock.calls[0][0] as Set<string>).size).toBe(
+        4_000,
+      );
     });
 
     it('opens the clicked row', () => {
@@ -247,7 +338,9 @@ describe('SampleTable', () => {
       const opened = onOpen.mock.calls[0][0] as { id: string };
       const last = renderedRows().find((r) => r.dataset.index === '9999');
       expect(last?.dataset.sampleId).toBe(opened.id);
-      expect(grid.getAttribute('aria-activedescendant')).toBe(`sample-row-${opened.id}`);
+      expect(grid.getAttribute('aria-activedescendant')).toBe(
+        `sample-row-${opened.id}`,
+      );
     });
   });
 });

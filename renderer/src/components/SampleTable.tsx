@@ -48,12 +48,7 @@ export const OVERSCAN = 8;
 export const FALLBACK_VIEWPORT_HEIGHT = 560;
 
 export type SortColumn =
-  | 'clientId'
-  | 'id'
-  | 'status'
-  | 'qc'
-  | 'created'
-  | 'modified';
+  'clientId' | 'id' | 'status' | 'qc' | 'created' | 'modified';
 export interface SortOrder {
   column: SortColumn;
   direction: 'asc' | 'desc';
@@ -257,12 +252,22 @@ export function SampleTable(props: SampleTableProps) {
   );
 
   // Handlers read the latest props through refs so memoised rows stay put.
-  const latest = useRef({ shown, selection, onSelectionChange, onOpen, indexById });
+  const latest = useRef({
+    shown,
+    selection,
+    onSelectionChange,
+    onOpen,
+    indexById,
+  });
   latest.current = { shown, selection, onSelectionChange, onOpen, indexById };
 
   const toggleRow = useCallback((id: string, range: boolean) => {
-    const { shown: list, selection: sel, onSelectionChange: change, indexById: idx } =
-      latest.current;
+    const {
+      shown: list,
+      selection: sel,
+      onSelectionChange: change,
+      indexById: idx,
+    } = latest.current;
     const next = new Set(sel);
     const anchor = anchorRef.current;
     const want = !sel.has(id);
@@ -303,7 +308,8 @@ export function SampleTable(props: SampleTableProps) {
     let next: number | null = null;
     switch (event.key) {
       case 'ArrowDown':
-        next = current === undefined ? 0 : Math.min(shown.length - 1, current + 1);
+        next =
+          current === undefined ? 0 : Math.min(shown.length - 1, current + 1);
         break;
       case 'ArrowUp':
         next = current === undefined ? 0 : Math.max(0, current - 1);
@@ -405,7 +411,9 @@ export function SampleTable(props: SampleTableProps) {
           </select>
         </label>
         <label className="search-field">
-          <span className="visually-hidden">Filter samples by client id, Gencove id or status</span>
+          <span className="visually-hidden">
+            Filter samples by client id, Gencove id or status
+          </span>
           <input
             type="search"
             placeholder="Filter by client id or Gencove id"
@@ -414,11 +422,17 @@ export function SampleTable(props: SampleTableProps) {
             data-testid="sample-search"
           />
         </label>
-        <span className="muted small" data-testid="sample-count" aria-live="polite">
+        <span
+          className="muted small"
+          data-testid="sample-count"
+          aria-live="polite"
+        >
           {filtered
             ? `${shown.length.toLocaleString()} of ${plural(rows.length, 'sample')}`
             : plural(rows.length, 'sample')}
-          {selection.size > 0 ? ` · ${selection.size.toLocaleString()} selected` : ''}
+          {selection.size > 0
+            ? ` · ${selection.size.toLocaleString()} selected`
+            : ''}
         </span>
         {selection.size > 0 ? (
           <button
@@ -452,7 +466,11 @@ export function SampleTable(props: SampleTableProps) {
         data-row-count={shown.length}
       >
         <div className="grid-head" role="rowgroup">
-          <div className="grid-row grid-header-row" role="row" aria-rowindex={1}>
+          <div
+            className="grid-row grid-header-row"
+            role="row"
+            aria-rowindex={1}
+          >
             <div className="grid-cell grid-cell-select" role="columnheader">
               <input
                 type="checkbox"
@@ -605,7 +623,11 @@ const SampleGridRow = memo(function SampleGridRow(props: SampleGridRowProps) {
       >
         {row.clientId}
       </div>
-      <div className="grid-cell grid-cell-id mono" role="gridcell" title={row.id}>
+      <div
+        className="grid-cell grid-cell-id mono"
+        role="gridcell"
+        title={row.id}
+      >
         {row.id}
       </div>
       <div
@@ -614,14 +636,21 @@ const SampleGridRow = memo(function SampleGridRow(props: SampleGridRowProps) {
         data-testid="sample-status"
         data-status={row.status}
       >
-        <StatusBadge text={row.status || 'unknown'} tone={statusTone(row.status)} />
+        <StatusBadge
+          text={row.status || 'unknown'}
+          tone={statusTone(row.status)}
+        />
         {archived ? (
           <span className="tag" title={`Archive status: ${row.archiveStatus}`}>
             {row.archiveStatus}
           </span>
         ) : null}
       </div>
-      <div className="grid-cell grid-cell-qc" role="gridcell" data-testid="sample-qc">
+      <div
+        className="grid-cell grid-cell-qc"
+        role="gridcell"
+        data-testid="sample-qc"
+      >
         <StatusBadge text={qc.text} tone={qc.tone} />
       </div>
       <div

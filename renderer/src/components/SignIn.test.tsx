@@ -10,7 +10,9 @@ import { SignIn, customUrlError } from './SignIn.tsx';
 
 afterEach(cleanup);
 
-function setup(handler: (req: RequestOf<'session:signIn'>) => ReturnType<typeof makeSession>) {
+function setup(
+  handler: (req: RequestOf<'session:signIn'>) => ReturnType<typeof makeSession>,
+) {
   const bridge = createFakeBridge();
   bridge.handle('session:signIn', handler);
   const utils = renderApp(<SignIn />, bridge);
@@ -20,28 +22,44 @@ function setup(handler: (req: RequestOf<'session:signIn'>) => ReturnType<typeof 
 describe('SignIn', () => {
   it('opens the sandbox in one click, without an account', async () => {
     const { bridge, store } = setup(() => makeSession());
-    expect((screen.getByTestId('signin-host-sandbox') as HTMLInputElement).checked).toBe(true);
+    expect(
+      (screen.getByTestId('signin-host-sandbox') as HTMLInputElement).checked,
+    ).toBe(true);
 
     fireEvent.click(screen.getByTestId('signin-sandbox-button'));
 
     await waitFor(() => expect(store.getState().session?.signedIn).toBe(true));
     expect(bridge.callsOf('session:signIn')).toEqual([
-      { host: { kind: 'sandbox' }, credentials: { kind: 'sandbox-demo' }, remember: true },
+      {
+        host: { kind: 'sandbox' },
+        credentials: { kind: 'sandbox-demo' },
+        remember: true,
+      },
     ]);
   });
 
   it('signs in to production with email and password', async () => {
     const { bridge, store } = setup(() =>
-      makeSession({ host: { kind: 'production' }, sandbox: false, email: 'a@lab.org' }),
+      makeSession({
+        host: { kind: 'production' },
+        sandbox: false,
+        email: 'a@lab.org',
+      }),
     );
 
     fireEvent.click(screen.getByTestId('signin-host-production'));
-    fireEvent.change(screen.getByTestId('signin-email'), { target: { value: ' a@lab.org ' } });
-    fireEvent.change(screen.getByTestId('signin-password'), { target: { value: 'pw' } });
+    fireEvent.change(screen.getByTestId('signin-email'), {
+      target: { value: ' a@lab.org ' },
+    });
+    fireEvent.change(screen.getByTestId('signin-password'), {
+      target: { value: 'pw' },
+    });
     fireEvent.click(screen.getByTestId('signin-remember'));
     fireEvent.click(screen.getByTestId('signin-submit'));
 
-    await waitFor(() => expect(store.getState().session?.email).toBe('a@lab.org'));
+    await waitFor(() =>
+      expect(store.getState().session?.email).toBe('a@lab.org'),
+    );
     expect(bridge.callsOf('session:signIn')).toEqual([
       {
         host: { kind: 'production' },
@@ -54,13 +72,20 @@ describe('SignIn', () => {
   it('asks for the one-time code when the platform requires it, then sends it', async () => {
     const { bridge, store } = setup((req) => {
       if (req.credentials.kind === 'password' && !req.credentials.otp) {
-        throw new ContractFailure('otp-required', 'Please enter your OTP token.');
+        throw new ContractFailure(
+          'otp-required',
+          'Please enter your OTP token.',
+        );
       }
       return makeSession({ host: { kind: 'staging' }, sandbox: false });
     });
     fireEvent.click(screen.getByTestId('signin-host-staging'));
-    fireEvent.change(screen.getByTestId('signin-email'), { target: { value: 'a@lab.org' } });
-    fireEvent.change(screen.getByTestId('signin-password'), { target: { value: 'pw' } });
+    fireEvent.change(screen.getByTestId('signin-email'), {
+      target: { value: 'a@lab.org' },
+    });
+    fireEvent.change(screen.getByTestId('signin-password'), {
+      target: { value: 'pw' },
+    });
     fireEvent.click(screen.getByTestId('signin-submit'));
 
     const otp = await screen.findByTestId('signin-otp');
@@ -86,10 +111,16 @@ describe('SignIn', () => {
       throw new ContractFailure('otp-required', 'Please enter your OTP token.');
     });
     fireEvent.click(screen.getByTestId('signin-host-production'));
-    fireEvent.change(screen.getByTestId('signin-email'), { target: { value: 'a@lab.org' } });
-    fireEvent.change(screen.getByTestId('signin-password'), { target: { value: 'pw' } });
+    fireEvent.change(screen.getByTestId('signin-email'), {
+      target: { value: 'a@lab.org' },
+    });
+    fireEvent.change(screen.getByTestId('signin-password'), {
+      target: { value: 'pw' },
+    });
     fireEvent.click(screen.getByTestId('signin-submit'));
-    fireEvent.change(await screen.findByTestId('signin-otp'), { target: { value: '000000' } });
+    fireEvent.change(await screen.findByTestId('signin-otp'), {
+      target: { value: '000000' },
+    });
 
     fireEvent.click(screen.getByTestId('signin-submit'));
 
@@ -101,42 +132,67 @@ describe('SignIn', () => {
 
   it('shows the engine’s error with its code and a hint', async () => {
     setup(() => {
-      throw new ContractFailure('bad-credentials', 'No active account found with the given credentials.');
+      throw new ContractFailure(
+        'bad-credentials',
+        'No active account found with the given credentials.',
+      );
     });
     fireEvent.click(screen.getByTestId('signin-host-production'));
     fireEvent.click(screen.getByTestId('signin-method-api-key'));
-    fireEvent.change(screen.getByTestId('signin-api-key'), { target: { value: 'k-123' } });
+    fireEvent.change(screen.getByTestId('signin-api-key'), {
+      target: { value: 'k-123' },
+    });
 
     fireEvent.click(screen.getByTestId('signin-submit'));
 
     const error = await screen.findByTestId('signin-error');
-    expect(error.textContent).toContain('No active account found with the given credentials.');
-    expect(error.textContent).toContain('Check the email and password, or the API key.');
+    expect(error.textContent).toContain(
+      'No active account found with the given credentials.',
+    );
+    expect(error.textContent).toContain(
+      'Check the email and password, or the API key.',
+    );
   });
 
   it('checks the custom host address before sending anything', () => {
     const { bridge } = setup(() => makeSession());
     fireEvent.click(screen.getByTestId('signin-host-custom'));
-    fireEvent.change(screen.getByTestId('signin-custom-url'), { target: { value: 'api.example.org' } });
-    fireEvent.change(screen.getByTestId('signin-email'), { target: { value: 'a@b.c' } });
-    fireEvent.change(screen.getByTestId('signin-password'), { target: { value: 'pw' } });
+    fireEvent.change(screen.getByTestId('signin-custom-url'), {
+      target: { value: 'api.example.org' },
+    });
+    fireEvent.change(screen.getByTestId('signin-email'), {
+      target: { value: 'a@b.c' },
+    });
+    fireEvent.change(screen.getByTestId('signin-password'), {
+      target: { value: 'pw' },
+    });
 
     fireEvent.click(screen.getByTestId('signin-submit'));
 
-    expect(screen.getByTestId('signin-error').textContent).toContain('include the scheme');
+    expect(screen.getByTestId('signin-error').textContent).toContain(
+      'include the scheme',
+    );
     expect(bridge.callsOf('session:signIn')).toHaveLength(0);
   });
 
   it('sends a valid custom host with an API key', async () => {
-    const { bridge } = setup(() => makeSession({ host: { kind: 'custom', url: 'https://api.example.org' } }));
+    const { bridge } = setup(() =>
+      makeSession({ host: { kind: 'custom', url: 'https://api.example.org' } }),
+    );
     fireEvent.click(screen.getByTestId('signin-host-custom'));
-    fireEvent.change(screen.getByTestId('signin-custom-url'), { target: { value: 'https://api.example.org' } });
+    fireEvent.change(screen.getByTestId('signin-custom-url'), {
+      target: { value: 'https://api.example.org' },
+    });
     fireEvent.click(screen.getByTestId('signin-method-api-key'));
-    fireEvent.change(screen.getByTestId('signin-api-key'), { target: { value: ' key ' } });
+    fireEvent.change(screen.getByTestId('signin-api-key'), {
+      target: { value: ' key ' },
+    });
 
     fireEvent.click(screen.getByTestId('signin-submit'));
 
-    await waitFor(() => expect(bridge.callsOf('session:signIn')).toHaveLength(1));
+    await waitFor(() =>
+      expect(bridge.callsOf('session:signIn')).toHaveLength(1),
+    );
     expect(bridge.callsOf('session:signIn')[0]).toEqual({
       host: { kind: 'custom', url: 'https://api.example.org' },
       credentials: { kind: 'api-key', apiKey: 'key' },
@@ -147,11 +203,15 @@ describe('SignIn', () => {
   it('requires both email and password', () => {
     const { bridge } = setup(() => makeSession());
     fireEvent.click(screen.getByTestId('signin-host-production'));
-    fireEvent.change(screen.getByTestId('signin-email'), { target: { value: 'a@b.c' } });
+    fireEvent.change(screen.getByTestId('signin-email'), {
+      target: { value: 'a@b.c' },
+    });
 
     fireEvent.click(screen.getByTestId('signin-submit'));
 
-    expect(screen.getByTestId('signin-error').textContent).toContain('email address and the password');
+    expect(screen.getByTestId('signin-error').textContent).toContain(
+      'email address and the password',
+    );
     expect(bridge.callsOf('session:signIn')).toHaveLength(0);
   });
 

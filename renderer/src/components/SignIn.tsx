@@ -116,7 +116,9 @@ export function SignIn() {
     let credentials: SignInRequest['credentials'];
     if (method === 'api-key') {
       if (apiKey.trim() === '') {
-        setLocalError('Paste the API key from the platform’s account settings.');
+        setLocalError(
+          'Paste the API key from the platform’s account settings.',
+        );
         return;
       }
       credentials = { kind: 'api-key', apiKey: apiKey.trim() };
@@ -199,8 +201,8 @@ export function SignIn() {
               {signIn.pending ? 'Opening the sandbox…' : 'Open the sandbox'}
             </button>
             <p className="muted small">
-              A local server with its own projects and demo data. Nothing
-              leaves this computer.{' '}
+              A local server with its own projects and demo data. Nothing leaves
+              this computer.{' '}
               <button
                 type="button"
                 className="link-button"

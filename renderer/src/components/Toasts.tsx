@@ -16,7 +16,12 @@ export const TOAST_MS = 6_000;
 export function Toasts() {
   const toasts = useAppStore((s) => s.toasts);
   return (
-    <div className="toasts" role="region" aria-label="Notifications" data-testid="toasts">
+    <div
+      className="toasts"
+      role="region"
+      aria-label="Notifications"
+      data-testid="toasts"
+    >
       <div aria-live="polite" className="toasts-stack">
         {toasts.map((t) => (
           <ToastItem key={t.id} toast={t} />

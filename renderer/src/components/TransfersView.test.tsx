@@ -1,5 +1,12 @@
 // @vitest-environment jsdom
-import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import {
+  act,
+  cleanup,
+  fireEvent,
+  screen,
+  waitFor,
+  within,
+} from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { TransferSnapshot } from '../../../shared/domain.ts';
@@ -29,7 +36,11 @@ function setup(list: TransferSnapshot[]) {
     </>,
     bridge,
   );
-  const disconnect = connectBridgeEvents(bridge, utils.store, utils.services.notifier);
+  const disconnect = connectBridgeEvents(
+    bridge,
+    utils.store,
+    utils.services.notifier,
+  );
   return { ...utils, bridge, disconnect };
 }
 
@@ -53,31 +64,54 @@ describe('TransfersView', () => {
       const row = await rowOf('job-1');
 
       expect(row.dataset.state).toBe('running');
-      expect(within(row).getByTestId('transfer-state').textContent).toBe('Running');
+      expect(within(row).getByTestId('transfer-state').textContent).toBe(
+        'Running',
+      );
       const bar = within(row).getByTestId('transfer-progress');
       expect(bar.dataset.percent).toBe('25');
       expect(bar.getAttribute('aria-valuenow')).toBe('25');
-      expect(within(row).getByTestId('transfer-bytes').textContent).toBe('250 MB of 1.0 GB (25%)');
-      expect(within(row).getByTestId('transfer-speed').textContent).toBe('Speed 12.5 MB/s');
-      expect(within(row).getByTestId('transfer-eta').textContent).toBe('Time left 1 min');
+      expect(within(row).getByTestId('transfer-bytes').textContent).toBe(
+        '250 MB of 1.0 GB (25%)',
+      );
+      expect(within(row).getByTestId('transfer-speed').textContent).toBe(
+        'Speed 12.5 MB/s',
+      );
+      expect(within(row).getByTestId('transfer-eta').textContent).toBe(
+        'Time left 1 min',
+      );
     });
 
     it('says the ETA is unknown when the engine cannot compute it', async () => {
-      setup([makeSnapshot({ etaSeconds: null, speed: null, bytesTotal: null })]);
+      setup([
+        makeSnapshot({ etaSeconds: null, speed: null, bytesTotal: null }),
+      ]);
 
       const row = await rowOf('job-1');
 
-      expect(within(row).getByTestId('transfer-eta').textContent).toBe('Time left unknown');
-      expect(within(row).getByTestId('transfer-speed').textContent).toBe('Speed —');
-      expect(within(row).getByTestId('transfer-bytes').textContent).toBe('250 MB of unknown size');
-      expect(within(row).getByTestId('transfer-progress').dataset.percent).toBe('');
+      expect(within(row).getByTestId('transfer-eta').textContent).toBe(
+        'Time left unknown',
+      );
+      expect(within(row).getByTestId('transfer-speed').textContent).toBe(
+        'Speed —',
+      );
+      expect(within(row).getByTestId('transfer-bytes').textContent).toBe(
+        '250 MB of unknown size',
+      );
+      expect(within(row).getByTestId('transfer-progress').dataset.percent).toBe(
+        '',
+      );
     });
 
     it('shows per-file progress, failures first', async () => {
       setup([
         makeSnapshot({
           files: [
-            { name: 'gncv://b/S1_R1.fastq.gz', bytesDone: 10, bytesTotal: 10, state: 'done' },
+            {
+              name: 'gncv://b/S1_R1.fastq.gz',
+              bytesDone: 10,
+              bytesTotal: 10,
+              state: 'done',
+            },
             {
               name: 'gncv://b/S2_R1.fastq.gz',
               bytesDone: 3,
@@ -94,10 +128,12 @@ describe('TransfersView', () => {
 
       const files = within(row).getAllByTestId('transfer-file-row');
       expect(files.map((f) => f.dataset.state)).toEqual(['failed', 'done']);
-      expect(within(files[0]).getByTestId('transfer-file-error').textContent).toBe(
-        'S2_R1: not gzip (byte 0 is 0x40)',
+      expect(
+        within(files[0]).getByTestId('transfer-file-error').textContent,
+      ).toBe('S2_R1: not gzip (byte 0 is 0x40)');
+      expect(within(files[1]).getByRole('progressbar').dataset.percent).toBe(
+        '100',
       );
-      expect(within(files[1]).getByRole('progressbar').dataset.percent).toBe('100');
     });
 
     it('follows transfers:didChange snapshots', async () => {
@@ -107,17 +143,26 @@ describe('TransfersView', () => {
       act(() =>
         bridge.emit('transfers:didChange', [
           makeSnapshot({ bytesDone: 750_000_000, etaSeconds: 20 }),
-          makeSnapshot({ id: 'job-2', kind: 'download', title: 'Download of Dog breeds 2024', state: 'queued', startedAt: null }),
+          makeSnapshot({
+            id: 'job-2',
+            kind: 'download',
+            title: 'Download of Dog breeds 2024',
+            state: 'queued',
+            startedAt: null,
+          }),
         ]),
       );
 
       const row = await rowOf('job-1');
-      expect(within(row).getByTestId('transfer-progress').dataset.percent).toBe('75');
-      expect(within(row).getByTestId('transfer-eta').textContent).toBe('Time left 20 s');
-      expect(screen.getAllByTestId('transfer-row').map((r) => r.dataset.transferId)).toEqual([
-        'job-2',
-        'job-1',
-      ]);
+      expect(within(row).getByTestId('transfer-progress').dataset.percent).toBe(
+        '75',
+      );
+      expect(within(row).getByTestId('transfer-eta').textContent).toBe(
+        'Time left 20 s',
+      );
+      expect(
+        screen.getAllByTestId('transfer-row').map((r) => r.dataset.transferId),
+      ).toEqual(['job-2', 'job-1']);
     });
   });
 
@@ -126,15 +171,22 @@ describe('TransfersView', () => {
       setup([
         makeSnapshot({
           state: 'failed',
-          error: { code: 'fatal', message: 'S3 refused the upload: AccessDenied' },
+          error: {
+            code: 'fatal',
+            message: 'S3 refused the upload: AccessDenied',
+          },
         }),
       ]);
 
       const row = await rowOf('job-1');
 
-      expect(within(row).getByTestId('transfer-state').textContent).toBe('Failed');
+      expect(within(row).getByTestId('transfer-state').textContent).toBe(
+        'Failed',
+      );
       const error = within(row).getByTestId('transfer-error');
-      expect(error.textContent).toContain('Failed: S3 refused the upload: AccessDenied');
+      expect(error.textContent).toContain(
+        'Failed: S3 refused the upload: AccessDenied',
+      );
       expect(error.textContent).toContain('fatal');
       expect(within(row).queryByTestId('transfer-eta')).toBeNull();
     });
@@ -149,7 +201,9 @@ describe('TransfersView', () => {
 
       const row = await rowOf('job-1');
 
-      expect(within(row).getByTestId('transfer-state').textContent).toBe('Cancelled');
+      expect(within(row).getByTestId('transfer-state').textContent).toBe(
+        'Cancelled',
+      );
       expect(within(row).queryByTestId('transfer-error')).toBeNull();
     });
 
@@ -167,7 +221,9 @@ describe('TransfersView', () => {
       expect(within(row).getByTestId('transfer-error').textContent).toContain(
         'Last error: HTTP 503 from the platform',
       );
-      expect(within(row).getByTestId('transfer-attempt').textContent).toBe('attempt 3');
+      expect(within(row).getByTestId('transfer-attempt').textContent).toBe(
+        'attempt 3',
+      );
     });
   });
 
@@ -187,7 +243,9 @@ describe('TransfersView', () => {
 
         fireEvent.click(within(row).getByTestId(`transfer-${c.click}`));
 
-        await waitFor(() => expect(bridge.callsOf(c.channel)).toEqual([{ jobId: 'job-1' }]));
+        await waitFor(() =>
+          expect(bridge.callsOf(c.channel)).toEqual([{ jobId: 'job-1' }]),
+        );
       });
     }
 
@@ -222,8 +280,14 @@ describe('TransfersView', () => {
           bytesDone: 1_000_000_000,
           finishedAt: '2024-05-01T12:10:00Z',
           assigned: [
-            { clientId: 'S1', sampleId: 'aaaaaaaa-0000-4000-8000-000000000001' },
-            { clientId: 'S2', sampleId: 'aaaaaaaa-0000-4000-8000-000000000002' },
+            {
+              clientId: 'S1',
+              sampleId: 'aaaaaaaa-0000-4000-8000-000000000001',
+            },
+            {
+              clientId: 'S2',
+              sampleId: 'aaaaaaaa-0000-4000-8000-000000000002',
+            },
           ],
         }),
       ]);
@@ -231,8 +295,14 @@ describe('TransfersView', () => {
       const row = await rowOf('job-1');
 
       const assigned = within(row).getByTestId('transfer-assigned');
-      expect(assigned.textContent).toContain('2 samples assigned to the project');
-      expect(within(assigned).getAllByTestId('transfer-assigned-row').map((r) => r.textContent)).toEqual([
+      expect(assigned.textContent).toContain(
+        '2 samples assigned to the project',
+      );
+      expect(
+        within(assigned)
+          .getAllByTestId('transfer-assigned-row')
+          .map((r) => r.textContent),
+      ).toEqual([
         'S1aaaaaaaa-0000-4000-8000-000000000001',
         'S2aaaaaaaa-0000-4000-8000-000000000002',
       ]);
@@ -246,8 +316,18 @@ describe('TransfersView', () => {
           kind: 'download',
           state: 'done',
           files: [
-            { name: '/home/u/Gencove/S1/id1/id1_fastq-r1.fastq.gz', bytesDone: 1, bytesTotal: 1, state: 'done' },
-            { name: '/home/u/Gencove/S2/id2/id2_fastq-r1.fastq.gz', bytesDone: 1, bytesTotal: 1, state: 'skipped' },
+            {
+              name: '/home/u/Gencove/S1/id1/id1_fastq-r1.fastq.gz',
+              bytesDone: 1,
+              bytesTotal: 1,
+              state: 'done',
+            },
+            {
+              name: '/home/u/Gencove/S2/id2/id2_fastq-r1.fastq.gz',
+              bytesDone: 1,
+              bytesTotal: 1,
+              state: 'skipped',
+            },
           ],
         }),
       ]);
@@ -256,7 +336,9 @@ describe('TransfersView', () => {
       fireEvent.click(within(row).getByTestId('transfer-open-folder'));
 
       await waitFor(() =>
-        expect(bridge.callsOf('fs:openFolder')).toEqual([{ path: '/home/u/Gencove' }]),
+        expect(bridge.callsOf('fs:openFolder')).toEqual([
+          { path: '/home/u/Gencove' },
+        ]),
       );
     });
 
@@ -283,7 +365,12 @@ describe('TransfersView', () => {
           'transfers:didFinish',
           makeSnapshot({
             state: 'done',
-            assigned: [{ clientId: 'S1', sampleId: 'aaaaaaaa-0000-4000-8000-000000000001' }],
+            assigned: [
+              {
+                clientId: 'S1',
+                sampleId: 'aaaaaaaa-0000-4000-8000-000000000001',
+              },
+            ],
           }),
         ),
       );
@@ -292,7 +379,9 @@ describe('TransfersView', () => {
       expect(toast.dataset.kind).toBe('success');
       expect(toast.textContent).toContain('Upload finished');
       expect(toast.textContent).toContain('1 sample assigned to the project');
-      await waitFor(() => expect(bridge.callsOf('samples:list')).toHaveLength(2));
+      await waitFor(() =>
+        expect(bridge.callsOf('samples:list')).toHaveLength(2),
+      );
       expect(bridge.callsOf('projects:list')).toHaveLength(1);
       expect((await rowOf('job-1')).dataset.state).toBe('done');
     });
@@ -301,7 +390,8 @@ describe('TransfersView', () => {
       const shown: { title: string; body?: string }[] = [];
       class FakeNotification {
         static permission: NotificationPermission = 'granted';
-        static requestPermission = async () => 'granted' as NotificationPermission;
+        static requestPermission = async () =>
+          'granted' as NotificationPermission;
         onclick: ((this: unknown, ev: Event) => unknown) | null = null;
         constructor(title: string, options?: NotificationOptions) {
           shown.push({ title, body: options?.body });
@@ -318,11 +408,20 @@ describe('TransfersView', () => {
       connectBridgeEvents(bridge, store, notifier);
 
       act(() =>
-        bridge.emit('transfers:didFinish', makeSnapshot({ state: 'failed', error: { code: 'fatal', message: 'Disk full' } })),
+        bridge.emit(
+          'transfers:didFinish',
+          makeSnapshot({
+            state: 'failed',
+            error: { code: 'fatal', message: 'Disk full' },
+          }),
+        ),
       );
 
       expect(shown).toEqual([
-        { title: 'Upload failed', body: 'Upload of 2 samples to Dog breeds 2024: Disk full' },
+        {
+          title: 'Upload failed',
+          body: 'Upload of 2 samples to Dog breeds 2024: Disk full',
+        },
       ]);
       expect(screen.queryByTestId('toast')).toBeNull();
     });
@@ -330,7 +429,8 @@ describe('TransfersView', () => {
     it('falls back to a toast in serve mode without permission, and says nothing for a cancel', async () => {
       class DeniedNotification {
         static permission: NotificationPermission = 'default';
-        static requestPermission = async () => 'default' as NotificationPermission;
+        static requestPermission = async () =>
+          'default' as NotificationPermission;
         onclick = null;
         constructor() {
           throw new Error('must not be constructed');
@@ -345,7 +445,12 @@ describe('TransfersView', () => {
       });
       connectBridgeEvents(bridge, store, notifier);
 
-      act(() => bridge.emit('transfers:didFinish', makeSnapshot({ state: 'cancelled' })));
+      act(() =>
+        bridge.emit(
+          'transfers:didFinish',
+          makeSnapshot({ state: 'cancelled' }),
+        ),
+      );
       expect(screen.queryByTestId('toast')).toBeNull();
       act(() =>
         bridge.emit(
@@ -397,6 +502,8 @@ describe('TransfersView', () => {
   it('says there is nothing yet when there are no transfers', async () => {
     setup([]);
 
-    expect((await screen.findByTestId('transfers-empty')).textContent).toContain('No transfers yet');
+    expect(
+      (await screen.findByTestId('transfers-empty')).textContent,
+    ).toContain('No transfers yet');
   });
 });

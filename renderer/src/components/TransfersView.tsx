@@ -15,7 +15,11 @@
  */
 import { useEffect, useState } from 'react';
 
-import type { FileProgress, JobState, TransferSnapshot } from '../../../shared/domain.ts';
+import type {
+  FileProgress,
+  JobState,
+  TransferSnapshot,
+} from '../../../shared/domain.ts';
 import { call, toContractError } from '../lib/call.ts';
 import { commonFolder } from '../lib/paths.ts';
 import {
@@ -30,7 +34,10 @@ import {
 import type { Tone } from '../lib/status.ts';
 import { useAppStore, useAppStoreShallow, useBridge } from '../store/react.tsx';
 import type { TransferAction } from '../store/transfersSlice.ts';
-import { isActiveTransfer, selectTransferTotals } from '../store/transfersSlice.ts';
+import {
+  isActiveTransfer,
+  selectTransferTotals,
+} from '../store/transfersSlice.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { ProgressBar } from './ProgressBar.tsx';
 import { StatusBadge } from './StatusBadge.tsx';
@@ -96,7 +103,11 @@ export function TransfersView() {
   }, [loadTransfers]);
 
   return (
-    <section className="page" data-testid="transfers" aria-labelledby="transfers-title">
+    <section
+      className="page"
+      data-testid="transfers"
+      aria-labelledby="transfers-title"
+    >
       <header className="page-header">
         <div>
           <h1 id="transfers-title">Transfers</h1>
@@ -191,7 +202,11 @@ export function TransferRow(props: { id: string }) {
         <span className={`kind-pill kind-${t.kind}`}>
           {t.kind === 'upload' ? 'Upload' : 'Download'}
         </span>
-        <h2 className="transfer-title" id={`transfer-title-${t.id}`} data-testid="transfer-title">
+        <h2
+          className="transfer-title"
+          id={`transfer-title-${t.id}`}
+          data-testid="transfer-title"
+        >
           {t.title}
         </h2>
         <span data-testid="transfer-state" data-state={t.state}>
@@ -203,7 +218,15 @@ export function TransferRow(props: { id: string }) {
         value={t.bytesDone}
         max={t.bytesTotal}
         label={`Progress of ${t.title}`}
-        tone={t.state === 'failed' ? 'danger' : t.state === 'done' ? 'success' : t.state === 'paused' ? 'warning' : 'info'}
+        tone={
+          t.state === 'failed'
+            ? 'danger'
+            : t.state === 'done'
+              ? 'success'
+              : t.state === 'paused'
+                ? 'warning'
+                : 'info'
+        }
         active={active && t.state !== 'paused'}
         testId="transfer-progress"
       />
@@ -249,7 +272,9 @@ export function TransferRow(props: { id: string }) {
           data-testid="transfer-error"
         >
           <span>
-            <strong>{t.state === 'failed' ? 'Failed: ' : 'Last error: '}</strong>
+            <strong>
+              {t.state === 'failed' ? 'Failed: ' : 'Last error: '}
+            </strong>
             {t.error.message}
           </span>
           <code className="note-code">{t.error.code}</code>
@@ -266,7 +291,9 @@ export function TransferRow(props: { id: string }) {
             onClick={() => void controlTransfer(action, t.id)}
             data-testid={`transfer-${action}`}
           >
-            {pending === action ? `${ACTION_TEXT[action]}…` : ACTION_TEXT[action]}
+            {pending === action
+              ? `${ACTION_TEXT[action]}…`
+              : ACTION_TEXT[action]}
           </button>
         ))}
         {t.kind === 'download' && t.state === 'done' && folder ? (
@@ -284,7 +311,9 @@ export function TransferRow(props: { id: string }) {
           <button
             type="button"
             className="button button-small"
-            onClick={() => navigate({ name: 'project', projectId: t.projectId as string })}
+            onClick={() =>
+              navigate({ name: 'project', projectId: t.projectId as string })
+            }
             data-testid="transfer-open-project"
           >
             Open project
@@ -298,14 +327,20 @@ export function TransferRow(props: { id: string }) {
             onClick={() => setShowFiles((v) => !v)}
             data-testid="transfer-files-toggle"
           >
-            {showFiles ? 'Hide files' : `Show ${plural(t.files.length, 'file')}`}
+            {showFiles
+              ? 'Hide files'
+              : `Show ${plural(t.files.length, 'file')}`}
             {fileFailures(t) > 0 ? ` (${fileFailures(t)} failed)` : ''}
           </button>
         ) : null}
       </div>
 
       {t.kind === 'upload' && t.assigned && t.assigned.length > 0 ? (
-        <details className="assigned" data-testid="transfer-assigned" open={t.assigned.length <= 12}>
+        <details
+          className="assigned"
+          data-testid="transfer-assigned"
+          open={t.assigned.length <= 12}
+        >
           <summary>
             {plural(t.assigned.length, 'sample')} assigned to the project
           </summary>
@@ -329,36 +364,65 @@ function fileFailures(t: TransferSnapshot): number {
   return t.files.reduce((n, f) => (f.state === 'failed' ? n + 1 : n), 0);
 }
 
-function FileList(props: { files: FileProgress[]; kind: 'upload' | 'download' }) {
+function FileList(props: {
+  files: FileProgress[];
+  kind: 'upload' | 'download';
+}) {
   const [all, setAll] = useState(false);
   // Failures first, then what is moving, so problems never hide below.
   const rank = (f: FileProgress) =>
-    f.state === 'failed' ? 0 : f.state === 'running' || f.state === 'retrying' ? 1 : 2;
+    f.state === 'failed'
+      ? 0
+      : f.state === 'running' || f.state === 'retrying'
+        ? 1
+        : 2;
   const files = [...props.files].sort((a, b) => rank(a) - rank(b));
   const shown = all ? files : files.slice(0, FILES_SHOWN);
   return (
     <div className="file-progress">
       <ul>
         {shown.map((f) => (
-          <li key={f.name} className="file-progress-row" data-testid="transfer-file-row" data-state={f.state}>
-            <span className="file-progress-name mono small clamp" title={f.name}>
-              {f.clientId ? <span className="strong">{f.clientId} · </span> : null}
+          <li
+            key={f.name}
+            className="file-progress-row"
+            data-testid="transfer-file-row"
+            data-state={f.state}
+          >
+            <span
+              className="file-progress-name mono small clamp"
+              title={f.name}
+            >
+              {f.clientId ? (
+                <span className="strong">{f.clientId} · </span>
+              ) : null}
               {props.kind === 'download' ? baseName(f.name) : f.name}
             </span>
             <ProgressBar
               value={f.bytesDone}
               max={f.bytesTotal}
               label={`Progress of ${baseName(f.name)}`}
-              tone={f.state === 'failed' ? 'danger' : f.state === 'done' ? 'success' : 'info'}
+              tone={
+                f.state === 'failed'
+                  ? 'danger'
+                  : f.state === 'done'
+                    ? 'success'
+                    : 'info'
+              }
               active={f.state === 'running'}
               size="thin"
             />
             <span className="muted tiny nowrap">
               {formatBytes(f.bytesDone)} / {formatBytes(f.bytesTotal)}
             </span>
-            <StatusBadge text={STATE_TEXT[f.state]} tone={STATE_TONE[f.state]} />
+            <StatusBadge
+              text={STATE_TEXT[f.state]}
+              tone={STATE_TONE[f.state]}
+            />
             {f.error ? (
-              <span className="danger-text small file-progress-error" data-testid="transfer-file-error">
+              <span
+                className="danger-text small file-progress-error"
+                data-testid="transfer-file-error"
+              >
                 {f.error}
               </span>
             ) : null}
@@ -366,7 +430,11 @@ function FileList(props: { files: FileProgress[]; kind: 'upload' | 'download' })
         ))}
       </ul>
       {files.length > shown.length ? (
-        <button type="button" className="button button-ghost button-small" onClick={() => setAll(true)}>
+        <button
+          type="button"
+          className="button button-ghost button-small"
+          onClick={() => setAll(true)}
+        >
           Show all {files.length.toLocaleString()} files
         </button>
       ) : null}

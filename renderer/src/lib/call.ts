@@ -87,9 +87,9 @@ export function errorText(err: unknown): string {
   }
 }
 
-function isResult(value: unknown): value is
-  | { ok: true; value: unknown }
-  | { ok: false; error: ContractError } {
+function isResult(
+  value: unknown,
+): value is { ok: true; value: unknown } | { ok: false; error: ContractError } {
   if (typeof value !== 'object' || value === null || !('ok' in value)) {
     return false;
   }

@@ -1,10 +1,24 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
 
-import { formatBytes, formatEta, formatPercent, parseTimestamp } from './format.ts';
+import {
+  formatBytes,
+  formatEta,
+  formatPercent,
+  parseTimestamp,
+} from './format.ts';
 import { isTerminalStatus, matchesStatusFilter } from './status.ts';
-import { exampleValues, expandTemplate, joinLocalPath, templateError } from './template.ts';
-import { clientIdError, destinationError, normalizeDestination } from './validate.ts';
+import {
+  exampleValues,
+  expandTemplate,
+  joinLocalPath,
+  templateError,
+} from './template.ts';
+import {
+  clientIdError,
+  destinationError,
+  normalizeDestination,
+} from './validate.ts';
 
 describe('formatEta()', () => {
   const cases: [number | null, string][] = [
@@ -68,8 +82,8 @@ describe('parseTimestamp()', () => {
 
 describe('sample statuses', () => {
   it('treats anything starting with succeeded or failed as terminal', () => {
-    expect(['succeeded', 'failed qc', 'Failed', 'succeeded ']).toSatisfy((list: string[]) =>
-      list.every(isTerminalStatus),
+    expect(['succeeded', 'failed qc', 'Failed', 'succeeded ']).toSatisfy(
+      (list: string[]) => list.every(isTerminalStatus),
     );
     expect(isTerminalStatus('running')).toBe(false);
     expect(isTerminalStatus('scheduled')).toBe(false);
@@ -77,7 +91,13 @@ describe('sample statuses', () => {
 
   it('filters completed as succeeded or failed qc, like the platform', () => {
     const row = (status: string) => ({
-      id: 'x', clientId: 'x', status, archiveStatus: null, failedQc: false, created: '', modified: '',
+      id: 'x',
+      clientId: 'x',
+      status,
+      archiveStatus: null,
+      failedQc: false,
+      created: '',
+      modified: '',
     });
     expect(matchesStatusFilter(row('failed qc'), 'completed')).toBe(true);
     expect(matchesStatusFilter(row('failed'), 'completed')).toBe(false);
@@ -108,7 +128,9 @@ describe('clientIdError()', () => {
 describe('destinationError()', () => {
   it('accepts nested folders and normalises the trailing slash', () => {
     expect(destinationError('gncv://dogs/run-7')).toBeNull();
-    expect(normalizeDestination('gncv://dogs/run-7')).toBe('gncv://dogs/run-7/');
+    expect(normalizeDestination('gncv://dogs/run-7')).toBe(
+      'gncv://dogs/run-7/',
+    );
     expect(normalizeDestination('gncv://dogs//')).toBe('gncv://dogs/');
   });
 
@@ -122,13 +144,20 @@ describe('templates', () => {
     const values = exampleValues({ clientId: 'S1', id: 'uuid-1' });
 
     expect(
-      expandTemplate('{file_type}/{client_id}/{gencove_id}_{default_filename}', values),
+      expandTemplate(
+        '{file_type}/{client_id}/{gencove_id}_{default_filename}',
+        values,
+      ),
     ).toBe('impute-vcf/S1/uuid-1_uuid-1_impute-vcf.vcf.gz');
-    expect(templateError('{file_type}/{client_id}.{file_extension}')).toBeNull();
+    expect(
+      templateError('{file_type}/{client_id}.{file_extension}'),
+    ).toBeNull();
   });
 
   it('joins under Windows and POSIX folders with their own separator', () => {
-    expect(joinLocalPath('C:\\Users\\lab\\out\\', 'S1/a.gz')).toBe('C:\\Users\\lab\\out\\S1\\a.gz');
+    expect(joinLocalPath('C:\\Users\\lab\\out\\', 'S1/a.gz')).toBe(
+      'C:\\Users\\lab\\out\\S1\\a.gz',
+    );
     expect(joinLocalPath('/home/lab/', 'S1/a.gz')).toBe('/home/lab/S1/a.gz');
     expect(joinLocalPath('/', 'a.gz')).toBe('/a.gz');
   });

@@ -26,7 +26,10 @@ export interface Notifier {
 export interface NotificationLike {
   readonly permission: NotificationPermission;
   requestPermission(): Promise<NotificationPermission>;
-  new (title: string, options?: NotificationOptions): {
+  new (
+    title: string,
+    options?: NotificationOptions,
+  ): {
     onclick: ((this: unknown, ev: Event) => unknown) | null;
   };
 }

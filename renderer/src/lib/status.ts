@@ -5,7 +5,8 @@
 import type { SampleRow } from '../../../shared/domain.ts';
 
 /** Status filters offered by the platform's `samples:list` channel. */
-export type StatusFilter = 'all' | 'completed' | 'failed' | 'running' | 'succeeded';
+export type StatusFilter =
+  'all' | 'completed' | 'failed' | 'running' | 'succeeded';
 
 export const STATUS_FILTERS: readonly { value: StatusFilter; label: string }[] =
   [

@@ -121,12 +121,13 @@ export function finishMessage(
     ? {
         label: 'Open folder',
         run: () => {
-          call(bridge, 'fs:openFolder', { path: folder }).catch((err: unknown) =>
-            store.getState().pushToast({
-              kind: 'error',
-              title: 'Could not open the folder',
-              message: toContractError(err).message,
-            }),
+          call(bridge, 'fs:openFolder', { path: folder }).catch(
+            (err: unknown) =>
+              store.getState().pushToast({
+                kind: 'error',
+                title: 'Could not open the folder',
+                message: toContractError(err).message,
+              }),
           );
         },
       }
@@ -134,7 +135,9 @@ export function finishMessage(
   switch (snapshot.state) {
     case 'done': {
       const files = snapshot.files.filter((f) => f.state === 'done').length;
-      const skipped = snapshot.files.filter((f) => f.state === 'skipped').length;
+      const skipped = snapshot.files.filter(
+        (f) => f.state === 'skipped',
+      ).length;
       const body = upload
         ? snapshot.assigned && snapshot.assigned.length > 0
           ? `${snapshot.title}: ${plural(snapshot.assigned.length, 'sample')} assigned to the project.`

@@ -98,175 +98,179 @@ export function applyEditsLocally(
   };
 }
 
-export const createPlanSlice: SliceCreator<PlanSlice> = ({ bridge }) => (
-  set,
-  get,
-) => {
-  // The plan as scanned, before any edit: local edits are applied to it.
-  let scanned: UploadPlan | null = null;
-  // The last plan and edits the engine confirmed, to undo a failed edit.
-  let confirmed: { plan: UploadPlan; edits: PlanEditsState } | null = null;
-  // Bumped by every scan and discard; answers of older scans are dropped.
-  let scanSeq = 0;
-  // Bumped by every edit; only the latest edit's answer is applied.
-  let editSeq = 0;
-  let editsSettled: Promise<void> = Promise.resolve();
+export const createPlanSlice: SliceCreator<PlanSlice> =
+  ({ bridge }) =>
+  (set, get) => {
+    // The plan as scanned, before any edit: local edits are applied to it.
+    let scanned: UploadPlan | null = null;
+    // The last plan and edits the engine confirmed, to undo a failed edit.
+    let confirmed: { plan: UploadPlan; edits: PlanEditsState } | null = null;
+    // Bumped by every scan and discard; answers of older scans are dropped.
+    let scanSeq = 0;
+    // Bumped by every edit; only the latest edit's answer is applied.
+    let editSeq = 0;
+    let editsSettled: Promise<void> = Promise.resolve();
 
-  function patch(p: Partial<PlanState>): void {
-    set((s) => ({ plan: { ...s.plan, ...p } }));
-  }
-
-  async function sendEdits(edits: PlanEditsState): Promise<void> {
-    if (!scanned) {
-      return;
+    function patch(p: Partial<PlanState>): void {
+      set((s) => ({ plan: { ...s.plan, ...p } }));
     }
-    patch({ edits, current: applyEditsLocally(scanned, edits), editError: null });
-    const planId = get().plan.current?.id;
-    if (!planId) {
-      // Without an id the engine cannot hold edits; startUpload reports it.
-      return;
-    }
-    const seq = ++editSeq;
-    const mySeq = scanSeq;
-    patch({ editsInFlight: get().plan.editsInFlight + 1 });
-    const request = call(bridge, 'plan:edit', {
-      planId,
-      edits: {
-        renames: edits.renames,
-        excluded: edits.excluded,
-        ...(edits.destination !== undefined
-          ? { destination: edits.destination }
-          : {}),
-      },
-    });
-    const done = request.then(
-      (plan) => {
-        if (mySeq !== scanSeq) {
-          return;
-        }
-        patch({ editsInFlight: get().plan.editsInFlight - 1 });
-        confirmed = { plan: { ...plan, id: plan.id ?? planId }, edits };
-        if (seq === editSeq) {
-          patch({ current: confirmed.plan });
-        }
-      },
-      (err: unknown) => {
-        if (mySeq !== scanSeq) {
-          return;
-        }
-        patch({ editsInFlight: get().plan.editsInFlight - 1 });
-        if (seq !== editSeq) {
-          return;
-        }
-        patch({
-          editError: toContractError(err),
-          current: confirmed?.plan ?? get().plan.current,
-          edits: confirmed?.edits ?? noEdits,
-        });
-      },
-    );
-    editsSettled = editsSettled.then(() => done);
-    await done;
-  }
 
-  return {
-    ...initialPlanState,
-
-    async createPlan(projectId, paths) {
-      const mySeq = ++scanSeq;
-      scanned = null;
-      confirmed = null;
-      set({
-        plan: {
-          ...initialPlanState.plan,
-          projectId,
-          paths,
-          status: 'scanning',
-        },
-      });
-      try {
-        const plan = await call(bridge, 'plan:create', { paths });
-        if (mySeq !== scanSeq) {
-          return;
-        }
-        scanned = plan;
-        confirmed = { plan, edits: noEdits };
-        patch({ status: 'ready', current: plan, error: null });
-      } catch (err) {
-        if (mySeq !== scanSeq) {
-          return;
-        }
-        patch({ status: 'error', error: toContractError(err) });
-      }
-    },
-
-    async renameSample(key, clientId) {
-      const sample = scanned?.samples.find((s) => s.key === key);
-      if (!sample) {
+    async function sendEdits(edits: PlanEditsState): Promise<void> {
+      if (!scanned) {
         return;
       }
-      const renames = { ...get().plan.edits.renames };
-      if (clientId === sample.clientId) {
-        delete renames[key];
-      } else {
-        renames[key] = clientId;
-      }
-      await sendEdits({ ...get().plan.edits, renames });
-    },
-
-    async setSampleIncluded(key, included) {
-      const excluded = get().plan.edits.excluded.filter((k) => k !== key);
-      if (!included) {
-        excluded.push(key);
-      }
-      await sendEdits({ ...get().plan.edits, excluded });
-    },
-
-    async setPlanDestination(destination) {
-      await sendEdits({ ...get().plan.edits, destination });
-    },
-
-    async startUpload() {
-      const mySeq = scanSeq;
-      await editsSettled;
-      const state = get().plan;
-      if (mySeq !== scanSeq || !state.current || state.status !== 'ready') {
-        return null;
-      }
-      const planId = state.current.id;
+      patch({
+        edits,
+        current: applyEditsLocally(scanned, edits),
+        editError: null,
+      });
+      const planId = get().plan.current?.id;
       if (!planId) {
-        patch({
-          error: {
-            code: 'internal',
-            message: 'The engine returned this plan without an id, so it cannot be started. Scan the files again.',
+        // Without an id the engine cannot hold edits; startUpload reports it.
+        return;
+      }
+      const seq = ++editSeq;
+      const mySeq = scanSeq;
+      patch({ editsInFlight: get().plan.editsInFlight + 1 });
+      const request = call(bridge, 'plan:edit', {
+        planId,
+        edits: {
+          renames: edits.renames,
+          excluded: edits.excluded,
+          ...(edits.destination !== undefined
+            ? { destination: edits.destination }
+            : {}),
+        },
+      });
+      const done = request.then(
+        (plan) => {
+          if (mySeq !== scanSeq) {
+            return;
+          }
+          patch({ editsInFlight: get().plan.editsInFlight - 1 });
+          confirmed = { plan: { ...plan, id: plan.id ?? planId }, edits };
+          if (seq === editSeq) {
+            patch({ current: confirmed.plan });
+          }
+        },
+        (err: unknown) => {
+          if (mySeq !== scanSeq) {
+            return;
+          }
+          patch({ editsInFlight: get().plan.editsInFlight - 1 });
+          if (seq !== editSeq) {
+            return;
+          }
+          patch({
+            editError: toContractError(err),
+            current: confirmed?.plan ?? get().plan.current,
+            edits: confirmed?.edits ?? noEdits,
+          });
+        },
+      );
+      editsSettled = editsSettled.then(() => done);
+      await done;
+    }
+
+    return {
+      ...initialPlanState,
+
+      async createPlan(projectId, paths) {
+        const mySeq = ++scanSeq;
+        scanned = null;
+        confirmed = null;
+        set({
+          plan: {
+            ...initialPlanState.plan,
+            projectId,
+            paths,
+            status: 'scanning',
           },
         });
-        return null;
-      }
-      patch({ status: 'starting', error: null });
-      try {
-        const { jobId } = await call(bridge, 'upload:start', {
-          planId,
-          ...(state.projectId ? { projectId: state.projectId } : {}),
-        });
-        if (mySeq === scanSeq) {
-          get().discardPlan();
+        try {
+          const plan = await call(bridge, 'plan:create', { paths });
+          if (mySeq !== scanSeq) {
+            return;
+          }
+          scanned = plan;
+          confirmed = { plan, edits: noEdits };
+          patch({ status: 'ready', current: plan, error: null });
+        } catch (err) {
+          if (mySeq !== scanSeq) {
+            return;
+          }
+          patch({ status: 'error', error: toContractError(err) });
         }
-        return jobId;
-      } catch (err) {
-        if (mySeq === scanSeq) {
-          patch({ status: 'ready', error: toContractError(err) });
-        }
-        return null;
-      }
-    },
+      },
 
-    discardPlan() {
-      scanSeq += 1;
-      scanned = null;
-      confirmed = null;
-      editsSettled = Promise.resolve();
-      set({ plan: initialPlanState.plan });
-    },
+      async renameSample(key, clientId) {
+        const sample = scanned?.samples.find((s) => s.key === key);
+        if (!sample) {
+          return;
+        }
+        const renames = { ...get().plan.edits.renames };
+        if (clientId === sample.clientId) {
+          delete renames[key];
+        } else {
+          renames[key] = clientId;
+        }
+        await sendEdits({ ...get().plan.edits, renames });
+      },
+
+      async setSampleIncluded(key, included) {
+        const excluded = get().plan.edits.excluded.filter((k) => k !== key);
+        if (!included) {
+          excluded.push(key);
+        }
+        await sendEdits({ ...get().plan.edits, excluded });
+      },
+
+      async setPlanDestination(destination) {
+        await sendEdits({ ...get().plan.edits, destination });
+      },
+
+      async startUpload() {
+        const mySeq = scanSeq;
+        await editsSettled;
+        const state = get().plan;
+        if (mySeq !== scanSeq || !state.current || state.status !== 'ready') {
+          return null;
+        }
+        const planId = state.current.id;
+        if (!planId) {
+          patch({
+            error: {
+              code: 'internal',
+              message:
+                'The engine returned this plan without an id, so it cannot be started. Scan the files again.',
+            },
+          });
+          return null;
+        }
+        patch({ status: 'starting', error: null });
+        try {
+          const { jobId } = await call(bridge, 'upload:start', {
+            planId,
+            ...(state.projectId ? { projectId: state.projectId } : {}),
+          });
+          if (mySeq === scanSeq) {
+            get().discardPlan();
+          }
+          return jobId;
+        } catch (err) {
+          if (mySeq === scanSeq) {
+            patch({ status: 'ready', error: toContractError(err) });
+          }
+          return null;
+        }
+      },
+
+      discardPlan() {
+        scanSeq += 1;
+        scanned = null;
+        confirmed = null;
+        editsSettled = Promise.resolve();
+        set({ plan: initialPlanState.plan });
+      },
+    };
   };
-};

@@ -35,7 +35,10 @@ export interface SamplesSlice {
    * selection first; `background` keeps rows visible while loading. Answers
    * for a project that is no longer open are dropped. Never rejects.
    */
-  loadSamples(projectId: string, opts?: { background?: boolean }): Promise<void>;
+  loadSamples(
+    projectId: string,
+    opts?: { background?: boolean },
+  ): Promise<void>;
   setSelection(ids: Iterable<string>): void;
   toggleSelection(id: string, selected?: boolean): void;
   clearSelection(): void;
@@ -108,7 +111,8 @@ export const createSamplesSlice: SliceCreator<SamplesSlice> =
           samples: {
             ...s.samples,
             // A failed background refresh keeps the rows it had.
-            status: opts.background && s.samples.rows.length > 0 ? 'ready' : 'error',
+            status:
+              opts.background && s.samples.rows.length > 0 ? 'ready' : 'error',
             error,
             refreshing: false,
           },
@@ -136,7 +140,9 @@ export const createSamplesSlice: SliceCreator<SamplesSlice> =
     },
 
     async openSample(sampleId) {
-      set({ detail: { sampleId, status: 'loading', value: null, error: null } });
+      set({
+        detail: { sampleId, status: 'loading', value: null, error: null },
+      });
       try {
         const value = await call(bridge, 'samples:get', { sampleId });
         if (get().detail?.sampleId !== sampleId) {

@@ -160,7 +160,9 @@ export const createTransfersSlice: SliceCreator<TransfersSlice> =
           byId[t.id] = t;
         }
         const order =
-          added.length > 0 ? [...added.reverse(), ...s.transfers.order] : s.transfers.order;
+          added.length > 0
+            ? [...added.reverse(), ...s.transfers.order]
+            : s.transfers.order;
         return { transfers: { ...s.transfers, byId, order } };
       });
     },

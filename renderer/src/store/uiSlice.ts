@@ -44,7 +44,9 @@ export const createUiSlice: SliceCreator<UiSlice> = () => (set) => {
     },
     pushToast(toast) {
       const id = nextToastId++;
-      set((s) => ({ toasts: [...s.toasts, { ...toast, id }].slice(-MAX_TOASTS) }));
+      set((s) => ({
+        toasts: [...s.toasts, { ...toast, id }].slice(-MAX_TOASTS),
+      }));
       return id;
     },
     dismissToast(id) {

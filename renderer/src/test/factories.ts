@@ -25,7 +25,9 @@ export function makeSession(overrides: Partial<SessionInfo> = {}): SessionInfo {
   };
 }
 
-export function makeProject(overrides: Partial<ProjectSummary> = {}): ProjectSummary {
+export function makeProject(
+  overrides: Partial<ProjectSummary> = {},
+): ProjectSummary {
   return {
     id: '11111111-1111-4111-8111-111111111111',
     name: 'Dog breeds 2024',
@@ -138,7 +140,9 @@ export function makeRows(n: number): SampleRow[] {
   return rows;
 }
 
-export function makeSnapshot(overrides: Partial<TransferSnapshot> = {}): TransferSnapshot {
+export function makeSnapshot(
+  overrides: Partial<TransferSnapshot> = {},
+): TransferSnapshot {
   return {
     id: 'job-1',
     kind: 'upload',

@@ -66,7 +66,10 @@ export function createFakeBridge(options: FakeBridgeOptions = {}): FakeBridge {
       if (!handler) {
         return {
           ok: false,
-          error: { code: 'unknown-channel', message: `no fake handler for ${channel}` },
+          error: {
+            code: 'unknown-channel',
+            message: `no fake handler for ${channel}`,
+          },
         };
       }
       try {
@@ -79,7 +82,10 @@ export function createFakeBridge(options: FakeBridgeOptions = {}): FakeBridge {
         throw err;
       }
     },
-    on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void) {
+    on<E extends EventName>(
+      event: E,
+      listener: (payload: EventMap[E]) => void,
+    ) {
       let set = listeners.get(event);
       if (!set) {
         set = new Set();
@@ -96,7 +102,9 @@ export function createFakeBridge(options: FakeBridgeOptions = {}): FakeBridge {
       if (mode === 'serve') {
         return null;
       }
-      return options.pathForFile ? options.pathForFile(file) : `/drop/${file.name}`;
+      return options.pathForFile
+        ? options.pathForFile(file)
+        : `/drop/${file.name}`;
     },
     handle(channel, handler) {
       handlers.set(channel, handler as (request: unknown) => unknown);

@@ -1,0 +1,156 @@
+/**
+ * Helpers for the watcher's tests (used only by tests): temporary folders,
+ * copies of the team's real run folders and metadata, and an "instrument"
+ * that writes a run folder over time the way sequencers and copy tools do.
+ */
+import fs from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The repository root, computed from this file. */
+export const repoRoot = path.resolve(import.meta.dirname, '../../..');
+
+/** The team's shared test data (read only: copy before use). */
+export const sharedData = path.resolve(repoRoot, '../shared/data');
+
+/** The four real run folders of the shared data, by layout. */
+export const RUNS = {
+  miseq: '120110_M00119_0068_AMS0002022-00300',
+  nextseq500: '180723_NB500892_0277_AHJYM2BGX7',
+  iseq: '20200123_FS10000482_42_BPG80712-1010',
+  nextseq2000: '210628_VH00567_1_AAAGLG7HV',
+} as const;
+
+/** makeTempDir creates an empty temporary folder; remove it with removeDir. */
+export async function makeTempDir(prefix: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), `gd-watch-${prefix}-`));
+}
+
+/** removeDir removes a folder tree (no error when it is gone). */
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * copyRun copies the shared run folder `name` into `intoDir` (as `asName`
+ * when given) and returns the copy's path.
+ */
+export function copyRun(name: string, intoDir: string, asName: string = name): string {
+  const target = path.join(intoDir, asName);
+  fs.cpSync(path.join(sharedData, 'runs', name), target, { recursive: true });
+  return target;
+}
+
+/** copyShared copies one file or folder of the shared data to `target`. */
+export function copyShared(relative: string, target: string): string {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.cpSync(path.join(sharedData, relative), target, { recursive: true });
+  return target;
+}
+
+/** listTree returns every file under `dir`, run-relative with '/', sorted. */
+export function listTree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(path.relative(dir, p).split(path.sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** Marker files (lower case) that instruments write; the rest is run content. */
+const MARKERS = new Set([
+  'rtacomplete.txt',
+  'copycomplete.txt',
+  'completedjobinfo.xml',
+  'secondary_analysis_complete.txt',
+]);
+
+/** isMarkerFile is true for the completion markers' names. */
+export function isMarkerFile(relative: string): boolean {
+  return MARKERS.has(path.posix.basename(relative).toLowerCase());
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** How {@link writeRunLikeAnInstrument} writes. */
+export interface InstrumentScript {
+  /** Source run folder (a copy in a temp dir or the shared data). */
+  from: string;
+  /** The run folder to create. */
+  to: string;
+  /** Writes per FASTQ (the file grows in this many pieces). */
+  pieces?: number;
+  /** Pause between pieces and between files, ms. */
+  pauseMs?: number;
+  /** Marker order (run-relative paths); default: as listed, RTAComplete first. */
+  markerOrder?: string[];
+  /** Called after the content is written and before the markers. */
+  beforeMarkers?: () => Promise<void>;
+}
+
+/**
+ * writeRunLikeAnInstrument writes `from` as `to` over time: RunInfo.xml and
+ * the other metadata first, then every FASTQ in several appends, then the
+ * completion markers last (in `markerOrder`). Resolves when all is written.
+ */
+export async function writeRunLikeAnInstrument(script: InstrumentScript): Promise<void> {
+  const pieces = script.pieces ?? 3;
+  const pauseMs = script.pauseMs ?? 50;
+  const files = listTree(script.from);
+  const markers = files.filter(isMarkerFile);
+  const order = script.markerOrder ?? markers;
+  const content = files.filter((f) => !isMarkerFile(f));
+  const metadata = content.filter((f) => !/\.gz$/i.test(f));
+  const fastqs = content.filter((f) => /\.gz$/i.test(f));
+
+  for (const file of metadata) {
+    copyFile(path.join(script.from, file), path.join(script.to, file));
+  }
+  for (const file of fastqs) {
+    const bytes = fs.readFileSync(path.join(script.from, file));
+    const target = path.join(script.to, file);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const step = Math.ceil(bytes.length / pieces);
+    for (let at = 0; at < bytes.length; at += step) {
+      fs.appendFileSync(target, bytes.subarray(at, at + step));
+      await sleep(pauseMs);
+    }
+  }
+  await script.beforeMarkers?.();
+  for (const marker of order) {
+    copyFile(path.join(script.from, marker), path.join(script.to, marker));
+    await sleep(pauseMs);
+  }
+}
+
+function copyFile(from: string, to: string): void {
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.copyFileSync(from, to);
+}
+
+/**
+ * waitFor polls `check` every 50 ms until it returns a value other than
+ * undefined, or rejects after `timeoutMs` with `what` and the last state.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+  describe: () => string = () => '',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out waiting for ${what}. ${describe()}`);
+    }
+    await sleep(50);
+  }
+}
