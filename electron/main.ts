@@ -84,6 +84,7 @@ function createService(): AppService {
   return new AppService({
     dataDir: appDataDir(),
     mode: 'desktop',
+    startInSandbox: true,
     // safeStorage works only once the app is ready, which it is here.
     secretStore: createSafeStorageSecretStore(
       safeStorage,

@@ -60,6 +60,8 @@ export interface ServeOptions {
   service?: ContractService;
   /** Receives the detail of failures (never shown to users). */
   log?: (line: string) => void;
+  /** Start signed in to the built-in sandbox (for a service made here). */
+  startInSandbox?: boolean;
 }
 
 /** A running serve mode. */
@@ -107,6 +109,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
         dataDir: opts.dataDir,
         mode: 'serve',
         secretStore: new MemorySecretStore(),
+        startInSandbox: opts.startInSandbox,
         log,
       });
   const service: ContractService = opts.service ?? ownedService!;

@@ -19,6 +19,7 @@ export async function serveCommand(opts: GlobalOptions & { port?: number }): Pro
     dataDir: appDataDir(opts.dataDir),
     host: '127.0.0.1',
     rendererDir,
+    startInSandbox: true,
   });
   process.stdout.write(
     `Gencove Desktop is served at:\n\n  ${server.url}\n\nOpen it in a browser on this machine. Press Ctrl-C to stop.\n`,

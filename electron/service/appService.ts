@@ -90,6 +90,11 @@ export interface AppServiceOptions {
   downloadsDir?: string;
   /** Folder picker and file manager; without it those channels are 'unsupported'. */
   desktop?: DesktopShell;
+  /**
+   * With no remembered session, start signed in to the built-in sandbox (the
+   * app's first run: a new user tries everything without an account).
+   */
+  startInSandbox?: boolean;
   /** Pipeline step time of the built-in sandbox, in ms (its default when absent). */
   sandboxStepMs?: number;
   /** Receives log lines (never secrets). */
@@ -363,9 +368,19 @@ export class AppService implements ContractService {
           return null;
         }),
       );
-      if (!stored) return;
+      const session: StoredSession | null =
+        stored ??
+        (this.#opts.startInSandbox
+          ? {
+              version: 1,
+              host: { kind: 'sandbox' },
+              email: null,
+              auth: { kind: 'sandbox-demo' },
+            }
+          : null);
+      if (!session) return;
       try {
-        await this.#restore(stored);
+        await this.#restore(session);
       } catch (err) {
         // The session stays signed out; the user signs in again.
         this.#log(`AppService/restore: ${toLogString(err)}`);

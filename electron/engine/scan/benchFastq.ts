@@ -1,36 +1,57 @@
 /**
  * Benchmark of the FASTQ gzip checks, for `npm run bench` or by hand:
  *
- *     node electron/engine/scan/benchFastq.ts <file.fastq.gz>...
+ *     node electron/engine/scan/benchFastq.ts [--rounds N]
+ *       [--multi-member-mb MB] <file.fastq.gz>...
  *
- * For each file it prints, from the same run, the raw limit (read and
- * gunzip only, no checks) beside verifyFastqGzip and the pass-through
- * checker, as compressed MB/s, and the process's peak resident memory. It
- * is a script, not a test: nothing fails when it is slow.
+ * For each file it prints, from the same run, plain gunzip (read and
+ * inflate only, no checks) beside verifyFastqGzip and the pass-through
+ * checker, as compressed MB/s, with each check's ratio to plain gunzip, and
+ * at the end the process's peak resident memory. The methods take turns
+ * round by round after a warm-up, and the best round of each counts, so
+ * load from other processes hits them alike.
+ *
+ * `--multi-member-mb` also measures a generated file of about that size: the
+ * given files' FASTQ text cut into 1 MiB pieces, each gzipped as its own
+ * member (so members end inside records), repeated until the size is
+ * reached. It is built in a temporary folder, streaming, and removed at the
+ * end. It is a script, not a test: nothing fails when it is slow.
  */
 
-import { createReadStream, statSync } from 'node:fs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 
 import { createFastqGzipChecker, verifyFastqGzip } from './fastq.ts';
 
-const ROUNDS = 3;
+const READ_CHUNK_BYTES = 1024 * 1024;
 
-async function rawGunzip(file: string): Promise<void> {
+/** Decompressed bytes per gzip member of the generated file. */
+const MEMBER_BYTES = 1024 * 1024;
+
+const USAGE =
+  'usage: node electron/engine/scan/benchFastq.ts [--rounds N] [--multi-member-mb MB] <file.fastq.gz>...';
+
+/** A stream that throws its input away. */
+const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
+
+async function plainGunzip(file: string): Promise<void> {
   await pipeline(
-    createReadStream(file, { highWaterMark: 1024 * 1024 }),
+    fs.createReadStream(file, { highWaterMark: READ_CHUNK_BYTES }),
     zlib.createGunzip({ chunkSize: 256 * 1024 }),
-    new Writable({ write: (_c, _e, cb) => cb() }),
+    sink(),
   );
 }
 
 async function checker(file: string): Promise<void> {
   await pipeline(
-    createReadStream(file, { highWaterMark: 1024 * 1024 }),
+    fs.createReadStream(file, { highWaterMark: READ_CHUNK_BYTES }),
     createFastqGzipChecker(file),
-    new Writable({ write: (_c, _e, cb) => cb() }),
+    sink(),
   );
 }
 
@@ -39,41 +60,132 @@ async function verify(file: string): Promise<void> {
   if (!verdict.ok) throw new Error(`${file}: ${verdict.problem.message}`);
 }
 
-/** Best of ROUNDS, in compressed MB/s. */
-async function measure(
-  file: string,
-  run: (file: string) => Promise<void>,
-): Promise<number> {
-  const size = statSync(file).size;
-  let best = Infinity;
-  for (let i = 0; i < ROUNDS; i++) {
-    const start = performance.now();
-    await run(file);
-    best = Math.min(best, performance.now() - start);
+const METHODS = [
+  ['plain gunzip', plainGunzip],
+  ['verifyFastqGzip', verify],
+  ['checker', checker],
+] as const;
+
+/**
+ * Best compressed MB/s of each method over `rounds` rounds, after one
+ * warm-up run each; the methods alternate within every round.
+ */
+async function measure(file: string, rounds: number): Promise<number[]> {
+  const size = fs.statSync(file).size;
+  const best = METHODS.map(() => Infinity);
+  for (const [, run] of METHODS) await run(file);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, [, run]] of METHODS.entries()) {
+      const start = performance.now();
+      await run(file);
+      best[i] = Math.min(best[i], performance.now() - start);
+    }
   }
-  return size / 1e6 / (best / 1000);
+  return best.map((ms) => size / 1e6 / (ms / 1000));
 }
 
-async function main(files: string[]): Promise<void> {
-  if (files.length === 0) {
-    console.error(
-      'usage: node electron/engine/scan/benchFastq.ts <file.fastq.gz>...',
-    );
+/**
+ * Writes `out` as gzip members of MEMBER_BYTES decompressed bytes each,
+ * holding the FASTQ text of `sources` in order, then appends copies of that
+ * until the file has at least `minBytes`. Memory stays at a few MiB.
+ */
+async function writeMultiMember(
+  sources: string[],
+  out: string,
+  minBytes: number,
+): Promise<void> {
+  const fd = fs.openSync(out, 'w+');
+  try {
+    let piece: Buffer[] = [];
+    let pieceBytes = 0;
+    const flush = (): void => {
+      if (pieceBytes === 0) return;
+      fs.writeSync(fd, zlib.gzipSync(Buffer.concat(piece)));
+      piece = [];
+      pieceBytes = 0;
+    };
+    for (const source of sources) {
+      const gunzip = fs.createReadStream(source).pipe(zlib.createGunzip());
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+        piece.push(chunk);
+        pieceBytes += chunk.length;
+        if (pieceBytes >= MEMBER_BYTES) flush();
+      }
+    }
+    flush();
+
+    // Each copy holds whole files, so every copy starts with a record.
+    const once = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(READ_CHUNK_BYTES);
+    let size = once;
+    while (size < minBytes) {
+      for (let at = 0; at < once; ) {
+        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, once - at), at);
+        fs.writeSync(fd, buf, 0, n, size);
+        at += n;
+        size += n;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        rounds: { type: 'string', default: '5' },
+        'multi-member-mb': { type: 'string' },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
     process.exitCode = 2;
     return;
   }
-  for (const file of files) {
-    const raw = await measure(file, rawGunzip);
-    const verified = await measure(file, verify);
-    const checked = await measure(file, checker);
-    const mb = (statSync(file).size / 1e6).toFixed(1);
-    console.log(
-      `${file} (${mb} MB): raw gunzip ${raw.toFixed(0)} MB/s, verifyFastqGzip ${verified.toFixed(0)} MB/s, checker ${checked.toFixed(0)} MB/s`,
-    );
+  const files = parsed.positionals;
+  const rounds = Number(parsed.values.rounds);
+  const multiMb =
+    parsed.values['multi-member-mb'] === undefined
+      ? 0
+      : Number(parsed.values['multi-member-mb']);
+  if (
+    files.length === 0 ||
+    !Number.isInteger(rounds) ||
+    rounds < 1 ||
+    !(multiMb >= 0)
+  ) {
+    console.error(USAGE);
+    process.exitCode = 2;
+    return;
   }
-  console.log(
-    `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
-  );
+
+  const tmp = multiMb > 0 ? fs.mkdtempSync(path.join(os.tmpdir(), 'gd-bench-')) : '';
+  try {
+    const targets = [...files];
+    if (multiMb > 0) {
+      const generated = path.join(tmp, 'multi-member.fastq.gz');
+      await writeMultiMember(files, generated, multiMb * 1e6);
+      targets.push(generated);
+    }
+    for (const file of targets) {
+      const [plain, verified, checked] = await measure(file, rounds);
+      const mb = (fs.statSync(file).size / 1e6).toFixed(1);
+      const ratio = (x: number): string => `${((x / plain) * 100).toFixed(0)} %`;
+      console.log(
+        `${path.basename(file)} (${mb} MB): plain gunzip ${plain.toFixed(0)} MB/s, checker ${checked.toFixed(0)} MB/s (${ratio(checked)}), verifyFastqGzip ${verified.toFixed(0)} MB/s (${ratio(verified)})`,
+      );
+    }
+    console.log(
+      `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+    );
+  } finally {
+    if (tmp !== '') fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 await main(process.argv.slice(2));
