@@ -1,15 +1,16 @@
 /**
  * Benchmark of the FASTQ gzip checks, for `npm run bench` or by hand:
  *
- *     node electron/engine/scan/benchFastq.ts [--rounds N]
+ *     node electron/engine/scan/benchFastq.ts [--rounds N] [--seconds S]
  *       [--multi-member-mb MB] <file.fastq.gz>...
  *
  * For each file it prints, from the same run, plain gunzip (read and
  * inflate only, no checks) beside verifyFastqGzip and the pass-through
  * checker, as compressed MB/s, with each check's ratio to plain gunzip, and
  * at the end the process's peak resident memory. The methods take turns
- * round by round after a warm-up, and the best round of each counts, so
- * load from other processes hits them alike.
+ * round by round after a warm-up, for at least N rounds (default 5) and S
+ * seconds (default 2) per file, and the best round of each counts, so load
+ * from other processes hits them alike and mostly drops out.
  *
  * `--multi-member-mb` also measures a generated file of about that size: the
  * given files' FASTQ text cut into 1 MiB pieces, each gzipped as its own
@@ -34,7 +35,7 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 const MEMBER_BYTES = 1024 * 1024;
 
 const USAGE =
-  'usage: node electron/engine/scan/benchFastq.ts [--rounds N] [--multi-member-mb MB] <file.fastq.gz>...';
+  'usage: node electron/engine/scan/benchFastq.ts [--rounds N] [--seconds S] [--multi-member-mb MB] <file.fastq.gz>...';
 
 /** A stream that throws its input away. */
 const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
@@ -67,14 +68,20 @@ const METHODS = [
 ] as const;
 
 /**
- * Best compressed MB/s of each method over `rounds` rounds, after one
- * warm-up run each; the methods alternate within every round.
+ * Best compressed MB/s of each method, after one warm-up run each, over at
+ * least `rounds` rounds and `seconds` seconds; the methods alternate within
+ * every round.
  */
-async function measure(file: string, rounds: number): Promise<number[]> {
+async function measure(
+  file: string,
+  rounds: number,
+  seconds: number,
+): Promise<number[]> {
   const size = fs.statSync(file).size;
   const best = METHODS.map(() => Infinity);
   for (const [, run] of METHODS) await run(file);
-  for (let round = 0; round < rounds; round++) {
+  const until = performance.now() + seconds * 1000;
+  for (let round = 0; round < rounds || performance.now() < until; round++) {
     for (const [i, [, run]] of METHODS.entries()) {
       const start = performance.now();
       await run(file);
@@ -139,6 +146,7 @@ async function main(argv: string[]): Promise<void> {
       allowPositionals: true,
       options: {
         rounds: { type: 'string', default: '5' },
+        seconds: { type: 'string', default: '2' },
         'multi-member-mb': { type: 'string' },
       },
     });
@@ -149,6 +157,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const files = parsed.positionals;
   const rounds = Number(parsed.values.rounds);
+  const seconds = Number(parsed.values.seconds);
   const multiMb =
     parsed.values['multi-member-mb'] === undefined
       ? 0
@@ -157,6 +166,7 @@ async function main(argv: string[]): Promise<void> {
     files.length === 0 ||
     !Number.isInteger(rounds) ||
     rounds < 1 ||
+    !(seconds >= 0) ||
     !(multiMb >= 0)
   ) {
     console.error(USAGE);
@@ -173,7 +183,11 @@ async function main(argv: string[]): Promise<void> {
       targets.push(generated);
     }
     for (const file of targets) {
-      const [plain, verified, checked] = await measure(file, rounds);
+      const [plain, verified, checked] = await measure(
+        file,
+        rounds,
+        seconds,
+      );
       const mb = (fs.statSync(file).size / 1e6).toFixed(1);
       const ratio = (x: number): string => `${((x / plain) * 100).toFixed(0)} %`;
       console.log(

@@ -86,6 +86,128 @@ async function runChecker(
 const sha256 = (b: Buffer): string =>
   createHash('sha256').update(b).digest('hex');
 
+/** Seeded PRNG (mulberry32), so a failing random case can be rerun. */
+function makeRandom(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+type OracleVerdict =
+  | { code: 'ok'; reads: number; bases: number }
+  | { code: FastqProblemCode };
+
+/**
+ * Independent reading of decompressed FASTQ, line by line with regular
+ * expressions, following the rules the checker documents: one CR before
+ * each LF is dropped, blank lines may only end the file, and a problem in
+ * the first record means "not FASTQ" unless it is in the quality line.
+ */
+function oracleVerdict(text: Buffer): OracleVerdict {
+  const lines = text.toString('latin1').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  let reads = 0;
+  let bases = 0;
+  let state = 0;
+  let seqLen = 0;
+  let sawBlank = false;
+  let sawContent = false;
+  const fail = (notFastqIfFirst: boolean): OracleVerdict => ({
+    code: notFastqIfFirst && reads === 0 ? 'not-fastq' : 'malformed-fastq',
+  });
+  for (const raw of lines) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (state === 0) {
+      if (line === '') {
+        sawBlank = true;
+        continue;
+      }
+      sawContent = true;
+      if (sawBlank) return fail(false);
+      if (!line.startsWith('@')) return fail(true);
+    } else if (state === 1) {
+      if (!/^[A-Za-z.*-]*$/.test(line)) return fail(true);
+      seqLen = line.length;
+    } else if (state === 2) {
+      if (!line.startsWith('+')) return fail(true);
+    } else {
+      if (line.length !== seqLen || !/^[!-~]*$/.test(line)) return fail(false);
+      reads++;
+      bases += seqLen;
+    }
+    state = (state + 1) % 4;
+  }
+  if (state !== 0) return { code: 'malformed-fastq' };
+  if (reads === 0) return { code: sawContent ? 'not-fastq' : 'no-reads' };
+  return { code: 'ok', reads, bases };
+}
+
+/** Random FASTQ text, sometimes damaged in one or two places. */
+function randomFastq(random: (n: number) => number): Buffer {
+  const pick = (chars: string): string => chars[random(chars.length)];
+  const letters = random(4) === 0 ? 'ACGTNacgtn.-*' : 'ACGTN';
+  const lineEnd = (): string =>
+    random(3) === 0 ? (random(8) === 0 ? '\n' : '\r\n') : '\n';
+  const isCrlf = random(3) === 0;
+  const parts: string[] = [];
+  const reads = random(12);
+  for (let r = 0; r < reads; r++) {
+    const eol = isCrlf ? lineEnd() : '\n';
+    let header = '@';
+    for (let i = random(30); i > 0; i--) header += pick('abc:1/ #\t');
+    const len = random(8) === 0 ? random(4) : random(151);
+    let seq = '';
+    let qual = '';
+    for (let i = 0; i < len; i++) {
+      seq += pick(letters);
+      qual += String.fromCharCode(0x21 + random(94));
+    }
+    parts.push(header, eol, seq, eol, '+', eol, qual, eol);
+  }
+  if (random(8) === 0) parts.push('\n\n');
+  const bytes = [...Buffer.from(parts.join(''), 'latin1')];
+  const odd = [0x00, 0x09, 0x0a, 0x0d, 0x20, 0x2a, 0x2b, 0x40, 0x7e, 0x7f];
+  for (let m = random(2) === 0 ? 0 : 1 + random(2); m > 0; m--) {
+    const at = random(bytes.length + 1);
+    const value = random(2) === 0 ? odd[random(odd.length)] : random(256);
+    const how = random(4);
+    if (how === 0) bytes.splice(at, 1);
+    else if (how === 1) bytes.splice(at, 0, value);
+    else if (how === 2 && at < bytes.length) bytes[at] = value;
+    else bytes.length = at;
+  }
+  return Buffer.from(bytes);
+}
+
+/** Gzips `text` as one to three members cut at random points. */
+function randomGzip(text: Buffer, random: (n: number) => number): Buffer {
+  const cuts = [0, random(text.length + 1), random(text.length + 1)];
+  cuts.length = 1 + random(3);
+  cuts.sort((a, b) => a - b);
+  cuts.push(text.length);
+  const members = [];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    members.push(zlib.gzipSync(text.subarray(cuts[i], cuts[i + 1])));
+  }
+  return Buffer.concat(members);
+}
+
+/** Splits `data` into chunks of random sizes, sometimes tiny. */
+function randomChunks(data: Buffer, random: (n: number) => number): Buffer[] {
+  const chunks: Buffer[] = [];
+  const most = [1, 7, 300, 5000][random(4)];
+  for (let at = 0; at < data.length; ) {
+    const size = 1 + random(most);
+    chunks.push(data.subarray(at, at + size));
+    at += size;
+  }
+  return chunks;
+}
+
 /** What each file of shared/data/corrupt must give on its own. */
 const CORRUPT: [string, FastqProblemCode | 'ok'][] = [
   ['BADCRC_R1.fastq.gz', 'bad-crc'],
@@ -493,6 +615,86 @@ describe('fastq', () => {
 
       expect((result.error as FastqGzipError).message).toMatch(
         /^x: .*bytes after the end of the gzip data/,
+      );
+    });
+
+    for (const seed of [1, 2, 3, 4]) {
+      it(`agrees with a line-by-line reading of random FASTQ, damaged or not (seed ${seed})`, async () => {
+        const random = makeRandom(seed);
+        const seen = new Set<string>();
+
+        for (let n = 0; n < 150; n++) {
+          const text = randomFastq(random);
+          const gz = randomGzip(text, random);
+          const expected = oracleVerdict(text);
+          const result = await runChecker(
+            Readable.from(randomChunks(gz, random)),
+            `case-${n}`,
+          );
+
+          const where = `seed ${seed} case ${n}: ${JSON.stringify(text.toString('latin1'))}`;
+          if (expected.code === 'ok') {
+            expect(result.error, where).toBeNull();
+            expect(result.reads, where).toBe(expected.reads);
+            expect(sha256(result.output), where).toBe(sha256(gz));
+          } else {
+            expect(result.error, where).toBeInstanceOf(FastqGzipError);
+            expect((result.error as FastqGzipError).problem.code, where).toBe(
+              expected.code,
+            );
+            expect(result.didFinish, where).toBe(false);
+          }
+          seen.add(expected.code);
+        }
+
+        // The cases must reach the accepting and the refusing paths alike.
+        expect(seen).toContain('ok');
+        expect(seen).toContain('malformed-fastq');
+      });
+    }
+
+    it('accepts CRLF, lower case and ".-*" in many records', async () => {
+      const text = zlib
+        .gunzipSync(
+          fs.readFileSync(path.join(large, 'multiplex_bad_contam_1.fq.gz')),
+        )
+        .toString('latin1');
+      const lines = text.split('\n').slice(0, 40_000);
+      const changed = lines.map((line, i) =>
+        i % 4 === 1 ? line.replace(/A/g, 'a').replace(/T/g, '.') : line,
+      );
+      const file = writeTemp(
+        'crlf_R1.fastq.gz',
+        zlib.gzipSync(changed.join('\r\n') + '\r\n'),
+      );
+
+      const result = await runChecker(fs.createReadStream(file), 'crlf');
+
+      expect(result.error).toBeNull();
+      expect(result.reads).toBe(10_000);
+    });
+
+    it('reports a FASTQ problem before the gzip cut that follows it', async () => {
+      const text = zlib.gunzipSync(
+        fs.readFileSync(path.join(naming, 'SAMPLE1_R1.fastq.gz')),
+      );
+      const lines = text.toString('latin1').split('\n');
+      lines[5] = `${lines[5]}X`; // record 2's '+' line keeps; its sequence grows
+      const gz = zlib.gzipSync(lines.join('\n'));
+      const cut = gz.subarray(0, Math.floor(gz.length * 0.8));
+
+      const broken = await runChecker(Readable.from([cut]), 'cut');
+      const onlyCut = await runChecker(
+        Readable.from([zlib.gzipSync(text).subarray(0, cut.length)]),
+        'cut',
+      );
+
+      expect((broken.error as FastqGzipError).problem.code).toBe(
+        'malformed-fastq',
+      );
+      expect((broken.error as FastqGzipError).message).toMatch(/record 2/);
+      expect((onlyCut.error as FastqGzipError).problem.code).toBe(
+        'truncated-gzip',
       );
     });
 

@@ -95,6 +95,104 @@ function firstMarked(
   return -1;
 }
 
+/** Bit 7 of each byte of a 32-bit word. */
+const HIGH_BITS = 0x80808080 | 0;
+
+/**
+ * WordView reads a buffer's bytes four at a time, from 4-aligned addresses
+ * of its memory, to test byte ranges with 32-bit arithmetic. The tests are
+ * exact per word: with n <= 128, `(x - n * 0x01010101) & ~x` has bit 7 set
+ * in some byte iff some byte of x is below n (n = 1 finds a zero byte, so
+ * a byte equal to c after XOR-ing c into every byte), and `(x + (127 - m)
+ * * 0x01010101) | x` iff some byte is above m. Only words wholly inside the
+ * buffer are read; bytes before the first and after the last are tested
+ * one by one.
+ */
+class WordView {
+  readonly #b: Buffer;
+  readonly #words: Int32Array;
+  readonly #base: number;
+  /** Index of the first word that does not lie wholly inside the buffer. */
+  readonly #wordEnd: number;
+
+  constructor(b: Buffer) {
+    this.#b = b;
+    this.#base = b.byteOffset;
+    this.#words = new Int32Array(b.buffer, 0, b.buffer.byteLength >> 2);
+    this.#wordEnd = (b.byteOffset + b.length) >> 2;
+  }
+
+  /** lineEnd returns the index of the first LF at or after `i`, or length. */
+  lineEnd(i: number): number {
+    const b = this.#b;
+    const base = this.#base;
+    const end = b.length;
+    while (i < end && ((base + i) & 3) !== 0 && b[i] !== LF) i++;
+    if (i < end && b[i] !== LF) {
+      const words = this.#words;
+      let w = (base + i) >> 2;
+      for (; w < this.#wordEnd; w++) {
+        const v = words[w] ^ 0x0a0a0a0a;
+        if (((v - 0x01010101) & ~v & HIGH_BITS) !== 0) break;
+      }
+      i = (w << 2) - base;
+    }
+    while (i < end && b[i] !== LF) i++;
+    return i;
+  }
+
+  /**
+   * lettersEnd returns the index of the first byte at or after `i` that a
+   * sequence may not hold (SEQ_BAD: line ends included), or the buffer's
+   * length if there is none.
+   */
+  lettersEnd(i: number): number {
+    const b = this.#b;
+    const base = this.#base;
+    const end = b.length;
+    while (i < end && ((base + i) & 3) !== 0 && SEQ_BAD[b[i]] === 0) i++;
+    if (i < end && SEQ_BAD[b[i]] === 0) {
+      // OR-ing 0x20 maps exactly the letters to 'a'..'z'; '.', '-', '*'
+      // fail the word test and are taken by the byte loop below.
+      const words = this.#words;
+      let w = (base + i) >> 2;
+      for (; w < this.#wordEnd; w++) {
+        const y = words[w] | 0x20202020;
+        if (((((y - 0x61616161) & ~y) | (y + 0x05050505) | y) & HIGH_BITS) !== 0)
+          break;
+      }
+      i = (w << 2) - base;
+    }
+    while (i < end && SEQ_BAD[b[i]] === 0) i++;
+    return i;
+  }
+
+  /** isPrintable says whether every byte of [s, e) is in '!'..'~'. */
+  isPrintable(s: number, e: number): boolean {
+    const b = this.#b;
+    const base = this.#base;
+    const first = (base + s + 3) >> 2;
+    const last = (base + e) >> 2;
+    // Negative as soon as one byte is below '!' or above '~'.
+    let bad = 0;
+    let k = s;
+    if (last > first) {
+      const aligned = (first << 2) - base;
+      for (; k < aligned; k++) bad |= (b[k] - 0x21) | (0x7e - b[k]);
+      const words = this.#words;
+      let high = 0;
+      for (let w = first; w < last; w++) {
+        const x = words[w];
+        high |= ((x - 0x21212121) & ~x) | (x + 0x01010101) | x;
+      }
+      if ((high & HIGH_BITS) !== 0) return false;
+      k = (last << 2) - base;
+    }
+    for (; k < e; k++) bad |= (b[k] - 0x21) | (0x7e - b[k]);
+    return bad >= 0;
+  }
+}
+
 /** A problem found by the inspector, before it is tied to a path. */
 interface Finding {
   code: FastqProblemCode;
@@ -210,20 +308,17 @@ class FastqRecordChecker {
    * '!'..'~', every line ended by LF (CRLF when the sequence line uses it).
    * Returns where the first record that is cut off or of another shape
    * starts; that record and any problem in it are left to the line-by-line
-   * path. It looks at each byte once, with no call per line.
+   * path. Sequence and quality bytes are tested four at a time.
    */
   #checkRecords(b: Buffer, pos: number): number {
     const end = b.length;
+    const words = new WordView(b);
     let start = pos;
     let reads = 0;
     let bases = 0;
     while (start < end && b[start] === AT) {
-      let i = start + 1;
-      while (i < end && b[i] !== LF) i++;
-      const seq = i + 1;
-      i = seq;
-      // SEQ_BAD marks CR and LF too, so this stops at the line's end.
-      while (i < end && SEQ_BAD[b[i]] === 0) i++;
+      const seq = words.lineEnd(start + 1) + 1;
+      let i = words.lettersEnd(seq);
       if (i >= end) break;
       const seqLen = i - seq;
       let eol = 1;
@@ -237,16 +332,11 @@ class FastqRecordChecker {
       const qual = i + 1;
       const qualEnd = qual + seqLen;
       if (qualEnd + eol > end) break;
-      if (eol === 1 ? b[qualEnd] !== LF : b[qualEnd] !== CR || b[qualEnd + 1] !== LF) {
-        break;
-      }
-      // Negative as soon as one byte is below '!' or above '~'.
-      let bad = 0;
-      for (let k = qual; k < qualEnd; k++) {
-        const c = b[k];
-        bad |= (c - 0x21) | (0x7e - c);
-      }
-      if (bad < 0) break;
+      const isEolBad =
+        eol === 1
+          ? b[qualEnd] !== LF
+          : b[qualEnd] !== CR || b[qualEnd + 1] !== LF;
+      if (isEolBad || !words.isPrintable(qual, qualEnd)) break;
       reads++;
       bases += seqLen;
       start = qualEnd + eol;
@@ -271,7 +361,7 @@ class FastqRecordChecker {
       return;
     }
     // Copy: the caller may reuse the chunk's memory after push returns.
-    this.#carry.push(Buffer.from(part));
+    this.#carry.push(Buffer.copyBytesFrom(part));
   }
 
   #fail(message: string, notFastqIfFirst = false): void {

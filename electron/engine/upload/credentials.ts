@@ -198,6 +198,41 @@ export async function createUploadS3Client(params: {
     credentials: params.credentials.provider,
     followRegionRedirects: true,
     maxAttempts: 1,
+    // The uploader computes every body checksum itself (natively, once);
+    // the SDK's own would be a second pass over the bytes in JavaScript.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  s3.middlewareStack.add(unsignedPayloadWithChecksum, {
+    step: 'build',
+    name: 'gencoveUnsignedPayloadWithChecksum',
   });
   return { s3, endpoint };
+}
+
+/** Headers by which a request carries a SHA-256 of its body. */
+const BODY_SHA256_HEADER = 'x-amz-checksum-sha256';
+
+/**
+ * A build-step middleware: a request whose body already carries an
+ * `x-amz-checksum-sha256` header is signed with `UNSIGNED-PAYLOAD`. The
+ * checksum header is itself signed, so the body stays bound to the
+ * signature, and S3 verifies it; hashing the body a second time for the
+ * signature (the SDK's default over http) would only double the work on
+ * both sides.
+ */
+function unsignedPayloadWithChecksum<Input extends object, Output extends object>(
+  next: (args: { input: Input; request: unknown }) => Promise<Output>,
+): (args: { input: Input; request: unknown }) => Promise<Output> {
+  return (args) => {
+    const request = args.request as { headers?: Record<string, string> };
+    const headers = request.headers;
+    if (
+      headers &&
+      Object.keys(headers).some((h) => h.toLowerCase() === BODY_SHA256_HEADER)
+    ) {
+      headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    }
+    return next(args);
+  };
 }

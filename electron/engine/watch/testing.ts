@@ -92,6 +92,8 @@ export interface InstrumentScript {
   markerOrder?: string[];
   /** Called after the content is written and before the markers. */
   beforeMarkers?: () => Promise<void>;
+  /** Called after each write (run-relative path). */
+  onWrite?: (relative: string) => void;
 }
 
 /**
@@ -111,6 +113,7 @@ export async function writeRunLikeAnInstrument(script: InstrumentScript): Promis
 
   for (const file of metadata) {
     copyFile(path.join(script.from, file), path.join(script.to, file));
+    script.onWrite?.(file);
   }
   for (const file of fastqs) {
     const bytes = fs.readFileSync(path.join(script.from, file));
@@ -119,12 +122,14 @@ export async function writeRunLikeAnInstrument(script: InstrumentScript): Promis
     const step = Math.ceil(bytes.length / pieces);
     for (let at = 0; at < bytes.length; at += step) {
       fs.appendFileSync(target, bytes.subarray(at, at + step));
+      script.onWrite?.(file);
       await sleep(pauseMs);
     }
   }
   await script.beforeMarkers?.();
   for (const marker of order) {
     copyFile(path.join(script.from, marker), path.join(script.to, marker));
+    script.onWrite?.(marker);
     await sleep(pauseMs);
   }
 }
@@ -153,4 +158,27 @@ export async function waitFor<T>(
     }
     await sleep(50);
   }
+}
+
+/**
+ * copyRunAs copies the shared run `name` to `<intoDir>/<folderName>` and,
+ * when `runId` is given, gives the copy that Run Id in its RunInfo.xml (so
+ * that several copies of one real run are different runs).
+ */
+export function copyRunAs(name: string, intoDir: string, folderName: string, runId?: string): string {
+  const dir = copyRun(name, intoDir, folderName);
+  if (runId !== undefined) {
+    const file = path.join(dir, 'RunInfo.xml');
+    const text = fs.readFileSync(file, 'utf8');
+    const changed = text.replace(/(<Run\s[^>]*\bId=")[^"]+(")/i, `$1${runId}$2`);
+    if (changed === text) throw new Error(`No Run Id to change in ${file}`);
+    fs.writeFileSync(file, changed);
+  }
+  return dir;
+}
+
+/** backdate sets the access and modification times of every file under `dir` to `secondsAgo` ago. */
+export function backdate(dir: string, secondsAgo: number): void {
+  const when = new Date(Date.now() - secondsAgo * 1000);
+  for (const file of listTree(dir)) fs.utimesSync(path.join(dir, file), when, when);
 }

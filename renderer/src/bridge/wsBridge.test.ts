@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import type { AddressInfo } from 'node:net';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket as WsClient, WebSocketServer } from 'ws';
 import type { WebSocket as ServerSocket } from 'ws';
 
@@ -245,6 +245,7 @@ describe('createWsBridge()', () => {
   });
 
   it('delivers events to listeners until they unsubscribe, and ignores junk frames', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const s = await server();
     const b = bridge(s.url());
     await until(b, 'open');
@@ -264,6 +265,11 @@ describe('createWsBridge()', () => {
 
     expect(seen).toEqual([[{ id: 'j1' }]]);
     expect(session).toEqual([{ signedIn: false }]);
+    expect(warn.mock.calls.map((c) => c[0])).toEqual([
+      'wsBridge: ignored a frame that is not JSON',
+      'wsBridge: ignored a frame of unknown shape',
+    ]);
+    warn.mockRestore();
   });
 
   it('answers a malformed result with an internal error naming the channel', async () => {

@@ -3,7 +3,7 @@
  * inside, Escape closes, focus returns to where it was on close).
  *
  * data-testid: the dialog element carries the `testId` prop;
- * `modal-close` is the Close button.
+ * `modal-close` is the Close button (absent while not dismissible).
  */
 import { useEffect, useId, useRef } from 'react';
 import type { KeyboardEvent, ReactNode } from 'react';
@@ -22,12 +22,18 @@ export interface ModalProps {
   testId?: string;
   /** Extra line under the title. */
   subtitle?: ReactNode;
+  /**
+   * False while closing would lose work: Escape does nothing and there is
+   * no Close button (the dialog's own buttons decide). Default true.
+   */
+  dismissible?: boolean;
 }
 
 export function Modal(props: ModalProps) {
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
   const { onClose } = props;
+  const dismissible = props.dismissible ?? true;
 
   useEffect(() => {
     const previous =
@@ -52,7 +58,9 @@ export function Modal(props: ModalProps) {
   function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
     if (event.key === 'Escape') {
       event.stopPropagation();
-      onClose();
+      if (dismissible) {
+        onClose();
+      }
       return;
     }
     if (event.key !== 'Tab' || !ref.current) {
@@ -96,14 +104,16 @@ export function Modal(props: ModalProps) {
               <p className="modal-subtitle">{props.subtitle}</p>
             ) : null}
           </div>
-          <button
-            type="button"
-            className="button button-ghost"
-            onClick={onClose}
-            data-testid="modal-close"
-          >
-            Close
-          </button>
+          {dismissible ? (
+            <button
+              type="button"
+              className="button button-ghost"
+              onClick={onClose}
+              data-testid="modal-close"
+            >
+              Close
+            </button>
+          ) : null}
         </header>
         <div className="modal-body">{props.children}</div>
         {props.footer ? (

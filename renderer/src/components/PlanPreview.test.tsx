@@ -136,7 +136,11 @@ describe('PlanPreview', () => {
       expect(within(reads[0]).getAllByTestId('plan-file')).toHaveLength(2);
       expect(reads[0].textContent).toContain('2 files merged');
       expect(reads[0].textContent).toContain('S2_R1.fastq.gz');
-      expect(reads[0].textContent).toContain('run1/S2_S1_L001_R1_001.fastq.gz');
+      const firstFile = within(reads[0]).getAllByTestId('plan-file')[0];
+      expect(firstFile.textContent).toContain('S2_S1_L001_R1_001.fastq.gz');
+      expect(
+        firstFile.querySelector('[title]')?.getAttribute('title'),
+      ).toContain('run1/S2_S1_L001_R1_001.fastq.gz');
       expect(reads[0].textContent).toContain('lane 2');
       expect(s2.textContent).toContain('4.0 MB');
     });
@@ -501,6 +505,31 @@ describe('PlanPreview', () => {
         'without an id',
       );
       expect(bridge.callsOf('upload:start')).toHaveLength(0);
+    });
+  });
+
+  describe('closing', () => {
+    it('discards an untouched plan on Escape', async () => {
+      const { store, onClose } = await setup();
+
+      fireEvent.keyDown(screen.getByTestId('plan-preview'), { key: 'Escape' });
+
+      expect(onClose).toHaveBeenCalled();
+      expect(store.getState().plan.status).toBe('idle');
+    });
+
+    it('keeps an edited plan on Escape; only Discard drops it', async () => {
+      const { store, onClose, bridge } = await setup();
+      fireEvent.click(within(row('key-S2')).getByTestId('plan-sample-include'));
+      await waitFor(() => expect(bridge.callsOf('plan:edit')).toHaveLength(1));
+
+      fireEvent.keyDown(screen.getByTestId('plan-preview'), { key: 'Escape' });
+
+      expect(onClose).not.toHaveBeenCalled();
+      expect(screen.queryByTestId('modal-close')).toBeNull();
+      fireEvent.click(screen.getByTestId('plan-discard'));
+      expect(onClose).toHaveBeenCalled();
+      expect(store.getState().plan.status).toBe('idle');
     });
   });
 

@@ -10,7 +10,8 @@
  * `plan-problems` (plan-wide list), `plan-problem` (any problem, with
  * `data-severity` and `data-code`), `plan-only-problems`, `plan-sample-row`
  * (with `data-sample-key`, `data-included`), `plan-sample-include`,
- * `plan-client-id-input`, `plan-client-id-error`, `plan-read` (with
+ * `plan-client-id-input`, `plan-client-id-error`, `plan-derivation`,
+ * `plan-read` (with
  * `data-read`), `plan-file` (with `data-path`), `plan-show-more`,
  * `plan-ignored`, `plan-edit-error`, `plan-start-error`, `plan-saving`,
  * `plan-discard`, `plan-start`.
@@ -241,6 +242,13 @@ function PlanReady(props: {
   const counts = countProblems(plan);
   const blockingIssues = included.filter((s) => issues.has(s.key)).length;
   const starting = state.status === 'starting';
+  // Escape must not throw edits away; "Discard plan" still does.
+  const edited =
+    Object.keys(state.edits.renames).length > 0 ||
+    state.edits.excluded.length > 0 ||
+    state.edits.destination !== undefined ||
+    Object.keys(drafts).length > 0 ||
+    destinationDraft !== null;
   const canStart =
     included.length > 0 &&
     blockingIssues === 0 &&
@@ -310,6 +318,7 @@ function PlanReady(props: {
       title="Upload plan"
       subtitle={`Nothing moves until you start. Samples are assigned to ${props.projectName} after the upload.`}
       onClose={props.onClose}
+      dismissible={!edited && !starting}
       size="large"
       testId="plan-preview"
       footer={
@@ -478,12 +487,18 @@ function PlanReady(props: {
                 <th scope="col" className="col-check">
                   <span className="visually-hidden">Upload</span>
                 </th>
-                <th scope="col">Client id</th>
-                <th scope="col">Files (R1 / R2)</th>
-                <th scope="col" className="num">
+                <th scope="col" className="col-client">
+                  Client id
+                </th>
+                <th scope="col" className="col-files">
+                  Files (R1 / R2)
+                </th>
+                <th scope="col" className="num col-size">
                   Size
                 </th>
-                <th scope="col">Problems</th>
+                <th scope="col" className="col-problems">
+                  Problems
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -622,14 +637,19 @@ function PlanSampleRow(props: {
             {props.issue}
           </div>
         ) : null}
-        <div className="muted tiny" title={sample.derivation}>
-          {sample.sourceName !== sample.clientId ? (
-            <>
-              from <span className="mono">{sample.sourceName}</span>:{' '}
-            </>
-          ) : null}
-          {sample.derivation}
-        </div>
+        {sample.sourceName !== sample.clientId ? (
+          <div className="muted tiny">
+            from <span className="mono">{sample.sourceName}</span>
+          </div>
+        ) : null}
+        <details
+          className="derivation muted tiny"
+          data-testid="plan-derivation"
+        >
+          <summary title="Show how the file names became this client id">
+            {sample.derivation}
+          </summary>
+        </details>
       </td>
       <td className="col-files">
         <ReadFiles read={sample.r1} label="R1" />
@@ -686,8 +706,11 @@ function ReadFiles(props: {
       <ul className="file-list">
         {read.files.map((f) => (
           <li key={f.path} data-testid="plan-file" data-path={f.path}>
-            <span className="mono small clamp" title={`${f.path}\n${f.rule}`}>
-              {f.relativePath}
+            <span
+              className="mono small clamp"
+              title={`${f.relativePath}\n${f.rule}`}
+            >
+              {baseName(f.relativePath)}
             </span>
             <span className="muted tiny nowrap">
               {f.lane !== null ? `lane ${f.lane}` : 'no lane'}

@@ -130,16 +130,17 @@ describe('SampleTable', () => {
       expect(shown).toContain(5_000);
       expect(shown).not.toContain(0);
       expect(Math.min(...shown)).toBe(5_000 - OVERSCAN);
-      const row = renderedRows().find((r) => r.dataset.index === '5000');
-      expect(row?.style.transform).toBe(`translateY(${5_000 * ROW_HEIGHT}px)`);
+      const windowEl = screen.getByTestId('sample-grid-window');
+      expect(windowEl.style.transform).toBe(
+        `translateY(${(5_000 - OVERSCAN) * ROW_HEIGHT}px)`,
+      );
+      expect(renderedRows()[0].dataset.index).toBe(String(5_000 - OVERSCAN));
     });
 
     it('sizes the scroll area for every row', () => {
       renderTable(10_000);
 
-      const body = screen
-        .getByTestId('sample-table')
-        .querySelector('.grid-body') as HTMLElement;
+      const body = screen.getByTestId('sample-grid-body');
       expect(body.style.height).toBe(`${10_000 * ROW_HEIGHT}px`);
     });
   });

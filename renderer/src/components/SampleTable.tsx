@@ -5,7 +5,8 @@
  * multi-selection (checkboxes, Shift for ranges) and keyboard use (arrows,
  * Page Up/Down, Home/End, Enter opens, Space selects).
  *
- * data-testid: `sample-table` (the grid), `sample-status-filter`,
+ * data-testid: `sample-table` (the grid), `sample-grid-body` (full-height
+ * spacer), `sample-grid-window` (the rendered rows), `sample-status-filter`,
  * `sample-search`, `sample-count`, `sample-select-all`,
  * `sample-clear-selection`, `sample-sort-<column>` (header buttons:
  * clientId, id, status, qc, created, modified), `sample-row` (with
@@ -517,23 +518,32 @@ export function SampleTable(props: SampleTableProps) {
             })}
           </div>
         </div>
+        {/* The body is as tall as every row; only the window is rendered,
+            moved into place as one block (one style write per scroll). */}
         <div
           className="grid-body"
-          role="rowgroup"
           style={{ height: shown.length * ROW_HEIGHT }}
+          data-testid="sample-grid-body"
         >
-          {windowRows.map((row, i) => (
-            <SampleGridRow
-              key={row.id}
-              row={row}
-              index={start + i}
-              selected={selection.has(row.id)}
-              active={row.id === activeId}
-              open={row.id === props.openSampleId}
-              onToggle={toggleRow}
-              onOpen={openRow}
-            />
-          ))}
+          <div
+            className="grid-window"
+            role="rowgroup"
+            style={{ transform: `translateY(${start * ROW_HEIGHT}px)` }}
+            data-testid="sample-grid-window"
+          >
+            {windowRows.map((row, i) => (
+              <SampleGridRow
+                key={row.id}
+                row={row}
+                index={start + i}
+                selected={selection.has(row.id)}
+                active={row.id === activeId}
+                open={row.id === props.openSampleId}
+                onToggle={toggleRow}
+                onOpen={openRow}
+              />
+            ))}
+          </div>
         </div>
         {rows.length === 0 ? (
           <div className="grid-empty" data-testid="samples-empty">
@@ -598,7 +608,6 @@ const SampleGridRow = memo(function SampleGridRow(props: SampleGridRowProps) {
       id={`sample-row-${row.id}`}
       aria-rowindex={props.index + 2}
       aria-selected={props.selected}
-      style={{ transform: `translateY(${props.index * ROW_HEIGHT}px)` }}
       onClick={() => props.onOpen(row.id)}
       data-testid="sample-row"
       data-sample-id={row.id}

@@ -42,9 +42,10 @@ export interface NotifierOptions {
 }
 
 /**
- * createNotifier decides per message: a system notification when the API
- * exists and permission is granted (desktop: also when not yet decided,
- * as Electron shows them without asking), otherwise an in-app toast.
+ * createNotifier decides per message. In the desktop app the main process
+ * raises the system notification itself (it also works while the window is
+ * hidden), so the window only shows an in-app toast. In serve mode: a system
+ * notification when the browser allows it, otherwise the toast.
  */
 export function createNotifier(options: NotifierOptions): Notifier {
   const Impl =
@@ -55,13 +56,10 @@ export function createNotifier(options: NotifierOptions): Notifier {
         : (Notification as unknown as NotificationLike);
 
   function canUseSystem(): boolean {
-    if (!Impl) {
+    if (!Impl || options.mode === 'desktop') {
       return false;
     }
-    if (Impl.permission === 'granted') {
-      return true;
-    }
-    return options.mode === 'desktop' && Impl.permission === 'default';
+    return Impl.permission === 'granted';
   }
 
   return {
