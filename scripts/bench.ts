@@ -9,7 +9,9 @@
  * endpoint and fetched by plain HTTP GET from the same signed download URLs.
  * The engine's peak RSS is read from /proc (VmHWM) of the command's process.
  *
- * Other sections (render, watcher) run the scripts beside this one.
+ * Other sections run their own scripts: the sample table's render time
+ * (renderer/bench/render.bench.ts) and the folder watcher
+ * (scripts/bench-watch.ts). BENCH_SECTIONS picks sections.
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -372,7 +374,7 @@ async function transferSection() {
 }
 
 async function scriptSection(script: string) {
-  const file = path.join(repoRoot, 'scripts', script);
+  const file = path.join(repoRoot, script);
   if (!fs.existsSync(file)) return;
   const { stdout, code, stderr } = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
     const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -392,8 +394,14 @@ async function scriptSection(script: string) {
 
 async function main() {
   if (sections.includes('transfer')) await transferSection();
-  if (sections.includes('render')) await scriptSection('bench-render.ts');
-  if (sections.includes('watch')) await scriptSection('bench-watch.ts');
+  if (sections.includes('render')) {
+    console.log('\nrender benchmark (renderer/bench/render.bench.ts)');
+    await scriptSection('renderer/bench/render.bench.ts');
+  }
+  if (sections.includes('watch')) {
+    console.log('\nwatcher benchmark (scripts/bench-watch.ts)');
+    await scriptSection('scripts/bench-watch.ts');
+  }
 
   const header: Row = { name: 'measure', value: 'figure', limit: 'raw limit', ratio: 'ratio', bar: 'bar', pass: null };
   const table = [header, ...rows];
