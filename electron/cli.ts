@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 
 import { toUserMessage } from './engine/errors.ts';
+import { UsageError } from './cli/context.ts';
 import { downloadCommand } from './cli/download.ts';
 import { projectsCommand, samplesCommand } from './cli/projects.ts';
 import { sandboxCommand } from './cli/sandbox.ts';
@@ -142,6 +143,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     process.stderr.write(`error: ${toUserMessage(err)}\n`);
+    if (err instanceof UsageError) return 2;
     if (process.env.GENCOVE_DESKTOP_DEBUG && err instanceof Error) {
       process.stderr.write(`${err.stack}\n`);
     }

@@ -29,7 +29,10 @@ import { Engine } from '../electron/engine/engine.ts';
 import { WatchService } from '../electron/engine/watch/watchService.ts';
 import type { WatchRunView } from '../shared/domain.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+);
 const cli = path.join(repoRoot, 'bin', 'gencove-desktop.js');
 
 const totalFiles = Number(process.env.BENCH_WATCH_FILES ?? '100000');
@@ -67,7 +70,7 @@ function runInfo(runId: string, instrument: string): string {
   ].join('\n');
 }
 
-/** Old run folders: RunInfo, RTAComplete and BCL-like files in cycle folders. */
+/** Old run folders: RunInfo, RTAComplete, BCL-like files in cycle folders. */
 function buildTree(root: string): number {
   let written = 0;
   const perRun = Math.ceil(totalFiles / RUNS);
@@ -111,9 +114,13 @@ function fastq(seed: number, reads: number, mate: 1 | 2): Buffer {
 }
 
 async function startSandboxProcess(dataDir: string) {
-  const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0', '--data', dataDir, '--step-ms', '200'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [cli, 'sandbox', '--port', '0', '--data', dataDir, '--step-ms', '200'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -125,7 +132,9 @@ async function startSandboxProcess(dataDir: string) {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const info = JSON.parse(fs.readFileSync(path.join(dataDir, 'sandbox.json'), 'utf8')) as {
+  const info = JSON.parse(
+    fs.readFileSync(path.join(dataDir, 'sandbox.json'), 'utf8'),
+  ) as {
     api_url: string;
     api_key: string;
     project_ids: string[];
@@ -147,9 +156,16 @@ async function idleCpuPerMinute(seconds: number): Promise<number> {
   return ((used.user + used.system) / 1e6) * (60 / seconds);
 }
 
-/** Removes the work folder; `rm -rf` is many times faster than Node's walk on 100,000 files. */
+/**
+ * Removes the work folder; `rm -rf` is many times faster than Node's own
+ * walk on 100,000 files.
+ */
 function removeTree(dir: string): void {
-  if (process.platform !== 'win32' && spawnSync('rm', ['-rf', dir]).status === 0) return;
+  if (
+    process.platform !== 'win32' &&
+    spawnSync('rm', ['-rf', dir]).status === 0
+  )
+    return;
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
@@ -164,18 +180,29 @@ async function main(): Promise<void> {
     const root = path.join(work, 'instrument');
     const t0 = performance.now();
     const files = buildTree(root);
-    process.stdout.write(`bench-watch: built ${files} files in ${RUNS} old runs in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `bench-watch: built ${files} files in ${RUNS} old runs in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
 
     // Native events (local disk).
     const fdsBefore = openFds();
     const engine = new Engine({ dataDir: path.join(work, 'app'), client });
     const service = new WatchService({ engine, client });
     const projectId = sandbox.info.project_ids[0]!;
-    const folder = service.addFolder({ path: root, projectId, settleSeconds, ignoreExistingRuns: true });
+    const folder = service.addFolder({
+      path: root,
+      projectId,
+      settleSeconds,
+      ignoreExistingRuns: true,
+    });
     const t1 = performance.now();
     await service.start();
-    const known = service.getFolder(folder.id).runs.filter((r) => r.state === 'ignored').length;
-    process.stdout.write(`bench-watch: watching; ${known} old runs known in ${((performance.now() - t1) / 1000).toFixed(1)} s\n`);
+    const known = service
+      .getFolder(folder.id)
+      .runs.filter((r) => r.state === 'ignored').length;
+    process.stdout.write(
+      `bench-watch: watching; ${known} old runs known in ${((performance.now() - t1) / 1000).toFixed(1)} s\n`,
+    );
     const fdsWatching = openFds();
     const cpuNative = await idleCpuPerMinute(idleSeconds);
 
@@ -184,10 +211,16 @@ async function main(): Promise<void> {
     const runDir = path.join(root, runId);
     const calls = path.join(runDir, 'Data', 'Intensities', 'BaseCalls');
     fs.mkdirSync(calls, { recursive: true });
-    fs.writeFileSync(path.join(runDir, 'RunInfo.xml'), runInfo(runId, 'NB501234'));
+    fs.writeFileSync(
+      path.join(runDir, 'RunInfo.xml'),
+      runInfo(runId, 'NB501234'),
+    );
     for (const [n, sample] of ['ALPHA', 'BETA'].entries()) {
       for (const mate of [1, 2] as const) {
-        fs.writeFileSync(path.join(calls, `${sample}_S${n + 1}_L001_R${mate}_001.fastq.gz`), fastq(n + 1, 2000, mate));
+        fs.writeFileSync(
+          path.join(calls, `${sample}_S${n + 1}_L001_R${mate}_001.fastq.gz`),
+          fastq(n + 1, 2000, mate),
+        );
       }
     }
     let uploadingAt = 0;
@@ -195,7 +228,8 @@ async function main(): Promise<void> {
     const done = new Promise<void>((resolve) => {
       service.onDidChangeRun((e) => {
         if (e.run.runId !== runId) return;
-        if (e.run.state === 'uploading' && uploadingAt === 0) uploadingAt = performance.now();
+        if (e.run.state === 'uploading' && uploadingAt === 0)
+          uploadingAt = performance.now();
         if (e.run.state === 'assigned' || e.run.state === 'failed') {
           final = e.run;
           resolve();
@@ -203,19 +237,30 @@ async function main(): Promise<void> {
       });
     });
     const markerAt = performance.now();
-    fs.writeFileSync(path.join(runDir, 'RTAComplete.txt'), 'RTA 2.4.11 completed\n');
+    fs.writeFileSync(
+      path.join(runDir, 'RTAComplete.txt'),
+      'RTA 2.4.11 completed\n',
+    );
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const run = service.getFolder(folder.id).runs.find((r) => r.runId === runId);
-        reject(new Error(`the new run was not delivered in 60 s: ${JSON.stringify(run)}`));
+        const run = service
+          .getFolder(folder.id)
+          .runs.find((r) => r.runId === runId);
+        reject(
+          new Error(
+            `the new run was not delivered in 60 s: ${JSON.stringify(run)}`,
+          ),
+        );
       }, 60_000);
     });
     await Promise.race([done, late]);
     clearTimeout(timer);
     const delivered = final as WatchRunView | null;
     if (delivered === null || delivered.state !== 'assigned') {
-      throw new Error(`the new run was not assigned: ${JSON.stringify(delivered)}`);
+      throw new Error(
+        `the new run was not assigned: ${JSON.stringify(delivered)}`,
+      );
     }
     const latency = (uploadingAt - markerAt) / 1000;
     const fdsAfterUpload = openFds();
@@ -223,9 +268,18 @@ async function main(): Promise<void> {
     await engine.close();
 
     // Stat polling (network shares), same tree, a fresh journal.
-    const pollingEngine = new Engine({ dataDir: path.join(work, 'app-polling'), client });
+    const pollingEngine = new Engine({
+      dataDir: path.join(work, 'app-polling'),
+      client,
+    });
     const polling = new WatchService({ engine: pollingEngine, client });
-    polling.addFolder({ path: root, projectId, settleSeconds, polling: true, ignoreExistingRuns: true });
+    polling.addFolder({
+      path: root,
+      projectId,
+      settleSeconds,
+      polling: true,
+      ignoreExistingRuns: true,
+    });
     await polling.start();
     const cpuPolling = await idleCpuPerMinute(idleSeconds);
     await polling.stop();

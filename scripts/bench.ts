@@ -295,7 +295,11 @@ async function transferSection() {
     const s3 = new URL(creds.endpoint_url ?? info.s3_endpoint);
     let t0 = performance.now();
     await inParallel(files, 2, async (f) => {
-      const key = `raw-bench/${path.basename(f)}`;
+      // The credentials reach only the user's upload area: take a key there.
+      const slot = await api(info.api_url, info.api_key, 'POST', '/api/v2/uploads-post-data/', {
+        destination_path: `gncv://raw-bench/${path.basename(f)}`,
+      });
+      const key: string = slot.s3.object_name;
       const signed = await signer.presign(
         {
           method: 'PUT',

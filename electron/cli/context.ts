@@ -14,6 +14,14 @@ import type { Auth } from '../engine/api/client.ts';
 import { ValidationError } from '../engine/errors.ts';
 import { hostKey } from '../service/session.ts';
 
+/**
+ * UsageError is bad input on the command line itself (an option, an
+ * argument, a missing credential): the command exits with 2.
+ */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
 /** An environment variable, with an empty value read as unset. */
 function env(name: string): string | undefined {
   const value = process.env[name];
@@ -115,7 +123,7 @@ export function resolveHost(opts: GlobalOptions): ResolvedHost {
     return { url: info.api_url, choice: { kind: 'sandbox' }, sandbox: info };
   }
   if (!/^https?:\/\//i.test(value)) {
-    throw new ValidationError(
+    throw new UsageError(
       `--host "${value}" is not a host: use sandbox, production, staging or an http(s):// URL`,
     );
   }
@@ -145,7 +153,7 @@ export function resolveAuth(opts: GlobalOptions, host: ResolvedHost): Auth {
   const apiKey = opts.apiKey ?? (opts.email ? undefined : env('GENCOVE_API_KEY'));
   const email = opts.email ?? (opts.apiKey ? undefined : env('GENCOVE_EMAIL'));
   if (apiKey && email) {
-    throw new ValidationError(
+    throw new UsageError(
       'Both an API key and an email were given: use one way to sign in',
     );
   }
@@ -153,7 +161,7 @@ export function resolveAuth(opts: GlobalOptions, host: ResolvedHost): Auth {
   if (email) {
     const password = opts.password ?? env('GENCOVE_PASSWORD');
     if (!password) {
-      throw new ValidationError(
+      throw new UsageError(
         `No password for ${email}: pass --password or set GENCOVE_PASSWORD`,
       );
     }
@@ -164,7 +172,7 @@ export function resolveAuth(opts: GlobalOptions, host: ResolvedHost): Auth {
       otp: async () => {
         const code = await ask('One-time code: ');
         if (!code) {
-          throw new ValidationError(
+          throw new UsageError(
             'The server asks for a one-time code and there is no terminal to type it: use an API key instead',
           );
         }
@@ -173,7 +181,7 @@ export function resolveAuth(opts: GlobalOptions, host: ResolvedHost): Auth {
     };
   }
   if (host.sandbox) return { kind: 'api-key', apiKey: host.sandbox.api_key };
-  throw new ValidationError(
+  throw new UsageError(
     'No credentials: pass --api-key or --email/--password, or set GENCOVE_API_KEY or GENCOVE_EMAIL and GENCOVE_PASSWORD',
   );
 }

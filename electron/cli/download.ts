@@ -5,7 +5,7 @@ import { DEFAULT_DOWNLOAD_TEMPLATE } from '../../shared/domain.ts';
 import type { DownloadRequest } from '../../shared/domain.ts';
 import { Engine } from '../engine/engine.ts';
 import { ValidationError } from '../engine/errors.ts';
-import { connect, engineDir } from './context.ts';
+import { connect, engineDir, UsageError } from './context.ts';
 import type { GlobalOptions } from './context.ts';
 import { exitCodeFor, followJob } from './run.ts';
 
@@ -33,17 +33,17 @@ export function checkDownloadArguments(
   opts: DownloadOptions,
 ): DownloadRequest {
   if (Boolean(opts.projectId) === Boolean(opts.sampleIds)) {
-    throw new ValidationError('Give exactly one of --project-id and --sample-ids');
+    throw new UsageError('Give exactly one of --project-id and --sample-ids');
   }
   if (opts.projectId && !UUID.test(opts.projectId)) {
-    throw new ValidationError(`--project-id "${opts.projectId}" is not a project UUID`);
+    throw new UsageError(`--project-id "${opts.projectId}" is not a project UUID`);
   }
   const sampleIds = splitList(opts.sampleIds);
   for (const id of sampleIds ?? []) {
-    if (!UUID.test(id)) throw new ValidationError(`--sample-ids: "${id}" is not a sample UUID`);
+    if (!UUID.test(id)) throw new UsageError(`--sample-ids: "${id}" is not a sample UUID`);
   }
   if (sampleIds && sampleIds.length === 0) {
-    throw new ValidationError('--sample-ids is empty');
+    throw new UsageError('--sample-ids is empty');
   }
   return {
     destination: path.resolve(destination),
@@ -78,7 +78,8 @@ export async function downloadCommand(
         }
       }
       if (final.error) lines.push(`  ${final.error.message}`);
-      process.stdout.write(lines.join('\n') + '\n');
+      const out = final.state === 'done' ? process.stdout : process.stderr;
+      out.write(lines.join('\n') + '\n');
     }
     process.exitCode = exitCodeFor(final);
   } finally {

@@ -4,8 +4,10 @@ import path from 'node:path';
 
 import { Engine } from '../engine/engine.ts';
 import { ValidationError } from '../engine/errors.ts';
-import { formatPlan } from '../engine/scan/plan.ts';
-import { connect, engineDir } from './context.ts';
+import { formatPlan, normaliseDestination } from '../engine/scan/plan.ts';
+import { plannedObjects } from '../engine/upload/job.ts';
+import type { UploadPlan } from '../../shared/domain.ts';
+import { connect, engineDir, UsageError } from './context.ts';
 import type { GlobalOptions } from './context.ts';
 import { formatBytes } from './output.ts';
 import { exitCodeFor, followJob } from './run.ts';
@@ -32,17 +34,17 @@ export function checkUploadArguments(
 ): { source: string; metadata: unknown; projectId?: string } {
   const resolved = path.resolve(source);
   if (!fs.existsSync(resolved)) {
-    throw new ValidationError(`Source ${resolved} does not exist`);
+    throw new UsageError(`Source ${resolved} does not exist`);
   }
   if (destination !== undefined && !destination.startsWith('gncv://')) {
-    throw new ValidationError(
+    throw new UsageError(
       `Destination "${destination}" must start with gncv:// (for example gncv://my-batch/)`,
     );
   }
   let projectId: string | undefined;
   if (opts.runProjectId !== undefined) {
     if (!UUID.test(opts.runProjectId)) {
-      throw new ValidationError(
+      throw new UsageError(
         `--run-project-id "${opts.runProjectId}" is not a project UUID`,
       );
     }
@@ -51,17 +53,63 @@ export function checkUploadArguments(
   let metadata: unknown = null;
   if (opts.metadata !== undefined) {
     if (!projectId) {
-      throw new ValidationError('--metadata needs --run-project-id');
+      throw new UsageError('--metadata needs --run-project-id');
     }
     try {
       metadata = JSON.parse(opts.metadata);
     } catch (err) {
-      throw new ValidationError(
+      throw new UsageError(
         `--metadata is not valid JSON: ${(err as Error).message}`,
       );
     }
   }
   return { source: resolved, metadata, projectId };
+}
+
+/**
+ * The fingerprint of what a plan uploads: every object's destination with
+ * its source files and sizes. Two plans with the same fingerprint send the
+ * same bytes to the same places.
+ */
+function planFingerprint(plan: UploadPlan): string {
+  return plannedObjects(plan)
+    .map(
+      (o) =>
+        `${o.read.destination}<${o.read.files.map((f) => `${f.path}:${f.size}`).join(',')}`,
+    )
+    .sort()
+    .join('\n');
+}
+
+interface UploadJobRequest {
+  plan: UploadPlan;
+  projectId?: string;
+}
+
+/**
+ * findUnfinishedUpload returns the newest upload job of the journal that was
+ * interrupted (Ctrl-C, a crash, a failure) for the same source, project and
+ * (when given) destination: running the same command again takes it up.
+ */
+function findUnfinishedUpload(
+  engine: Engine,
+  source: string,
+  destination: string | undefined,
+  projectId: string | undefined,
+): { id: string; request: UploadJobRequest } | null {
+  const wanted = destination === undefined ? undefined : normaliseDestination(destination);
+  const jobs = engine.journal
+    .listJobs(['queued', 'running', 'retrying', 'paused', 'cancelled', 'failed'])
+    .filter((job) => job.kind === 'upload');
+  for (const job of jobs.reverse()) {
+    const request = job.request as UploadJobRequest;
+    const roots = request.plan?.roots ?? [];
+    if (roots.length !== 1 || roots[0] !== source) continue;
+    if ((request.projectId ?? undefined) !== projectId) continue;
+    if (wanted !== undefined && request.plan.destination !== wanted) continue;
+    return { id: job.id, request };
+  }
+  return null;
 }
 
 export async function uploadCommand(
@@ -71,17 +119,29 @@ export async function uploadCommand(
 ): Promise<void> {
   const args = checkUploadArguments(source, destination, opts);
   const { client, host } = await connect(opts);
+  if (args.projectId) {
+    // A project that does not exist is said now, before any byte moves.
+    await client.getProject(args.projectId);
+  }
   const engine = new Engine({ dataDir: engineDir(opts, host), client });
   try {
-    const plan = await engine.plan([args.source], {
+    const previous = findUnfinishedUpload(
+      engine,
+      args.source,
       destination,
+      args.projectId,
+    );
+    const plan = await engine.plan([args.source], {
+      destination: destination ?? previous?.request.plan.destination,
       includeUndetermined: opts.includeUndetermined,
       verifyContents: opts.verify !== false,
     });
     if (!opts.json) process.stdout.write(formatPlan(plan) + '\n');
     const included = plan.samples.filter((s) => s.included);
+    const left = plan.samples.length - included.length;
     if (opts.dryRun) {
       if (opts.json) process.stdout.write(JSON.stringify({ plan }, null, 2) + '\n');
+      process.exitCode = included.length === 0 || left > 0 ? 1 : 0;
       return;
     }
     if (included.length === 0) {
@@ -90,22 +150,35 @@ export async function uploadCommand(
         `Nothing to upload from ${args.source}: no sample without errors was found`,
       );
     }
-    if (!opts.json) {
-      process.stdout.write(
-        `Uploading ${included.length} sample(s), ${formatBytes(plan.totalBytes)} to ${plan.destination}\n`,
-      );
+    let jobId: string;
+    if (previous && planFingerprint(previous.request.plan) === planFingerprint(plan)) {
+      jobId = previous.id;
+      engine.resumeJob(jobId);
+      if (!opts.json) {
+        process.stdout.write(
+          `Resuming the interrupted upload to ${plan.destination}: finished parts are not sent again.\n`,
+        );
+      }
+    } else {
+      if (!opts.json) {
+        process.stdout.write(
+          `Uploading ${included.length} sample(s), ${formatBytes(plan.totalBytes)} to ${plan.destination}\n`,
+        );
+      }
+      jobId = engine.enqueueUpload(plan, {
+        projectId: args.projectId,
+        metadata: args.metadata,
+      });
     }
-    const jobId = engine.enqueueUpload(plan, {
-      projectId: args.projectId,
-      metadata: args.metadata,
-    });
     const final = await followJob(engine, jobId, { quiet: opts.json });
     if (opts.json) {
       process.stdout.write(JSON.stringify({ plan, result: final }, null, 2) + '\n');
     } else {
-      printUploadSummary(final);
+      printUploadSummary(final, left);
     }
-    process.exitCode = exitCodeFor(final);
+    const code = exitCodeFor(final);
+    // Samples left out for errors make the run incomplete: say so in the code.
+    process.exitCode = code === 0 && left > 0 ? 1 : code;
   } finally {
     await engine.close();
   }
@@ -113,16 +186,25 @@ export async function uploadCommand(
 
 function printUploadSummary(
   final: Awaited<ReturnType<typeof followJob>>,
+  leftOut: number,
 ): void {
-  const failed = final.files.filter((f) => f.state === 'failed');
-  const skipped = final.files.filter((f) => f.state === 'skipped');
+  const count = (state: string) => final.files.filter((f) => f.state === state).length;
   const lines = [
-    `Upload ${final.state}: ${final.files.length - failed.length - skipped.length} uploaded, ${skipped.length} already there, ${failed.length} failed`,
+    `Upload ${final.state}: ${count('done')} uploaded, ${count('skipped')} already there, ${count('failed')} failed` +
+      (count('cancelled') + count('queued') > 0
+        ? `, ${count('cancelled') + count('queued')} not finished (run the same command again to resume)`
+        : ''),
   ];
-  for (const f of failed) lines.push(`  failed: ${f.name}: ${f.error ?? 'unknown error'}`);
-  if (final.error) lines.push(`  ${final.error.message}`);
+  for (const f of final.files) {
+    if (f.state === 'failed') lines.push(`  failed: ${f.name}: ${f.error ?? 'unknown error'}`);
+  }
+  if (final.error && final.state !== 'cancelled') lines.push(`  ${final.error.message}`);
   for (const a of final.assigned ?? []) {
     lines.push(`  assigned ${a.clientId} as sample ${a.sampleId}`);
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  if (leftOut > 0) {
+    lines.push(`  ${leftOut} sample(s) left out because of the problems listed in the plan`);
+  }
+  const out = final.state === 'done' ? process.stdout : process.stderr;
+  out.write(lines.join('\n') + '\n');
 }

@@ -29,24 +29,35 @@ export interface WatchCommandOptions extends GlobalOptions {
   once?: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+const UUID =
+  /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
 /**
  * checkWatchArguments turns the command line into folder options, or
  * throws a ValidationError saying which option is wrong and why. The folder
  * need not exist (it is watched until it appears).
  */
-export function checkWatchArguments(folder: string, opts: WatchCommandOptions): AddWatchFolderOptions {
+export function checkWatchArguments(
+  folder: string,
+  opts: WatchCommandOptions,
+): AddWatchFolderOptions {
   if (typeof folder !== 'string' || folder.trim() === '') {
     throw new ValidationError('Give the folder to watch');
   }
   if (!opts.projectId) {
-    throw new ValidationError('--project-id is required: the project the runs are assigned to');
+    throw new ValidationError(
+      '--project-id is required: the project the runs are assigned to',
+    );
   }
   if (!UUID.test(opts.projectId)) {
-    throw new ValidationError(`--project-id "${opts.projectId}" is not a project UUID`);
+    throw new ValidationError(
+      `--project-id "${opts.projectId}" is not a project UUID`,
+    );
   }
-  if (opts.destination !== undefined && !opts.destination.startsWith('gncv://')) {
+  if (
+    opts.destination !== undefined &&
+    !opts.destination.startsWith('gncv://')
+  ) {
     throw new ValidationError(
       `--destination "${opts.destination}" must start with gncv:// (for example gncv://my-project/runs/)`,
     );
@@ -56,14 +67,25 @@ export function checkWatchArguments(folder: string, opts: WatchCommandOptions): 
     try {
       metadata = JSON.parse(opts.metadata);
     } catch (err) {
-      throw new ValidationError(`--metadata is not valid JSON: ${(err as Error).message}`);
+      throw new ValidationError(
+        `--metadata is not valid JSON: ${(err as Error).message}`,
+      );
     }
   }
   let settleSeconds: number | undefined;
   if (opts.settleSeconds !== undefined) {
-    settleSeconds = typeof opts.settleSeconds === 'number' ? opts.settleSeconds : Number(opts.settleSeconds);
-    if (!Number.isFinite(settleSeconds) || settleSeconds < 0 || String(opts.settleSeconds).trim() === '') {
-      throw new ValidationError(`--settle-seconds "${opts.settleSeconds}" is not a number of seconds (0 or more)`);
+    settleSeconds =
+      typeof opts.settleSeconds === 'number'
+        ? opts.settleSeconds
+        : Number(opts.settleSeconds);
+    if (
+      !Number.isFinite(settleSeconds) ||
+      settleSeconds < 0 ||
+      String(opts.settleSeconds).trim() === ''
+    ) {
+      throw new ValidationError(
+        `--settle-seconds "${opts.settleSeconds}" is not a number of seconds (0 or more)`,
+      );
     }
   }
   return {
@@ -78,7 +100,10 @@ export function checkWatchArguments(folder: string, opts: WatchCommandOptions): 
 }
 
 /** watchCommand runs `gencove-desktop watch`; sets process.exitCode. */
-export async function watchCommand(folder: string, opts: WatchCommandOptions): Promise<void> {
+export async function watchCommand(
+  folder: string,
+  opts: WatchCommandOptions,
+): Promise<void> {
   const options = checkWatchArguments(folder, opts);
   const { client, host } = await connect(opts);
   const engine = new Engine({
@@ -92,12 +117,15 @@ export async function watchCommand(folder: string, opts: WatchCommandOptions): P
     engine,
     client,
     log: (level, msg) => {
-      if (level === 'error' || level === 'warn') process.stderr.write(`${msg}\n`);
+      if (level === 'error' || level === 'warn')
+        process.stderr.write(`${msg}\n`);
     },
   });
   const printer = new WatchPrinter(opts.json === true);
   const unsubscribeRuns = service.onDidChangeRun((e) => printer.run(e.run));
-  const unsubscribeFolders = service.onDidChangeFolder((f) => printer.folder(f));
+  const unsubscribeFolders = service.onDidChangeFolder((f) =>
+    printer.folder(f),
+  );
   try {
     const added = service.addFolder(options);
     if (opts.once) {
@@ -108,7 +136,9 @@ export async function watchCommand(folder: string, opts: WatchCommandOptions): P
     }
     await service.start();
     await untilInterrupted();
-    process.stderr.write('\nStopping: uploads in progress continue on the next start.\n');
+    process.stderr.write(
+      '\nStopping: uploads in progress continue on the next start.\n',
+    );
     await service.stop();
   } finally {
     unsubscribeRuns();
@@ -128,7 +158,7 @@ export function exitCodeForFolder(view: WatchFolderView): number {
   return view.runs.some((r) => r.state === 'failed') ? 1 : 0;
 }
 
-/** Resolves on the first SIGINT or SIGTERM (keeps the process alive meanwhile). */
+/** Resolves on the first SIGINT or SIGTERM (keeping the process alive). */
 function untilInterrupted(): Promise<void> {
   return new Promise((resolve) => {
     // The service's timers do not hold the process open: this one does.
@@ -144,7 +174,7 @@ function untilInterrupted(): Promise<void> {
   });
 }
 
-/** Prints one line per change of a run's state or message, and of a folder's status. */
+/** Prints a line per change of a run's state or message, or a folder's status. */
 class WatchPrinter {
   readonly #isJson: boolean;
   readonly #lastRun = new Map<string, string>();
@@ -162,7 +192,9 @@ class WatchPrinter {
       process.stdout.write(`${JSON.stringify({ event: 'run', run })}\n`);
       return;
     }
-    process.stdout.write(`${stamp()} ${run.name}  ${run.state}: ${run.message}\n`);
+    process.stdout.write(
+      `${stamp()} ${run.name}  ${run.state}: ${run.message}\n`,
+    );
   }
 
   folder(folder: WatchFolderView): void {
@@ -170,21 +202,30 @@ class WatchPrinter {
     if (key === this.#lastFolder) return;
     this.#lastFolder = key;
     if (this.#isJson) {
-      process.stdout.write(`${JSON.stringify({ event: 'folder', folder: { ...folder, runs: undefined } })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ event: 'folder', folder: { ...folder, runs: undefined } })}\n`,
+      );
       return;
     }
-    process.stdout.write(`${stamp()} [${folder.path}] ${folder.status}: ${folder.message}\n`);
+    process.stdout.write(
+      `${stamp()} [${folder.path}] ${folder.status}: ${folder.message}\n`,
+    );
   }
 
   summary(view: WatchFolderView): void {
     if (this.#isJson) {
-      process.stdout.write(`${JSON.stringify({ event: 'summary', folder: view })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ event: 'summary', folder: view })}\n`,
+      );
       return;
     }
     const counts = new Map<string, number>();
-    for (const run of view.runs) counts.set(run.state, (counts.get(run.state) ?? 0) + 1);
+    for (const run of view.runs)
+      counts.set(run.state, (counts.get(run.state) ?? 0) + 1);
     const parts = [...counts].map(([state, n]) => `${n} ${state}`);
-    const lines = [`${view.path}: ${view.runs.length} run folder(s)${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`];
+    const lines = [
+      `${view.path}: ${view.runs.length} run folder(s)${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`,
+    ];
     for (const run of view.runs) {
       const detail =
         run.state === 'assigned'
@@ -192,7 +233,8 @@ class WatchPrinter {
           : run.message;
       lines.push(`  ${run.name}  ${run.state}${detail ? `: ${detail}` : ''}`);
     }
-    if (view.status === 'missing' || view.status === 'unreadable') lines.push(`  ${view.message}`);
+    if (view.status === 'missing' || view.status === 'unreadable')
+      lines.push(`  ${view.message}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
 }

@@ -322,6 +322,32 @@ export class Engine {
     return ids;
   }
 
+  /**
+   * resumeJob takes up one unfinished job of the journal, whatever stopped
+   * it: left queued or running by a process that died (queued again), paused
+   * (resumed), cancelled or failed (retried). Finished work is kept: parts
+   * already uploaded are not sent again and an assignment is never repeated.
+   * Returns false when the job is unknown, done, or already active here.
+   */
+  resumeJob(id: string): boolean {
+    this.#assertOpen();
+    if (this.#jobs.has(id)) {
+      const state = this.#scheduler.get(id)?.state;
+      if (state === 'paused') return this.#scheduler.resume(id);
+      return this.#scheduler.retry(id);
+    }
+    const record = this.journal.getJob(id);
+    if (!record || record.state === 'done') {
+      return false;
+    }
+    this.#register(record);
+    if (record.state === 'paused') return this.#scheduler.resume(id);
+    if (record.state === 'failed' || record.state === 'cancelled') {
+      return this.#scheduler.retry(id);
+    }
+    return true;
+  }
+
   /** whenIdle resolves when no job is queued, running or waiting to retry. */
   whenIdle(): Promise<void> {
     return this.#scheduler.whenIdle();

@@ -25,6 +25,7 @@ import {
   uploadStatusJson,
   type UploadRow,
 } from '../records.ts';
+import type { S3Credentials } from '../s3/handler.ts';
 import { groupSheetRows } from '../samplesheet.ts';
 import {
   errorText,
@@ -163,14 +164,23 @@ export function lookupCredentials(
   ctx: SandboxContext,
   accessKeyId: string,
 ):
-  | { secretAccessKey: string; sessionToken: string; expiresAt: Date }
+  | S3Credentials
   | undefined {
   const row = ctx.db
     .prepare(
-      'SELECT secret_access_key, session_token, expires_at FROM upload_credentials WHERE access_key_id = ?',
+      `SELECT c.secret_access_key, c.session_token, c.expires_at, c.user_id,
+              u.organization_id
+         FROM upload_credentials c JOIN users u ON u.id = c.user_id
+        WHERE c.access_key_id = ?`,
     )
     .get(accessKeyId) as
-    | { secret_access_key: string; session_token: string; expires_at: number }
+    | {
+        secret_access_key: string;
+        session_token: string;
+        expires_at: number;
+        user_id: string;
+        organization_id: string;
+      }
     | undefined;
   if (!row) {
     return undefined;
@@ -179,6 +189,8 @@ export function lookupCredentials(
     secretAccessKey: row.secret_access_key,
     sessionToken: row.session_token,
     expiresAt: new Date(row.expires_at),
+    // The same area uploads-post-data hands out object names in.
+    keyPrefix: `organization/${row.organization_id}/user/${row.user_id}/uploads/`,
   };
 }
 

@@ -48,6 +48,12 @@ export interface S3Credentials {
   sessionToken: string;
   /** From this instant on, requests fail with 400 ExpiredToken. */
   expiresAt: Date;
+  /**
+   * When set, the credentials reach only keys starting with this prefix (as
+   * an STS session policy scopes temporary credentials to one area); any
+   * other key is refused with 403 AccessDenied.
+   */
+  keyPrefix?: string;
 }
 
 /** Options of createS3Handler. */
@@ -211,6 +217,12 @@ async function handle(
   }
   if (key !== undefined) {
     checkKey(key);
+  }
+  const prefix = auth.credentials.keyPrefix;
+  if (prefix !== undefined && (key === undefined || !key.startsWith(prefix))) {
+    throw s3Errors.accessDenied(
+      'These credentials reach only their own upload area.',
+    );
   }
 
   const query = new Map<string, string>();

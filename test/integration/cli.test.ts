@@ -194,16 +194,23 @@ describe('gencove-desktop against the sandbox', () => {
 });
 
 describe('gencove-desktop refuses bad input clearly', () => {
-  const cases: { name: string; args: () => string[]; message: RegExp }[] = [
+  const cases: {
+    name: string;
+    args: () => string[];
+    message: RegExp;
+    code: number;
+  }[] = [
     {
       name: 'a destination not starting with gncv://',
       args: () => ['upload', work, 's3://bucket/'],
       message: /must start with gncv:\/\//,
+      code: 2,
     },
     {
       name: 'a project id that is not a UUID',
       args: () => ['upload', work, '--run-project-id', 'not-a-uuid'],
       message: /not a project UUID/,
+      code: 2,
     },
     {
       name: 'metadata that is not JSON',
@@ -216,11 +223,13 @@ describe('gencove-desktop refuses bad input clearly', () => {
         '{oops',
       ],
       message: /--metadata is not valid JSON/,
+      code: 2,
     },
     {
       name: 'a source that does not exist',
       args: () => ['upload', path.join(work, 'missing')],
       message: /does not exist/,
+      code: 2,
     },
     {
       name: 'a folder with no FASTQ files',
@@ -231,6 +240,7 @@ describe('gencove-desktop refuses bad input clearly', () => {
         return ['upload', empty];
       },
       message: /[Nn]othing to upload|[Nn]o FASTQ/,
+      code: 1,
     },
     {
       name: 'a wrong password',
@@ -242,11 +252,13 @@ describe('gencove-desktop refuses bad input clearly', () => {
         'wrong-password',
       ],
       message: /password|credentials/i,
+      code: 1,
     },
     {
       name: 'a server that is not running',
       args: () => ['projects', '--host', 'http://127.0.0.1:9', '--api-key', 'x'],
       message: /refused|not running|reach/i,
+      code: 1,
     },
     {
       name: 'an unknown host',
@@ -258,14 +270,15 @@ describe('gencove-desktop refuses bad input clearly', () => {
         'x',
       ],
       message: /no-such-host\.invalid/,
+      code: 1,
     },
   ];
 
   for (const c of cases) {
-    it(`rejects ${c.name} with exit 1 and no stack trace`, async () => {
+    it(`rejects ${c.name} with exit ${c.code} and no stack trace`, async () => {
       const result = await runCli(c.args(), env);
 
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(c.code);
       expect(result.stderr).toMatch(c.message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     });
@@ -276,7 +289,8 @@ describe('gencove-desktop refuses bad input clearly', () => {
 
     const result = await runCli(['upload', corrupt, '--dry-run'], env);
 
-    expect(result.code).toBe(0);
+    // Samples left out for errors make the exit code say so, even in a dry run.
+    expect(result.code).toBe(1);
     for (const name of [
       'EMPTY_R1.fastq.gz',
       'TRUNCATED_R1.fastq.gz',

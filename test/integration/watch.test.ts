@@ -33,7 +33,10 @@ import {
   writeRunLikeAnInstrument,
 } from '../../electron/engine/watch/testing.ts';
 import { WatchService } from '../../electron/engine/watch/watchService.ts';
-import type { WatchRunEvent, WatchTimings } from '../../electron/engine/watch/watchService.ts';
+import type {
+  WatchRunEvent,
+  WatchTimings,
+} from '../../electron/engine/watch/watchService.ts';
 import { watchCommand } from '../../electron/cli/watch.ts';
 import { startSandbox } from '../../sandbox/server.ts';
 import type { RunningSandbox } from '../../sandbox/server.ts';
@@ -49,7 +52,13 @@ const FAST: Partial<WatchTimings> = {
   rescanMs: 1_000,
   pollingIntervalMs: 200,
   minGapMs: 300,
-  retryPolicy: { baseMs: 200, maxMs: 800, factor: 2, maxAttempts: Number.POSITIVE_INFINITY, jitter: 'none' },
+  retryPolicy: {
+    baseMs: 200,
+    maxMs: 800,
+    factor: 2,
+    maxAttempts: Number.POSITIVE_INFINITY,
+    jitter: 'none',
+  },
 };
 
 let work: string;
@@ -60,7 +69,11 @@ const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   work = await makeTempDir('integration');
-  sandbox = await startSandbox({ dataDir: path.join(work, 'sandbox'), port: 0, pipelineStepMs: 50 });
+  sandbox = await startSandbox({
+    dataDir: path.join(work, 'sandbox'),
+    port: 0,
+    pipelineStepMs: 50,
+  });
   client = new GencoveClient({
     host: sandbox.info.api_url,
     auth: { kind: 'api-key', apiKey: sandbox.info.api_key },
@@ -95,11 +108,21 @@ function startApp(dataDir: string, timings: Partial<WatchTimings> = FAST) {
   return { engine, service, events, close };
 }
 
-function runOf(service: WatchService, folderId: string, runId: string): WatchRunView | undefined {
+function runOf(
+  service: WatchService,
+  folderId: string,
+  runId: string,
+): WatchRunView | undefined {
   return service.getFolder(folderId).runs.find((r) => r.runId === runId);
 }
 
-function untilRunState(service: WatchService, folderId: string, runId: string, state: WatchRunView['state'], timeoutMs = 30_000) {
+function untilRunState(
+  service: WatchService,
+  folderId: string,
+  runId: string,
+  state: WatchRunView['state'],
+  timeoutMs = 30_000,
+) {
   return waitFor(
     `run ${runId} to be ${state}`,
     () => {
@@ -120,18 +143,28 @@ function countRows(engine: Engine, sql: string, ...args: string[]): number {
   return (engine.journal.db.prepare(sql).get(...args) as { n: number }).n;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> =>
+  new Promise((r) => setTimeout(r, ms));
 
 describe('watch folders (integration)', () => {
   it('uploads a run that an instrument writes over time once, and never again after a restart or a copy under another name', async () => {
     const dir = path.join(work, 'once');
     const root = path.join(dir, 'instrument');
     fs.mkdirSync(root, { recursive: true });
-    const source = copyRunAs(RUNS.nextseq2000, path.join(dir, 'src'), RUNS.nextseq2000, 'ONCE_VH00567_1_AAAGLG7HV');
+    const source = copyRunAs(
+      RUNS.nextseq2000,
+      path.join(dir, 'src'),
+      RUNS.nextseq2000,
+      'ONCE_VH00567_1_AAAGLG7HV',
+    );
     const projectId = projectIds[0]!;
     const dataDir = path.join(dir, 'app');
     const first = startApp(dataDir);
-    const folder = first.service.addFolder({ path: root, projectId, settleSeconds: 1 });
+    const folder = first.service.addFolder({
+      path: root,
+      projectId,
+      settleSeconds: 1,
+    });
     const runId = 'ONCE_VH00567_1_AAAGLG7HV';
 
     // The instrument starts before the watcher: a FASTQ is half written
@@ -152,24 +185,53 @@ describe('watch folders (integration)', () => {
         if (/Complete/.test(file)) lastMarkerAt = Date.now();
       },
     });
-    await waitFor('a FASTQ being written', () =>
-      fs.existsSync(path.join(root, RUNS.nextseq2000, 'Analysis/1/Data/fastq/PhiX_S1_L001_R1_001.fastq.gz')) || undefined,
+    await waitFor(
+      'a FASTQ being written',
+      () =>
+        fs.existsSync(
+          path.join(
+            root,
+            RUNS.nextseq2000,
+            'Analysis/1/Data/fastq/PhiX_S1_L001_R1_001.fastq.gz',
+          ),
+        ) || undefined,
     );
     await first.service.start();
     await writing;
-    const assigned = await untilRunState(first.service, folder.id, runId, 'assigned');
+    const assigned = await untilRunState(
+      first.service,
+      folder.id,
+      runId,
+      'assigned',
+    );
 
     // Nothing was planned or uploaded before the last marker arrived.
-    const early = first.events.filter((e) => e.at < lastMarkerAt && e.run.runId === runId);
+    const early = first.events.filter(
+      (e) => e.at < lastMarkerAt && e.run.runId === runId,
+    );
     expect(early.length).toBeGreaterThan(0);
-    expect(new Set(early.map((e) => e.run.state))).toEqual(new Set(['waiting-for-run']));
-    expect(early.some((e) => e.run.missingMarkers.includes('CopyComplete.txt'))).toBe(true);
-    const states = first.events.filter((e) => e.run.runId === runId).map((e) => e.run.state);
-    expect(states.filter((s, i) => s !== states[i - 1])).toEqual(['waiting-for-run', 'settling', 'planned', 'uploading', 'assigned']);
+    expect(new Set(early.map((e) => e.run.state))).toEqual(
+      new Set(['waiting-for-run']),
+    );
+    expect(
+      early.some((e) => e.run.missingMarkers.includes('CopyComplete.txt')),
+    ).toBe(true);
+    const states = first.events
+      .filter((e) => e.run.runId === runId)
+      .map((e) => e.run.state);
+    expect(states.filter((s, i) => s !== states[i - 1])).toEqual([
+      'waiting-for-run',
+      'settling',
+      'planned',
+      'uploading',
+      'assigned',
+    ]);
     expect(assigned.assigned.map((a) => a.clientId)).toEqual(['PhiX']);
     expect(assigned.plan).toMatchObject({
       includedSamples: 1,
-      destination: expect.stringMatching(/^gncv:\/\/Sandbox-[^/]+\/210628_VH00567_1_AAAGLG7HV\/$/),
+      destination: expect.stringMatching(
+        /^gncv:\/\/Sandbox-[^/]+\/210628_VH00567_1_AAAGLG7HV\/$/,
+      ),
     });
     expect(await samplesOf(projectId, ['PhiX'])).toHaveLength(1);
     const jobId = assigned.jobId!;
@@ -179,20 +241,59 @@ describe('watch folders (integration)', () => {
     await first.close();
     const second = startApp(dataDir);
     await second.service.start();
-    expect(runOf(second.service, folder.id, runId)).toMatchObject({ state: 'assigned', jobId });
+    expect(runOf(second.service, folder.id, runId)).toMatchObject({
+      state: 'assigned',
+      jobId,
+    });
     fs.cpSync(source, path.join(root, 'copy of the run'), { recursive: true });
     const seen = await waitFor('the copy to be recognised', () => {
       const run = runOf(second.service, folder.id, runId);
-      return run?.copies.some((c) => c.endsWith('copy of the run')) ? run : undefined;
+      return run?.copies.some((c) => c.endsWith('copy of the run'))
+        ? run
+        : undefined;
     });
     await sleep(1_500);
 
     expect(seen).toMatchObject({ state: 'assigned', jobId });
-    expect(runOf(second.service, folder.id, runId)).toMatchObject({ state: 'assigned', jobId });
+    expect(runOf(second.service, folder.id, runId)).toMatchObject({
+      state: 'assigned',
+      jobId,
+    });
     expect(await samplesOf(projectId, ['PhiX'])).toHaveLength(1);
-    expect(countRows(second.engine, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'upload'")).toBe(1);
-    expect(countRows(second.engine, 'SELECT COUNT(*) AS n FROM watch_runs WHERE run_id = ?', runId)).toBe(1);
+    expect(
+      countRows(
+        second.engine,
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'upload'",
+      ),
+    ).toBe(1);
+    expect(
+      countRows(
+        second.engine,
+        'SELECT COUNT(*) AS n FROM watch_runs WHERE run_id = ?',
+        runId,
+      ),
+    ).toBe(1);
     expect(second.engine.snapshots().filter((s) => s.id !== jobId)).toEqual([]);
+
+    // Another watch folder of the same project holding the same run (say,
+    // the instrument's network copy) does not deliver it again either.
+    const mirror = path.join(dir, 'mirror');
+    fs.mkdirSync(mirror);
+    fs.cpSync(source, path.join(mirror, RUNS.nextseq2000), { recursive: true });
+    const other = second.service.addFolder({
+      path: mirror,
+      projectId,
+      settleSeconds: 1,
+    });
+    const duplicate = await untilRunState(
+      second.service,
+      other.id,
+      runId,
+      'duplicate',
+    );
+    expect(duplicate.message).toContain(root);
+    expect(duplicate.jobId).toBeNull();
+    expect(await samplesOf(projectId, ['PhiX'])).toHaveLength(1);
   });
 
   it('continues an upload after the watcher process is killed mid-run, without sending anything twice', async () => {
@@ -208,17 +309,38 @@ describe('watch folders (integration)', () => {
 
     // The child goes through a proxy that slows every upload request, so
     // that it can be killed with some objects done and others not.
-    const proxy: RecordingProxy = await startRecordingProxy(sandbox.info.api_url);
+    const proxy: RecordingProxy = await startRecordingProxy(
+      sandbox.info.api_url,
+    );
     cleanups.push(() => proxy.close());
-    proxy.hook = (req) => (req.path.startsWith('/api/') ? { kind: 'forward' } : { kind: 'forward', delayMs: 300 });
-    const child = spawnWatcher(dir, { apiUrl: proxy.url, dataDir, root, projectId });
+    proxy.hook = (req) =>
+      req.path.startsWith('/api/')
+        ? { kind: 'forward' }
+        : { kind: 'forward', delayMs: 300 };
+    const child = spawnWatcher(dir, {
+      apiUrl: proxy.url,
+      dataDir,
+      root,
+      projectId,
+    });
     // An object is stored by a PutObject (small files) or by the
     // CompleteMultipartUpload of a multipart upload.
-    const isStoring = (r: { path: string; method: string; query: URLSearchParams }) =>
+    const isStoring = (r: {
+      path: string;
+      method: string;
+      query: URLSearchParams;
+    }) =>
       !r.path.startsWith('/api/') &&
-      ((r.method === 'PUT' && !r.query.has('partNumber')) || (r.method === 'POST' && r.query.has('uploadId')));
-    const completed = () => proxy.requests.filter((r) => isStoring(r) && r.status === 200);
-    await waitFor('one object stored by the child', () => (completed().length > 0 ? true : undefined), 30_000, () => child.output());
+      ((r.method === 'PUT' && !r.query.has('partNumber')) ||
+        (r.method === 'POST' && r.query.has('uploadId')));
+    const completed = () =>
+      proxy.requests.filter((r) => isStoring(r) && r.status === 200);
+    await waitFor(
+      'one object stored by the child',
+      () => (completed().length > 0 ? true : undefined),
+      30_000,
+      () => child.output(),
+    );
     child.kill();
     await child.exited;
     const doneBeforeCrash = completed().map((r) => r.path);
@@ -226,7 +348,14 @@ describe('watch folders (integration)', () => {
     const requestsBeforeRestart = proxy.requests.length;
 
     // Restart in this process, through the same proxy.
-    const engine = new Engine({ dataDir, client: new GencoveClient({ host: proxy.url, auth: { kind: 'api-key', apiKey: sandbox.info.api_key } }), s3Endpoint: proxy.url });
+    const engine = new Engine({
+      dataDir,
+      client: new GencoveClient({
+        host: proxy.url,
+        auth: { kind: 'api-key', apiKey: sandbox.info.api_key },
+      }),
+      s3Endpoint: proxy.url,
+    });
     const service = new WatchService({ engine, client, timings: FAST });
     cleanups.push(async () => {
       await service.stop();
@@ -238,18 +367,35 @@ describe('watch folders (integration)', () => {
     const before = view[0]!.runs.find((r) => r.runId === runId)!;
     expect(before.state).toBe('uploading');
     await service.start();
-    const assigned = await untilRunState(service, view[0]!.id, runId, 'assigned', 60_000);
+    const assigned = await untilRunState(
+      service,
+      view[0]!.id,
+      runId,
+      'assigned',
+      60_000,
+    );
 
     expect(assigned.jobId).toBe(before.jobId);
-    expect(assigned.assigned.map((a) => a.clientId).sort()).toEqual([...clientIds].sort());
+    expect(assigned.assigned.map((a) => a.clientId).sort()).toEqual(
+      [...clientIds].sort(),
+    );
     const samples = await samplesOf(projectId, clientIds);
-    expect(samples.map((s) => s.client_id).sort()).toEqual([...clientIds].sort());
-    const after = proxy.requests.slice(requestsBeforeRestart).filter((r) => isStoring(r) || r.query.has('partNumber'));
+    expect(samples.map((s) => s.client_id).sort()).toEqual(
+      [...clientIds].sort(),
+    );
+    const after = proxy.requests
+      .slice(requestsBeforeRestart)
+      .filter((r) => isStoring(r) || r.query.has('partNumber'));
     expect(after.length).toBeGreaterThan(0);
     for (const done of doneBeforeCrash) {
-      expect(after.filter((r) => r.path === done).map((r) => r.method), `${done} is not sent again`).toEqual([]);
+      expect(
+        after.filter((r) => r.path === done).map((r) => r.method),
+        `${done} is not sent again`,
+      ).toEqual([]);
     }
-    expect(countRows(engine, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'upload'")).toBe(1);
+    expect(
+      countRows(engine, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'upload'"),
+    ).toBe(1);
   });
 
   it('holds runs with bad input, says why on each, and uploads nothing', async () => {
@@ -258,60 +404,170 @@ describe('watch folders (integration)', () => {
     fs.mkdirSync(root, { recursive: true });
     const projectId = projectIds[2] ?? projectIds[0]!;
     const app = startApp(path.join(dir, 'app'));
-    const folder = app.service.addFolder({ path: root, projectId, settleSeconds: 1 });
+    const folder = app.service.addFolder({
+      path: root,
+      projectId,
+      settleSeconds: 1,
+    });
     const before = (await client.listProjectSamples(projectId)).length;
 
     // Markers never come: a NextSeq 2000 run without CopyComplete.txt.
-    const noMarker = copyRunAs(RUNS.nextseq2000, root, 'no-marker', 'BAD1_VH00567_1_AAAGLG7HV');
+    const noMarker = copyRunAs(
+      RUNS.nextseq2000,
+      root,
+      'no-marker',
+      'BAD1_VH00567_1_AAAGLG7HV',
+    );
     fs.rmSync(path.join(noMarker, 'CopyComplete.txt'));
     // A FASTQ that never settles: it keeps growing (valid gzip members).
-    const growing = copyRunAs(RUNS.iseq, root, 'never-settles', 'BAD2_FS10000482_42_BPG80712-1010');
-    const growingFile = path.join(growing, 'Alignment_1/20200124_110517/Fastq/412_S1_L001_R1_001.fastq.gz');
-    const member = fs.readFileSync(path.join(repoRoot, '../shared/data/naming/SAMPLE1_R1.fastq.gz'));
-    const grower = setInterval(() => fs.appendFileSync(growingFile, member), 150);
+    const growing = copyRunAs(
+      RUNS.iseq,
+      root,
+      'never-settles',
+      'BAD2_FS10000482_42_BPG80712-1010',
+    );
+    const growingFile = path.join(
+      growing,
+      'Alignment_1/20200124_110517/Fastq/412_S1_L001_R1_001.fastq.gz',
+    );
+    const member = fs.readFileSync(
+      path.join(repoRoot, '../shared/data/naming/SAMPLE1_R1.fastq.gz'),
+    );
+    const grower = setInterval(
+      () => fs.appendFileSync(growingFile, member),
+      150,
+    );
     cleanups.push(async () => clearInterval(grower));
     // A run FASTQ whose last gzip member is truncated.
-    const truncated = copyRunAs(RUNS.miseq, root, 'truncated', 'BAD3_M00119_0068_AMS0002022-00300');
-    copyShared('corrupt/TRUNCATED_R1.fastq.gz', path.join(truncated, 'Data/Intensities/BaseCalls/Nextera2BP_kapa_S1_L001_R1_001.fastq.gz'));
+    const truncated = copyRunAs(
+      RUNS.miseq,
+      root,
+      'truncated',
+      'BAD3_M00119_0068_AMS0002022-00300',
+    );
+    copyShared(
+      'corrupt/TRUNCATED_R1.fastq.gz',
+      path.join(
+        truncated,
+        'Data/Intensities/BaseCalls/Nextera2BP_kapa_S1_L001_R1_001.fastq.gz',
+      ),
+    );
     // A sample of the sample sheet without files.
-    const missingSample = copyRunAs(RUNS.iseq, root, 'missing-sample', 'BAD4_FS10000482_42_BPG80712-1010');
+    const missingSample = copyRunAs(
+      RUNS.iseq,
+      root,
+      'missing-sample',
+      'BAD4_FS10000482_42_BPG80712-1010',
+    );
     for (const read of ['R1', 'R2']) {
-      fs.rmSync(path.join(missingSample, `Alignment_1/20200124_110517/Fastq/TaoP3_S3_L001_${read}_001.fastq.gz`));
+      fs.rmSync(
+        path.join(
+          missingSample,
+          `Alignment_1/20200124_110517/Fastq/TaoP3_S3_L001_${read}_001.fastq.gz`,
+        ),
+      );
     }
     // Files that match no sample of the sheet.
-    const stray = copyRunAs(RUNS.iseq, root, 'stray-files', 'BAD5_FS10000482_42_BPG80712-1010');
-    copyShared('naming/SAMPLE1_R1.fastq.gz', path.join(stray, 'Alignment_1/20200124_110517/Fastq/Stray_S9_L001_R1_001.fastq.gz'));
-    copyShared('naming/SAMPLE1_R2.fastq.gz', path.join(stray, 'Alignment_1/20200124_110517/Fastq/Stray_S9_L001_R2_001.fastq.gz'));
+    const stray = copyRunAs(
+      RUNS.iseq,
+      root,
+      'stray-files',
+      'BAD5_FS10000482_42_BPG80712-1010',
+    );
+    copyShared(
+      'naming/SAMPLE1_R1.fastq.gz',
+      path.join(
+        stray,
+        'Alignment_1/20200124_110517/Fastq/Stray_S9_L001_R1_001.fastq.gz',
+      ),
+    );
+    copyShared(
+      'naming/SAMPLE1_R2.fastq.gz',
+      path.join(
+        stray,
+        'Alignment_1/20200124_110517/Fastq/Stray_S9_L001_R2_001.fastq.gz',
+      ),
+    );
     // A folder that looks like a run but has no RunInfo.xml.
-    const notARun = copyRun(RUNS.nextseq500, root, '231001_NB500892_0300_AHXXXXXXXX');
+    const notARun = copyRun(
+      RUNS.nextseq500,
+      root,
+      '231001_NB500892_0300_AHXXXXXXXX',
+    );
     fs.rmSync(path.join(notARun, 'RunInfo.xml'));
-    for (const d of [noMarker, growing, truncated, missingSample, stray, notARun]) backdate(d, 120);
+    for (const d of [
+      noMarker,
+      growing,
+      truncated,
+      missingSample,
+      stray,
+      notARun,
+    ])
+      backdate(d, 120);
     fs.appendFileSync(growingFile, member);
 
     await app.service.start();
     const byName = async (name: string, check: (r: WatchRunView) => boolean) =>
-      waitFor(`run ${name}`, () => {
-        const run = app.service.getFolder(folder.id).runs.find((r) => r.name === name);
-        return run !== undefined && check(run) ? run : undefined;
-      }, 20_000, () => JSON.stringify(app.service.getFolder(folder.id).runs.find((r) => r.name === name) ?? null));
+      waitFor(
+        `run ${name}`,
+        () => {
+          const run = app.service
+            .getFolder(folder.id)
+            .runs.find((r) => r.name === name);
+          return run !== undefined && check(run) ? run : undefined;
+        },
+        20_000,
+        () =>
+          JSON.stringify(
+            app.service
+              .getFolder(folder.id)
+              .runs.find((r) => r.name === name) ?? null,
+          ),
+      );
 
-    const waiting = await byName('no-marker', (r) => r.state === 'waiting-for-run' && r.missingMarkers.length > 0);
+    const waiting = await byName(
+      'no-marker',
+      (r) => r.state === 'waiting-for-run' && r.missingMarkers.length > 0,
+    );
     const held = await byName('missing-sample', (r) => r.state === 'failed');
     const strayHeld = await byName('stray-files', (r) => r.state === 'failed');
-    const cut = await byName('truncated', (r) => r.state === 'settling' && /cut short/.test(r.message));
-    const notRun = await byName('231001_NB500892_0300_AHXXXXXXXX', (r) => r.state === 'not-a-run');
+    const cut = await byName(
+      'truncated',
+      (r) => r.state === 'settling' && /cut short/.test(r.message),
+    );
+    const notRun = await byName(
+      '231001_NB500892_0300_AHXXXXXXXX',
+      (r) => r.state === 'not-a-run',
+    );
     await sleep(2_500);
-    const unsettled = await byName('never-settles', (r) => r.state === 'settling');
+    const unsettled = await byName(
+      'never-settles',
+      (r) => r.state === 'settling',
+    );
 
     expect(waiting.missingMarkers).toEqual(['CopyComplete.txt']);
-    expect(waiting.message).toMatch(/CopyComplete\.txt \(the run folder finished copying\) not found yet/);
-    expect(unsettled.unsettledFiles.map((f) => f.path)).toContain('Alignment_1/20200124_110517/Fastq/412_S1_L001_R1_001.fastq.gz');
-    expect(unsettled.unsettledFiles.find((f) => f.path.endsWith('412_S1_L001_R1_001.fastq.gz'))?.reason).toMatch(/still being written/);
-    expect(cut.message).toMatch(/Nextera2BP_kapa_S1_L001_R1_001\.fastq\.gz: the last gzip member is cut short/);
-    expect(held.problems.map((p) => p.code)).toContain('sample-sheet-missing-files');
+    expect(waiting.message).toMatch(
+      /CopyComplete\.txt \(the run folder finished copying\) not found yet/,
+    );
+    expect(unsettled.unsettledFiles.map((f) => f.path)).toContain(
+      'Alignment_1/20200124_110517/Fastq/412_S1_L001_R1_001.fastq.gz',
+    );
+    expect(
+      unsettled.unsettledFiles.find((f) =>
+        f.path.endsWith('412_S1_L001_R1_001.fastq.gz'),
+      )?.reason,
+    ).toMatch(/still being written/);
+    expect(cut.message).toMatch(
+      /Nextera2BP_kapa_S1_L001_R1_001\.fastq\.gz: the last gzip member is cut short/,
+    );
+    expect(held.problems.map((p) => p.code)).toContain(
+      'sample-sheet-missing-files',
+    );
     expect(held.message).toMatch(/^Held: .*sample TaoP3 is listed/);
     expect(held.plan).toMatchObject({ includedSamples: 3, totalSamples: 3 });
-    expect(strayHeld.problems.map((p) => p.code)).toContain('sample-sheet-unknown-sample');
+    expect(strayHeld.problems.map((p) => p.code)).toContain(
+      'sample-sheet-unknown-sample',
+    );
     expect(strayHeld.message).toMatch(/Sample Stray is not listed/);
     expect(notRun.message).toMatch(/no RunInfo\.xml; not uploaded/);
     // Nothing was queued or sent.
@@ -325,11 +581,19 @@ describe('watch folders (integration)', () => {
     for (const read of ['R1', 'R2']) {
       copyShared(
         `runs/${RUNS.iseq}/Alignment_1/20200124_110517/Fastq/TaoP3_S3_L001_${read}_001.fastq.gz`,
-        path.join(missingSample, `Alignment_1/20200124_110517/Fastq/TaoP3_S3_L001_${read}_001.fastq.gz`),
+        path.join(
+          missingSample,
+          `Alignment_1/20200124_110517/Fastq/TaoP3_S3_L001_${read}_001.fastq.gz`,
+        ),
       );
     }
     app.service.retryRun(folder.id, held.runId!);
-    const fixed = await untilRunState(app.service, folder.id, held.runId!, 'assigned');
+    const fixed = await untilRunState(
+      app.service,
+      folder.id,
+      held.runId!,
+      'assigned',
+    );
     expect(fixed.assigned).toHaveLength(4);
   });
 
@@ -341,7 +605,12 @@ describe('watch folders (integration)', () => {
     const app = startApp(path.join(dir, 'app'));
     const folderEvents: WatchFolderView[] = [];
     app.service.onDidChangeFolder((f) => folderEvents.push(f));
-    const folder = app.service.addFolder({ path: root, projectId, polling: true, settleSeconds: 1 });
+    const folder = app.service.addFolder({
+      path: root,
+      projectId,
+      polling: true,
+      settleSeconds: 1,
+    });
     await app.service.start();
 
     const missing = app.service.getFolder(folder.id);
@@ -351,29 +620,68 @@ describe('watch folders (integration)', () => {
 
     // The share is mounted: the folder appears with a finished run in it.
     fs.mkdirSync(path.join(dir, 'staging'));
-    const staged = copyRunAs(RUNS.miseq, path.join(dir, 'staging'), 'run', 'GONE_M00119_0068_AMS0002022-00300');
+    const staged = copyRunAs(
+      RUNS.miseq,
+      path.join(dir, 'staging'),
+      'run',
+      'GONE_M00119_0068_AMS0002022-00300',
+    );
     backdate(staged, 120);
     fs.mkdirSync(root);
     fs.renameSync(staged, path.join(root, 'run'));
-    await waitFor('the folder to be watched', () => (app.service.getFolder(folder.id).status === 'watching' ? true : undefined));
-    const run = await untilRunState(app.service, folder.id, 'GONE_M00119_0068_AMS0002022-00300', 'assigned');
+    await waitFor('the folder to be watched', () =>
+      app.service.getFolder(folder.id).status === 'watching' ? true : undefined,
+    );
+    const run = await untilRunState(
+      app.service,
+      folder.id,
+      'GONE_M00119_0068_AMS0002022-00300',
+      'assigned',
+    );
     expect(run.assigned).toHaveLength(4);
 
     // The share goes away and comes back.
     fs.renameSync(root, path.join(dir, 'unmounted'));
-    await waitFor('the folder to be missing', () => (app.service.getFolder(folder.id).status === 'missing' ? true : undefined));
-    expect(runOf(app.service, folder.id, run.runId!)).toMatchObject({ state: 'assigned', isPresent: false });
+    await waitFor('the folder to be missing', () =>
+      app.service.getFolder(folder.id).status === 'missing' ? true : undefined,
+    );
+    expect(runOf(app.service, folder.id, run.runId!)).toMatchObject({
+      state: 'assigned',
+      isPresent: false,
+    });
     fs.renameSync(path.join(dir, 'unmounted'), root);
     await waitFor('the folder to be watched again', () =>
-      app.service.getFolder(folder.id).status === 'watching' && runOf(app.service, folder.id, run.runId!)?.isPresent ? true : undefined,
+      app.service.getFolder(folder.id).status === 'watching' &&
+      runOf(app.service, folder.id, run.runId!)?.isPresent
+        ? true
+        : undefined,
     );
     await sleep(1_000);
 
-    expect(runOf(app.service, folder.id, run.runId!)).toMatchObject({ state: 'assigned', jobId: run.jobId });
-    expect(countRows(app.engine, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'upload'")).toBe(1);
-    expect(await samplesOf(projectId, run.assigned.map((a) => a.clientId))).toHaveLength(4);
+    expect(runOf(app.service, folder.id, run.runId!)).toMatchObject({
+      state: 'assigned',
+      jobId: run.jobId,
+    });
+    expect(
+      countRows(
+        app.engine,
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'upload'",
+      ),
+    ).toBe(1);
+    expect(
+      await samplesOf(
+        projectId,
+        run.assigned.map((a) => a.clientId),
+      ),
+    ).toHaveLength(4);
     const statuses = folderEvents.map((f) => f.status);
-    expect(statuses.filter((s, i) => s !== statuses[i - 1])).toEqual(['stopped', 'missing', 'watching', 'missing', 'watching']);
+    expect(statuses.filter((s, i) => s !== statuses[i - 1])).toEqual([
+      'stopped',
+      'missing',
+      'watching',
+      'missing',
+      'watching',
+    ]);
   });
 
   it('watch --once delivers the runs complete now and a second --once sends nothing', async () => {
@@ -381,9 +689,19 @@ describe('watch folders (integration)', () => {
     const root = path.join(dir, 'runs');
     fs.mkdirSync(root, { recursive: true });
     const projectId = projectIds[4] ?? projectIds[0]!;
-    const complete = copyRunAs(RUNS.nextseq500, root, RUNS.nextseq500, 'CLI1_NB500892_0277_AHJYM2BGX7');
+    const complete = copyRunAs(
+      RUNS.nextseq500,
+      root,
+      RUNS.nextseq500,
+      'CLI1_NB500892_0277_AHJYM2BGX7',
+    );
     backdate(complete, 300);
-    const unfinished = copyRunAs(RUNS.nextseq2000, root, 'unfinished', 'CLI2_VH00567_1_AAAGLG7HV');
+    const unfinished = copyRunAs(
+      RUNS.nextseq2000,
+      root,
+      'unfinished',
+      'CLI2_VH00567_1_AAAGLG7HV',
+    );
     fs.rmSync(path.join(unfinished, 'RTAComplete.txt'));
     const opts = {
       projectId,
@@ -396,35 +714,64 @@ describe('watch folders (integration)', () => {
     };
 
     const first = await captureStdout(() => watchCommand(root, opts));
-    const second = await captureStdout(() => watchCommand(root, { ...opts, json: true }));
+    const second = await captureStdout(() =>
+      watchCommand(root, { ...opts, json: true }),
+    );
 
     expect(first.exitCode).toBe(0);
-    expect(first.output).toMatch(/180723_NB500892_0277_AHJYM2BGX7 {2}assigned: /);
-    expect(first.output).toMatch(/unfinished {2}waiting-for-run: Waiting for the run to finish: RTAComplete\.txt/);
-    const summary = JSON.parse(second.output.trim().split('\n').at(-1)!) as { event: string; folder: WatchFolderView };
+    expect(first.output).toMatch(
+      /180723_NB500892_0277_AHJYM2BGX7 {2}assigned: /,
+    );
+    expect(first.output).toMatch(
+      /unfinished {2}waiting-for-run: Waiting for the run to finish: RTAComplete\.txt/,
+    );
+    const summary = JSON.parse(second.output.trim().split('\n').at(-1)!) as {
+      event: string;
+      folder: WatchFolderView;
+    };
     expect(summary.event).toBe('summary');
-    const delivered = summary.folder.runs.find((r) => r.runId === 'CLI1_NB500892_0277_AHJYM2BGX7')!;
+    const delivered = summary.folder.runs.find(
+      (r) => r.runId === 'CLI1_NB500892_0277_AHJYM2BGX7',
+    )!;
     expect(delivered.state).toBe('assigned');
     expect(delivered.assigned).toHaveLength(12);
     expect(second.output).not.toMatch(/"state":"uploading"/);
-    const samples = await samplesOf(projectId, delivered.assigned.map((a) => a.clientId));
+    const samples = await samplesOf(
+      projectId,
+      delivered.assigned.map((a) => a.clientId),
+    );
     expect(samples).toHaveLength(12);
     const detail = await client.getSample(samples[0]!.id);
     expect(detail).toBeTruthy();
   });
 
   it('refuses bad watch arguments with a message naming the option', async () => {
-    const base = { projectId: projectIds[0]!, host: sandbox.info.api_url, apiKey: sandbox.info.api_key, once: true };
+    const base = {
+      projectId: projectIds[0]!,
+      host: sandbox.info.api_url,
+      apiKey: sandbox.info.api_key,
+      once: true,
+    };
 
-    await expect(watchCommand(work, { ...base, projectId: 'not-a-uuid' })).rejects.toThrow(/--project-id "not-a-uuid" is not a project UUID/);
-    await expect(watchCommand(work, { ...base, destination: 's3://x/' })).rejects.toThrow(/--destination "s3:\/\/x\/" must start with gncv:\/\//);
-    await expect(watchCommand(work, { ...base, metadata: '{oops' })).rejects.toThrow(/--metadata is not valid JSON/);
-    await expect(watchCommand(work, { ...base, settleSeconds: '-3' })).rejects.toThrow(/--settle-seconds "-3"/);
+    await expect(
+      watchCommand(work, { ...base, projectId: 'not-a-uuid' }),
+    ).rejects.toThrow(/--project-id "not-a-uuid" is not a project UUID/);
+    await expect(
+      watchCommand(work, { ...base, destination: 's3://x/' }),
+    ).rejects.toThrow(/--destination "s3:\/\/x\/" must start with gncv:\/\//);
+    await expect(
+      watchCommand(work, { ...base, metadata: '{oops' }),
+    ).rejects.toThrow(/--metadata is not valid JSON/);
+    await expect(
+      watchCommand(work, { ...base, settleSeconds: '-3' }),
+    ).rejects.toThrow(/--settle-seconds "-3"/);
   });
 });
 
 /** Runs `fn` with stdout captured; restores process.exitCode afterwards. */
-async function captureStdout(fn: () => Promise<void>): Promise<{ output: string; exitCode: number | undefined }> {
+async function captureStdout(
+  fn: () => Promise<void>,
+): Promise<{ output: string; exitCode: number | undefined }> {
   const write = process.stdout.write.bind(process.stdout);
   const savedExitCode = process.exitCode;
   let output = '';
@@ -434,7 +781,8 @@ async function captureStdout(fn: () => Promise<void>): Promise<{ output: string;
   }) as typeof process.stdout.write;
   try {
     await fn();
-    const exitCode = typeof process.exitCode === 'number' ? process.exitCode : undefined;
+    const exitCode =
+      typeof process.exitCode === 'number' ? process.exitCode : undefined;
     return { output, exitCode };
   } finally {
     process.stdout.write = write;
@@ -442,12 +790,13 @@ async function captureStdout(fn: () => Promise<void>): Promise<{ output: string;
   }
 }
 
-/** Starts a watcher (engine + service) in a child process, as the app would run it. */
+/** Starts a watcher (engine + service) in a child process, as the app does. */
 function spawnWatcher(
   dir: string,
   args: { apiUrl: string; dataDir: string; root: string; projectId: string },
 ) {
-  const moduleUrl = (relative: string) => pathToFileURL(path.join(repoRoot, relative)).href;
+  const moduleUrl = (relative: string) =>
+    pathToFileURL(path.join(repoRoot, relative)).href;
   const script = path.join(dir, 'watcher-child.ts');
   fs.writeFileSync(
     script,
@@ -469,16 +818,23 @@ function spawnWatcher(
   const child = spawn(process.execPath, [script], {
     env: {
       ...process.env,
-      WATCHER_ARGS: JSON.stringify({ ...args, apiKey: sandbox.info.api_key, timings: FAST }),
+      WATCHER_ARGS: JSON.stringify({
+        ...args,
+        apiKey: sandbox.info.api_key,
+        timings: FAST,
+      }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('close', () => resolve()),
+  );
   cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null)
+      child.kill('SIGKILL');
     await exited;
   });
   return {

@@ -158,7 +158,7 @@ function randomFastq(random: (n: number) => number): Buffer {
   for (let r = 0; r < reads; r++) {
     const eol = isCrlf ? lineEnd() : '\n';
     let header = '@';
-    for (let i = random(30); i > 0; i--) header += pick('abc:1/ #\t');
+    for (let i = random(30); i > 0; i--) header += pick('abc:1/ #\t\v\0\xff');
     const len = random(8) === 0 ? random(4) : random(151);
     let seq = '';
     let qual = '';
@@ -371,6 +371,18 @@ describe('fastq', () => {
         text: '@a\nA C\n+\nIII\n',
         code: 'not-fastq',
         message: /character ' '/,
+      },
+      {
+        name: 'a CR inside the sequence line',
+        text: '@a\nACGT\rY+\nIIII\r\n',
+        code: 'not-fastq',
+        message: /sequence has the character/,
+      },
+      {
+        name: 'a CR inside the quality line',
+        text: '@a\r\nACGT\r\n+\r\nIIII\rY\n@b\nA\n+\nI\n',
+        code: 'malformed-fastq',
+        message: /6 characters but the sequence has 4/,
       },
       {
         name: 'a control byte in the quality',
@@ -679,7 +691,7 @@ describe('fastq', () => {
         fs.readFileSync(path.join(naming, 'SAMPLE1_R1.fastq.gz')),
       );
       const lines = text.toString('latin1').split('\n');
-      lines[5] = `${lines[5]}X`; // record 2's '+' line keeps; its sequence grows
+      lines[5] = `${lines[5]}X`; // record 2's sequence outgrows its quality
       const gz = zlib.gzipSync(lines.join('\n'));
       const cut = gz.subarray(0, Math.floor(gz.length * 0.8));
 
@@ -697,6 +709,81 @@ describe('fastq', () => {
         'truncated-gzip',
       );
     });
+
+    it('reports a FASTQ problem rather than the zero padding after it', async () => {
+      const text = '@a\nACGT\n+\nIII\n'.repeat(3);
+
+      const result = await runChecker(
+        Readable.from([
+          Buffer.concat([zlib.gzipSync(text), Buffer.alloc(64)]),
+        ]),
+        'padded',
+      );
+
+      expect((result.error as FastqGzipError).problem.code).toBe(
+        'malformed-fastq',
+      );
+    });
+
+    // Bytes at the edges of the ranges the checks test, for the ends of a
+    // line; inside it, every byte value is tried.
+    const EDGE_BYTES = [
+      0x00, 0x0a, 0x0d, 0x20, 0x21, 0x2a, 0x2d, 0x2e, 0x40, 0x41, 0x5a, 0x5b,
+      0x60, 0x61, 0x7a, 0x7b, 0x7e, 0x7f, 0x80, 0xff,
+    ];
+    for (const line of ['header', 'sequence', 'quality'] as const) {
+      it(`judges each byte value at each alignment in the ${line} line`, async () => {
+        const all = Array.from({ length: 256 }, (_, v) => v);
+        const places = [
+          { at: 13, values: all },
+          { at: 1, values: EDGE_BYTES },
+          { at: 31, values: EDGE_BYTES },
+        ];
+        let checked = 0;
+
+        for (const { at, values } of places) {
+          for (const value of values) {
+            for (let shift = 0; shift < 4; shift++) {
+              // The header's length moves the other lines across 4-byte
+              // words; in the header itself the byte moves instead.
+              const header = Buffer.from(`@${'h'.repeat(32 + shift)}`);
+              const seq = Buffer.from('ACGT'.repeat(8));
+              const qual = Buffer.from('I'.repeat(32));
+              const target = { header, sequence: seq, quality: qual }[line];
+              target[line === 'header' ? at + shift : at] = value;
+              const text = Buffer.concat([
+                header,
+                Buffer.from('\n'),
+                seq,
+                Buffer.from('\n+\n'),
+                qual,
+                Buffer.from('\n@b\nAC\n+\nII\n'),
+              ]);
+              const expected = oracleVerdict(text);
+
+              const result = await runChecker(
+                Readable.from([zlib.gzipSync(text)]),
+                'byte',
+              );
+
+              const where = `${line} byte 0x${value.toString(16)} at ${at} shift ${shift}`;
+              if (expected.code === 'ok') {
+                expect(result.error, where).toBeNull();
+                expect(result.reads, where).toBe(expected.reads);
+              } else {
+                expect(
+                  (result.error as FastqGzipError).problem.code,
+                  where,
+                ).toBe(expected.code);
+              }
+              checked++;
+            }
+          }
+        }
+
+        expect(checked).toBe(4 * (256 + 2 * EDGE_BYTES.length));
+      });
+    }
 
     it('accepts one-byte chunks', async () => {
       const file = path.join(naming, 'SAMPLE15.R2.fastq.gz');

@@ -202,6 +202,10 @@ export async function createUploadS3Client(params: {
     // the SDK's own would be a second pass over the bytes in JavaScript.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // With Expect: 100-continue the SDK opens a new connection per request
+    // (its own agent without keep-alive) and waits a round trip before the
+    // body: per part, that costs more than a refused part would.
+    expectContinueHeader: false,
   });
   s3.middlewareStack.add(unsignedPayloadWithChecksum, {
     step: 'build',

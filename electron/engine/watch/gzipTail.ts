@@ -49,7 +49,10 @@ export async function checkGzipTail(
   file: string,
   opts: { windowBytes?: number } = {},
 ): Promise<GzipTailVerdict> {
-  const windowBytes = Math.max(64, opts.windowBytes ?? DEFAULT_TAIL_WINDOW_BYTES);
+  const windowBytes = Math.max(
+    64,
+    opts.windowBytes ?? DEFAULT_TAIL_WINDOW_BYTES,
+  );
   let size: number;
   let head: Buffer;
   let tail: Buffer;
@@ -71,13 +74,22 @@ export async function checkGzipTail(
   }
 
   if (size === 0) {
-    return { kind: 'incomplete', reason: 'the file is empty (0 bytes): not written yet' };
+    return {
+      kind: 'incomplete',
+      reason: 'the file is empty (0 bytes): not written yet',
+    };
   }
   if (head[0] !== 0x1f || (size > 1 && head[1] !== 0x8b)) {
-    return { kind: 'damaged', reason: 'not gzip data (it does not start with 1f 8b)' };
+    return {
+      kind: 'damaged',
+      reason: 'not gzip data (it does not start with 1f 8b)',
+    };
   }
   if (size < 2) {
-    return { kind: 'incomplete', reason: 'the file holds only the first byte of a gzip header' };
+    return {
+      kind: 'incomplete',
+      reason: 'the file holds only the first byte of a gzip header',
+    };
   }
 
   const isWholeFile = tail.length === size;
@@ -92,7 +104,10 @@ export async function checkGzipTail(
     }
   }
   if (isWholeFile) {
-    return { kind: 'damaged', reason: 'no gzip member decompresses to the end of the file' };
+    return {
+      kind: 'damaged',
+      reason: 'no gzip member decompresses to the end of the file',
+    };
   }
   return judgeWholeFile(file);
 }
@@ -119,7 +134,10 @@ function memberStarts(buf: Buffer, isWholeFile: boolean): number[] {
 function judge(decoded: Decoded, data: Buffer): GzipTailVerdict {
   if (!decoded.isOk) {
     return decoded.isTruncated
-      ? { kind: 'incomplete', reason: 'the last gzip member is cut short (still being written?)' }
+      ? {
+          kind: 'incomplete',
+          reason: 'the last gzip member is cut short (still being written?)',
+        }
       : { kind: 'damaged', reason: decoded.message };
   }
   if (decoded.consumed >= decoded.total) return { kind: 'complete' };
@@ -127,7 +145,10 @@ function judge(decoded: Decoded, data: Buffer): GzipTailVerdict {
   return judgeTrailing(rest, decoded.total - decoded.consumed);
 }
 
-/** Bytes after the last complete member: reserved space, a header begun, or garbage. */
+/**
+ * Bytes after the last complete member: reserved space, a header begun,
+ * or garbage.
+ */
 function judgeTrailing(rest: Buffer, count: number): GzipTailVerdict {
   if (rest.every((b) => b === 0)) {
     return {
@@ -137,7 +158,10 @@ function judgeTrailing(rest: Buffer, count: number): GzipTailVerdict {
   }
   const header = [0x1f, 0x8b, 0x08];
   if (rest.length < header.length && rest.every((b, i) => b === header[i])) {
-    return { kind: 'incomplete', reason: 'the next gzip member has only just begun' };
+    return {
+      kind: 'incomplete',
+      reason: 'the next gzip member has only just begun',
+    };
   }
   return {
     kind: 'damaged',
@@ -145,7 +169,7 @@ function judgeTrailing(rest: Buffer, count: number): GzipTailVerdict {
   };
 }
 
-/** Decompresses the whole file, streaming, for files whose last member is large. */
+/** Decompresses the whole file, streaming (its last member is large). */
 async function judgeWholeFile(file: string): Promise<GzipTailVerdict> {
   const stream = createReadStream(file, { highWaterMark: 1024 * 1024 });
   let lastChunks: Buffer[] = [];
@@ -174,7 +198,9 @@ async function judgeWholeFile(file: string): Promise<GzipTailVerdict> {
   const kept = Buffer.concat(lastChunks);
   const keptStart = seen - kept.length;
   const rest =
-    decoded.consumed >= keptStart ? kept.subarray(decoded.consumed - keptStart) : kept;
+    decoded.consumed >= keptStart
+      ? kept.subarray(decoded.consumed - keptStart)
+      : kept;
   return judgeTrailing(rest, decoded.total - decoded.consumed);
 }
 
@@ -183,7 +209,9 @@ async function judgeWholeFile(file: string): Promise<GzipTailVerdict> {
  * `consumed` is where the gzip data ended; Node's decompressor stops by
  * itself at zero padding after a member, so it can be less than `total`.
  */
-async function decode(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<Decoded> {
+async function decode(
+  chunks: Iterable<Buffer> | AsyncIterable<Buffer>,
+): Promise<Decoded> {
   const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
   let error: NodeJS.ErrnoException | null = null;
   let hasEnded = false;
@@ -215,8 +243,13 @@ async function decode(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise
   gunzip.destroy();
   if (error !== null) {
     const err = error as NodeJS.ErrnoException;
-    const isTruncated = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message);
-    return { isOk: false, isTruncated, message: `damaged gzip data (${err.message})` };
+    const isTruncated =
+      err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message);
+    return {
+      isOk: false,
+      isTruncated,
+      message: `damaged gzip data (${err.message})`,
+    };
   }
   return { isOk: true, consumed, total };
 }

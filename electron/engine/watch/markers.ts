@@ -69,13 +69,18 @@ const COPY_COMPLETE: MarkerRequirement = {
  */
 export function completionRule(facts: CompletionFacts): MarkerRequirement[] {
   const rule: MarkerRequirement[] = [RTA_COMPLETE];
-  if (facts.instrument !== null && COPY_COMPLETE_INSTRUMENTS.test(facts.instrument)) {
+  if (
+    facts.instrument !== null &&
+    COPY_COMPLETE_INSTRUMENTS.test(facts.instrument)
+  ) {
     rule.push(COPY_COMPLETE);
   }
   const analysis = facts.analysisDir;
   const isOnboard =
     facts.layout === 'bclconvert-onboard' ||
-    (facts.layout === 'none' && analysis !== null && /^Analysis\/\d+$/i.test(analysis));
+    (facts.layout === 'none' &&
+      analysis !== null &&
+      /^Analysis\/\d+$/i.test(analysis));
   if (isOnboard && analysis !== null) {
     rule.push(
       {
@@ -113,7 +118,9 @@ export function completionRule(facts: CompletionFacts): MarkerRequirement[] {
  * completionFacts derives the facts of `completionRule` from a described
  * run folder. It reads at most the run's `Analysis` folder listing.
  */
-export async function completionFacts(info: RunFolderInfo): Promise<CompletionFacts> {
+export async function completionFacts(
+  info: RunFolderInfo,
+): Promise<CompletionFacts> {
   const facts: CompletionFacts = {
     instrument: info.instrument,
     layout: info.layout,
@@ -124,7 +131,9 @@ export async function completionFacts(info: RunFolderInfo): Promise<CompletionFa
     const match = /^(Analysis\/\d+)\//i.exec(relative);
     facts.analysisDir = match === null ? null : match[1];
   } else if (info.fastqRoot !== null && info.layout === 'lrm') {
-    facts.analysisDir = toPosix(path.relative(info.dir, path.dirname(info.fastqRoot)));
+    facts.analysisDir = toPosix(
+      path.relative(info.dir, path.dirname(info.fastqRoot)),
+    );
   } else if (info.layout === 'none') {
     facts.analysisDir = await newestAnalysis(info.dir);
   }
@@ -185,7 +194,9 @@ async function existsIgnoringCase(
 /** The highest-numbered `Analysis/<n>` folder, or null. */
 async function newestAnalysis(dir: string): Promise<string | null> {
   const top = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const analysis = top.find((e) => e.isDirectory() && e.name.toLowerCase() === 'analysis');
+  const analysis = top.find(
+    (e) => e.isDirectory() && e.name.toLowerCase() === 'analysis',
+  );
   if (analysis === undefined) return null;
   const entries = await readdir(path.join(dir, analysis.name), {
     withFileTypes: true,

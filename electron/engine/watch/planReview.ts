@@ -9,7 +9,11 @@
  * retries it, or retries it with `force`. Notes that do not lose data
  * (Undetermined left out, single-end samples, changed client ids) do not.
  */
-import type { PlanProblem, UploadPlan, WatchPlanSummary } from '../../../shared/domain.ts';
+import type {
+  PlanProblem,
+  UploadPlan,
+  WatchPlanSummary,
+} from '../../../shared/domain.ts';
 
 /** Warnings that hold a watched run as errors do. */
 const BLOCKING_WARNINGS: ReadonlySet<PlanProblem['code']> = new Set([
@@ -65,7 +69,10 @@ export function reviewPlan(plan: UploadPlan, isForced: boolean): PlanReview {
     };
   }
   if (blocking.length > 0 && !isForced) {
-    const more = blocking.length > 1 ? ` (and ${blocking.length - 1} more problem${blocking.length > 2 ? 's' : ''})` : '';
+    const more =
+      blocking.length > 1
+        ? ` (and ${blocking.length - 1} more problem${blocking.length > 2 ? 's' : ''})`
+        : '';
     return {
       blocking,
       problems,

@@ -38,7 +38,8 @@ export class RootWatcher {
    * (entries already there are not reported: the caller scans them).
    */
   start(): Promise<void> {
-    const { root, isPolling, pollingIntervalMs, onChild, onTrouble } = this.#params;
+    const { root, isPolling, pollingIntervalMs, onChild, onTrouble } =
+      this.#params;
     const watcher = chokidar.watch(root, {
       depth: 0,
       ignoreInitial: true,
@@ -54,7 +55,8 @@ export class RootWatcher {
     watcher.on('all', (event, changed) => {
       const resolved = path.resolve(changed);
       if (resolved === root) {
-        if (event === 'unlinkDir' || event === 'unlink') onTrouble('the folder was removed');
+        if (event === 'unlinkDir' || event === 'unlink')
+          onTrouble('the folder was removed');
         return;
       }
       if (path.dirname(resolved) === root) onChild(resolved);

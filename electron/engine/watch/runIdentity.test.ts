@@ -23,19 +23,27 @@ describe('runIdentity', () => {
       it(`reads the Run Id of the ${key} run, whatever the folder is called`, async () => {
         const dir = copyRun(name, work, `copy of ${key}`);
 
-        expect(await readRunIdentity(dir)).toEqual({ kind: 'run', runId: name });
+        expect(await readRunIdentity(dir)).toEqual({
+          kind: 'run',
+          runId: name,
+        });
       });
     }
 
     it('reports a folder named like a run without RunInfo.xml as not a run', async () => {
-      const dir = copyRun(RUNS.nextseq500, work, '231001_NB500892_0300_AHXXXXXXXX');
+      const dir = copyRun(
+        RUNS.nextseq500,
+        work,
+        '231001_NB500892_0300_AHXXXXXXXX',
+      );
       fs.rmSync(path.join(dir, 'RunInfo.xml'));
 
       const identity = await readRunIdentity(dir);
 
       expect(identity).toEqual({
         kind: 'not-a-run',
-        reason: 'Looks like a run folder (its name is a run folder name) but has no RunInfo.xml; not uploaded.',
+        reason:
+          'Looks like a run folder (its name is a run folder name) but has no RunInfo.xml; not uploaded.',
       });
     });
 
@@ -44,15 +52,24 @@ describe('runIdentity', () => {
       fs.mkdirSync(dir);
       fs.writeFileSync(path.join(dir, 'RTAComplete.txt'), '');
 
-      expect(await readRunIdentity(dir)).toMatchObject({ kind: 'not-a-run', reason: expect.stringContaining('RTAComplete.txt') });
+      expect(await readRunIdentity(dir)).toMatchObject({
+        kind: 'not-a-run',
+        reason: expect.stringContaining('RTAComplete.txt'),
+      });
     });
 
     it('reports a RunInfo.xml still being written (no Run Id yet)', async () => {
       const dir = path.join(work, 'half-written');
       fs.mkdirSync(dir);
-      fs.writeFileSync(path.join(dir, 'RunInfo.xml'), '<?xml version="1.0"?>\n<RunInfo><Ru');
+      fs.writeFileSync(
+        path.join(dir, 'RunInfo.xml'),
+        '<?xml version="1.0"?>\n<RunInfo><Ru',
+      );
 
-      expect(await readRunIdentity(dir)).toMatchObject({ kind: 'not-a-run', reason: expect.stringContaining('no Run Id') });
+      expect(await readRunIdentity(dir)).toMatchObject({
+        kind: 'not-a-run',
+        reason: expect.stringContaining('no Run Id'),
+      });
     });
 
     it('ignores unrelated folders', async () => {

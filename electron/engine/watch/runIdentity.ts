@@ -15,7 +15,7 @@ export type RunIdentity =
   /** Not a run folder at all (ignored silently). */
   | { kind: 'unrelated' };
 
-/** Illumina run folder names: `<date>_<instrument>_<run number>_<flow cell>`. */
+/** Run folder names: `<date>_<instrument>_<run number>_<flow cell>`. */
 const RUN_FOLDER_NAME = /^\d{6}(?:\d{2})?_[A-Za-z0-9-]+_\d+_[A-Za-z0-9-]+$/;
 
 /** Entries (lower case) that only run folders have. */
@@ -48,7 +48,9 @@ export async function readRunIdentity(dir: string): Promise<RunIdentity> {
   }
 
   const runInfo = entries.find(
-    (e) => (e.isFile() || e.isSymbolicLink()) && e.name.toLowerCase() === 'runinfo.xml',
+    (e) =>
+      (e.isFile() || e.isSymbolicLink()) &&
+      e.name.toLowerCase() === 'runinfo.xml',
   );
   if (runInfo !== undefined) {
     let text: string;
@@ -56,7 +58,10 @@ export async function readRunIdentity(dir: string): Promise<RunIdentity> {
       text = await readFile(path.join(dir, runInfo.name), 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      return { kind: 'not-a-run', reason: `${runInfo.name} cannot be read (${code}).` };
+      return {
+        kind: 'not-a-run',
+        reason: `${runInfo.name} cannot be read (${code}).`,
+      };
     }
     const runId = /<Run\s[^>]*\bId="([^"]+)"/i.exec(text)?.[1]?.trim();
     if (runId === undefined || runId === '') {
@@ -72,7 +77,9 @@ export async function readRunIdentity(dir: string): Promise<RunIdentity> {
     .map((e) => e.name)
     .filter((n) => RUN_ENTRIES.has(n.toLowerCase()));
   if (!isRunName && clues.length === 0) return { kind: 'unrelated' };
-  const why = isRunName ? 'its name is a run folder name' : `it holds ${clues.join(', ')}`;
+  const why = isRunName
+    ? 'its name is a run folder name'
+    : `it holds ${clues.join(', ')}`;
   return {
     kind: 'not-a-run',
     reason: `Looks like a run folder (${why}) but has no RunInfo.xml; not uploaded.`,

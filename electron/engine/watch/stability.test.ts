@@ -8,7 +8,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { describeRunFolder } from '../scan/runFolder.ts';
-import { FileStabilityTracker, isCopyInProgress, listRunFastqs } from './stability.ts';
+import {
+  FileStabilityTracker,
+  isCopyInProgress,
+  listRunFastqs,
+} from './stability.ts';
 import type { FileObservation } from './stability.ts';
 import { RUNS, copyRun, makeTempDir, removeDir } from './testing.ts';
 
@@ -40,34 +44,76 @@ describe('stability', () => {
   describe('FileStabilityTracker.observe()', () => {
     const cases: { name: string; looks: Look[]; expected: boolean[] }[] = [
       // Normal.
-      { name: 'an old file is settled at the second look', looks: [[T0, 5, T0 - 60_000], [T0 + 1_000, 5, T0 - 60_000]], expected: [false, true] },
-      { name: 'a single look never settles', looks: [[T0, 5, T0 - 60_000]], expected: [false] },
-      { name: 'a second look too soon does not settle', looks: [[T0, 5, T0 - 60_000], [T0 + 500, 5, T0 - 60_000]], expected: [false, false] },
+      {
+        name: 'an old file is settled at the second look',
+        looks: [
+          [T0, 5, T0 - 60_000],
+          [T0 + 1_000, 5, T0 - 60_000],
+        ],
+        expected: [false, true],
+      },
+      {
+        name: 'a single look never settles',
+        looks: [[T0, 5, T0 - 60_000]],
+        expected: [false],
+      },
+      {
+        name: 'a second look too soon does not settle',
+        looks: [
+          [T0, 5, T0 - 60_000],
+          [T0 + 500, 5, T0 - 60_000],
+        ],
+        expected: [false, false],
+      },
       {
         name: 'a fresh file settles a settle time after its mtime',
-        looks: [[T0, 5, T0 - 100], [T0 + 5_000, 5, T0 - 100], [T0 + 9_900, 5, T0 - 100], [T0 + 10_000, 5, T0 - 100]],
+        looks: [
+          [T0, 5, T0 - 100],
+          [T0 + 5_000, 5, T0 - 100],
+          [T0 + 9_900, 5, T0 - 100],
+          [T0 + 10_000, 5, T0 - 100],
+        ],
         expected: [false, false, true, true],
       },
       // Still being written.
       {
         name: 'a growing file restarts its quiet time',
-        looks: [[T0, 5, T0 - 60_000], [T0 + 5_000, 9, T0 + 4_000], [T0 + 13_000, 9, T0 + 4_000], [T0 + 14_000, 9, T0 + 4_000]],
+        looks: [
+          [T0, 5, T0 - 60_000],
+          [T0 + 5_000, 9, T0 + 4_000],
+          [T0 + 13_000, 9, T0 + 4_000],
+          [T0 + 14_000, 9, T0 + 4_000],
+        ],
         expected: [false, false, false, true],
       },
       {
         name: 'a rewrite with the same size but a new mtime restarts it',
-        looks: [[T0, 5, T0 - 60_000], [T0 + 2_000, 5, T0 + 1_500], [T0 + 3_000, 5, T0 + 1_500], [T0 + 11_500, 5, T0 + 1_500]],
+        looks: [
+          [T0, 5, T0 - 60_000],
+          [T0 + 2_000, 5, T0 + 1_500],
+          [T0 + 3_000, 5, T0 + 1_500],
+          [T0 + 11_500, 5, T0 + 1_500],
+        ],
         expected: [false, false, false, true],
       },
       // Clocks that disagree.
       {
         name: 'an mtime in the future counts from now',
-        looks: [[T0, 5, T0 + 3_600_000], [T0 + 9_000, 5, T0 + 3_600_000], [T0 + 10_000, 5, T0 + 3_600_000]],
+        looks: [
+          [T0, 5, T0 + 3_600_000],
+          [T0 + 9_000, 5, T0 + 3_600_000],
+          [T0 + 10_000, 5, T0 + 3_600_000],
+        ],
         expected: [false, false, true],
       },
       {
         name: 'a change with an old mtime counts from the look before',
-        looks: [[T0, 5, T0 - 60_000], [T0 + 1_000, 7, T0 - 50_000], [T0 + 9_900, 7, T0 - 50_000], [T0 + 10_000, 7, T0 - 50_000]],
+        looks: [
+          [T0, 5, T0 - 60_000],
+          [T0 + 1_000, 7, T0 - 50_000],
+          [T0 + 9_900, 7, T0 - 50_000],
+          [T0 + 10_000, 7, T0 - 50_000],
+        ],
         expected: [false, false, false, true],
       },
     ];
@@ -85,7 +131,11 @@ describe('stability', () => {
       const verdict = tracker.observe([file], T0 + 1_000, SETTLE);
 
       expect(verdict.unsettled).toEqual([
-        { path: 'a.fastq.gz', reason: 'unchanged for less than the settle time (10 s)', readyAt: T0 + 8_000 },
+        {
+          path: 'a.fastq.gz',
+          reason: 'unchanged for less than the settle time (10 s)',
+          readyAt: T0 + 8_000,
+        },
       ]);
     });
 
@@ -110,10 +160,17 @@ describe('stability', () => {
       const listing = await listRunFastqs(dir, info.fastqDirs, false);
 
       expect(listing.files).toHaveLength(96);
-      expect(listing.files.some((f) => /Undetermined/.test(f.path))).toBe(false);
+      expect(listing.files.some((f) => /Undetermined/.test(f.path))).toBe(
+        false,
+      );
       expect(listing.files[0]).toMatchObject({
         path: 'Data/Intensities/BaseCalls/B3910/1_S1_L001_R1_001.fastq.gz',
-        size: fs.statSync(path.join(dir, 'Data/Intensities/BaseCalls/B3910/1_S1_L001_R1_001.fastq.gz')).size,
+        size: fs.statSync(
+          path.join(
+            dir,
+            'Data/Intensities/BaseCalls/B3910/1_S1_L001_R1_001.fastq.gz',
+          ),
+        ).size,
       });
       expect(listing.inProgress).toEqual([]);
     });
@@ -124,7 +181,9 @@ describe('stability', () => {
 
       const listing = await listRunFastqs(dir, info.fastqDirs, true);
 
-      expect(listing.files.map((f) => path.posix.basename(f.path))).toContain('Undetermined_S0_L001_R1_001.fastq.gz');
+      expect(listing.files.map((f) => path.posix.basename(f.path))).toContain(
+        'Undetermined_S0_L001_R1_001.fastq.gz',
+      );
       expect(listing.files).toHaveLength(10);
     });
 
@@ -132,8 +191,14 @@ describe('stability', () => {
       const dir = copyRun(RUNS.miseq, work, 'list-miseq');
       const info = await describeRunFolder(dir);
       const calls = path.join(dir, 'Data/Intensities/BaseCalls');
-      fs.writeFileSync(path.join(calls, 'Extra_S9_L001_R1_001.fastq.gz.part'), 'x');
-      fs.writeFileSync(path.join(calls, '.Extra_S9_L001_R2_001.fastq.gz.Ab12Cd'), 'x');
+      fs.writeFileSync(
+        path.join(calls, 'Extra_S9_L001_R1_001.fastq.gz.part'),
+        'x',
+      );
+      fs.writeFileSync(
+        path.join(calls, '.Extra_S9_L001_R2_001.fastq.gz.Ab12Cd'),
+        'x',
+      );
 
       const listing = await listRunFastqs(dir, info.fastqDirs, false);
 
@@ -145,9 +210,15 @@ describe('stability', () => {
     });
 
     it('reports a folder that cannot be read instead of throwing', async () => {
-      const listing = await listRunFastqs(work, [path.join(work, 'no-such-folder')], false);
+      const listing = await listRunFastqs(
+        work,
+        [path.join(work, 'no-such-folder')],
+        false,
+      );
 
-      expect(listing.unreadable).toEqual([{ path: 'no-such-folder', reason: 'cannot be read (ENOENT)' }]);
+      expect(listing.unreadable).toEqual([
+        { path: 'no-such-folder', reason: 'cannot be read (ENOENT)' },
+      ]);
     });
   });
 

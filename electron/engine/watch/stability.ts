@@ -19,7 +19,11 @@ import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import { classifyNonFastqName, parseFastqName, splitFastqExtension } from '../scan/names.ts';
+import {
+  classifyNonFastqName,
+  parseFastqName,
+  splitFastqExtension,
+} from '../scan/names.ts';
 
 /** One look at a file. */
 export interface FileObservation {
@@ -117,7 +121,11 @@ export class FileStabilityTracker {
         tracked.quietSince + timing.settleMs,
         tracked.versionSeenAt + timing.minGapMs,
       );
-      if (now >= readyAt && before !== undefined && tracked.versionSeenAt !== now) {
+      if (
+        now >= readyAt &&
+        before !== undefined &&
+        tracked.versionSeenAt !== now
+      ) {
         verdict.settled.push(file);
       } else {
         verdict.unsettled.push({ path: file.path, reason, readyAt });
@@ -162,7 +170,11 @@ export async function listRunFastqs(
   dirs: readonly string[],
   includeUndetermined: boolean,
 ): Promise<RunFastqListing> {
-  const listing: RunFastqListing = { files: [], inProgress: [], unreadable: [] };
+  const listing: RunFastqListing = {
+    files: [],
+    inProgress: [],
+    unreadable: [],
+  };
   for (const dir of dirs) {
     let entries: Dirent[];
     try {
@@ -182,9 +194,14 @@ export async function listRunFastqs(
         listing.inProgress.push(relative);
         continue;
       }
-      if (entry.name.startsWith('.') || splitFastqExtension(entry.name) === null) continue;
+      if (
+        entry.name.startsWith('.') ||
+        splitFastqExtension(entry.name) === null
+      )
+        continue;
       const parsed = parseFastqName(entry.name);
-      if (!('error' in parsed) && parsed.isUndetermined && !includeUndetermined) continue;
+      if (!('error' in parsed) && parsed.isUndetermined && !includeUndetermined)
+        continue;
       try {
         const info = await stat(absolutePath);
         if (!info.isFile()) continue;
@@ -199,7 +216,9 @@ export async function listRunFastqs(
       }
     }
   }
-  listing.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  listing.files.sort((a, b) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+  );
   listing.inProgress.sort();
   return listing;
 }

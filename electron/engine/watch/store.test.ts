@@ -60,7 +60,13 @@ describe('WatchStore', () => {
     const journal = Journal.open(file);
     const store = new WatchStore(journal);
     store.addFolder(folder());
-    store.putRun(run({ state: 'assigned', jobId: 'job-1', assigned: [{ clientId: 'A', sampleId: 's-1' }] }));
+    store.putRun(
+      run({
+        state: 'assigned',
+        jobId: 'job-1',
+        assigned: [{ clientId: 'A', sampleId: 's-1' }],
+      }),
+    );
     journal.close();
 
     const again = Journal.open(file);
@@ -68,7 +74,11 @@ describe('WatchStore', () => {
 
     expect(reopened.listFolders()).toEqual([folder()]);
     expect(reopened.listRuns('f1')).toEqual([
-      run({ state: 'assigned', jobId: 'job-1', assigned: [{ clientId: 'A', sampleId: 's-1' }] }),
+      run({
+        state: 'assigned',
+        jobId: 'job-1',
+        assigned: [{ clientId: 'A', sampleId: 's-1' }],
+      }),
     ]);
     again.close();
   });
@@ -79,10 +89,19 @@ describe('WatchStore', () => {
     store.addFolder(folder());
 
     store.putRun(run());
-    store.putRun(run({ path: '/data/runs/RUN1-copy', state: 'settling', message: 'Settling.' }));
+    store.putRun(
+      run({
+        path: '/data/runs/RUN1-copy',
+        state: 'settling',
+        message: 'Settling.',
+      }),
+    );
 
     expect(store.listRuns('f1')).toHaveLength(1);
-    expect(store.getRun('f1', 'RUN1')).toMatchObject({ path: '/data/runs/RUN1-copy', state: 'settling' });
+    expect(store.getRun('f1', 'RUN1')).toMatchObject({
+      path: '/data/runs/RUN1-copy',
+      state: 'settling',
+    });
     journal.close();
   });
 
@@ -90,7 +109,15 @@ describe('WatchStore', () => {
     const journal = Journal.open(path.join(work, 'plan.db'));
     const store = new WatchStore(journal);
     store.addFolder(folder());
-    const plan = { roots: ['/x'], destination: 'gncv://p/r/', samples: [], problems: [], ignored: [], totalBytes: 0, createdAt: 'now' };
+    const plan = {
+      roots: ['/x'],
+      destination: 'gncv://p/r/',
+      samples: [],
+      problems: [],
+      ignored: [],
+      totalBytes: 0,
+      createdAt: 'now',
+    };
 
     store.putRun(run({ state: 'planned' }), plan);
     store.putRun(run({ state: 'uploading', jobId: 'job-2' }));
@@ -104,12 +131,27 @@ describe('WatchStore', () => {
     const store = new WatchStore(journal);
     store.addFolder(folder());
     store.addFolder(folder({ id: 'f2', path: '/mnt/share' }));
-    store.addFolder(folder({ id: 'f3', path: '/other', projectId: '99999999-2222-3333-4444-555555555555' }));
+    store.addFolder(
+      folder({
+        id: 'f3',
+        path: '/other',
+        projectId: '99999999-2222-3333-4444-555555555555',
+      }),
+    );
     store.putRun(run({ state: 'assigned', jobId: 'job-1' }));
     store.removeFolder('f1', '2026-02-01T00:00:00.000Z');
 
-    expect(store.findDeliveredElsewhere('RUN1', PROJECT, 'f2')).toMatchObject({ folderPath: '/data/runs', run: { jobId: 'job-1' } });
-    expect(store.findDeliveredElsewhere('RUN1', '99999999-2222-3333-4444-555555555555', 'f3')).toBeUndefined();
+    expect(store.findDeliveredElsewhere('RUN1', PROJECT, 'f2')).toMatchObject({
+      folderPath: '/data/runs',
+      run: { jobId: 'job-1' },
+    });
+    expect(
+      store.findDeliveredElsewhere(
+        'RUN1',
+        '99999999-2222-3333-4444-555555555555',
+        'f3',
+      ),
+    ).toBeUndefined();
     expect(store.findDeliveredElsewhere('RUN2', PROJECT, 'f2')).toBeUndefined();
     expect(store.listFolders().map((f) => f.id)).toEqual(['f2', 'f3']);
     journal.close();

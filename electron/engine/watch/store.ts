@@ -259,13 +259,21 @@ export class WatchStore {
            AND r.job_id IS NOT NULL
          ORDER BY r.first_seen_at LIMIT 1`,
       )
-      .get(runId, projectId, folderId) as (RunRow & { folder_path: string }) | undefined;
-    return row === undefined ? undefined : { run: toRun(row), folderPath: row.folder_path };
+      .get(runId, projectId, folderId) as
+      (RunRow & { folder_path: string }) | undefined;
+    return row === undefined
+      ? undefined
+      : { run: toRun(row), folderPath: row.folder_path };
   }
 
   /** putRun inserts or replaces a run row. */
   putRun(run: WatchRunRecord, plan?: UploadPlan | null): void {
-    const planText = plan === undefined ? undefined : plan === null ? null : JSON.stringify(plan);
+    const planText =
+      plan === undefined
+        ? undefined
+        : plan === null
+          ? null
+          : JSON.stringify(plan);
     this.journal.db
       .prepare(
         `INSERT INTO watch_runs (folder_id, run_id, path, state, message, detail,
@@ -300,7 +308,10 @@ export class WatchStore {
       .prepare('SELECT plan FROM watch_runs WHERE folder_id = ? AND run_id = ?')
       .get(folderId, runId) as { plan: string | null } | undefined;
     if (row === undefined || row.plan === null) return null;
-    return parseJson(row.plan, `watch_runs(${folderId}, ${runId}).plan`) as UploadPlan;
+    return parseJson(
+      row.plan,
+      `watch_runs(${folderId}, ${runId}).plan`,
+    ) as UploadPlan;
   }
 }
 
@@ -311,7 +322,9 @@ function toFolder(row: FolderRow): WatchFolderRecord {
     projectId: row.project_id,
     destination: row.destination,
     metadata:
-      row.metadata === null ? null : parseJson(row.metadata, `watch_folders(${row.id}).metadata`),
+      row.metadata === null
+        ? null
+        : parseJson(row.metadata, `watch_folders(${row.id}).metadata`),
     isPolling: row.is_polling === 1,
     settleSeconds: row.settle_seconds,
     includeUndetermined: row.include_undetermined === 1,
@@ -333,12 +346,18 @@ function toRun(row: RunRow): WatchRunRecord {
     path: row.path,
     state,
     message: row.message,
-    detail: { ...emptyRunDetail(), ...(parseJson(row.detail, `${where}.detail`) as object) },
+    detail: {
+      ...emptyRunDetail(),
+      ...(parseJson(row.detail, `${where}.detail`) as object),
+    },
     jobId: row.job_id,
     assigned:
       row.assigned === null
         ? []
-        : (parseJson(row.assigned, `${where}.assigned`) as WatchRunRecord['assigned']),
+        : (parseJson(
+            row.assigned,
+            `${where}.assigned`,
+          ) as WatchRunRecord['assigned']),
     firstSeenAt: row.first_seen_at,
     updatedAt: row.updated_at,
   };

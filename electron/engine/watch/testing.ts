@@ -36,7 +36,11 @@ export async function removeDir(dir: string): Promise<void> {
  * copyRun copies the shared run folder `name` into `intoDir` (as `asName`
  * when given) and returns the copy's path.
  */
-export function copyRun(name: string, intoDir: string, asName: string = name): string {
+export function copyRun(
+  name: string,
+  intoDir: string,
+  asName: string = name,
+): string {
   const target = path.join(intoDir, asName);
   fs.cpSync(path.join(sharedData, 'runs', name), target, { recursive: true });
   return target;
@@ -63,7 +67,7 @@ export function listTree(dir: string): string[] {
   return out.sort();
 }
 
-/** Marker files (lower case) that instruments write; the rest is run content. */
+/** Marker files (lower case) instruments write; the rest is run content. */
 const MARKERS = new Set([
   'rtacomplete.txt',
   'copycomplete.txt',
@@ -76,7 +80,8 @@ export function isMarkerFile(relative: string): boolean {
   return MARKERS.has(path.posix.basename(relative).toLowerCase());
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> =>
+  new Promise((r) => setTimeout(r, ms));
 
 /** How {@link writeRunLikeAnInstrument} writes. */
 export interface InstrumentScript {
@@ -101,7 +106,9 @@ export interface InstrumentScript {
  * the other metadata first, then every FASTQ in several appends, then the
  * completion markers last (in `markerOrder`). Resolves when all is written.
  */
-export async function writeRunLikeAnInstrument(script: InstrumentScript): Promise<void> {
+export async function writeRunLikeAnInstrument(
+  script: InstrumentScript,
+): Promise<void> {
   const pieces = script.pieces ?? 3;
   const pauseMs = script.pauseMs ?? 50;
   const files = listTree(script.from);
@@ -165,20 +172,32 @@ export async function waitFor<T>(
  * when `runId` is given, gives the copy that Run Id in its RunInfo.xml (so
  * that several copies of one real run are different runs).
  */
-export function copyRunAs(name: string, intoDir: string, folderName: string, runId?: string): string {
+export function copyRunAs(
+  name: string,
+  intoDir: string,
+  folderName: string,
+  runId?: string,
+): string {
   const dir = copyRun(name, intoDir, folderName);
   if (runId !== undefined) {
     const file = path.join(dir, 'RunInfo.xml');
     const text = fs.readFileSync(file, 'utf8');
-    const changed = text.replace(/(<Run\s[^>]*\bId=")[^"]+(")/i, `$1${runId}$2`);
+    const changed = text.replace(
+      /(<Run\s[^>]*\bId=")[^"]+(")/i,
+      `$1${runId}$2`,
+    );
     if (changed === text) throw new Error(`No Run Id to change in ${file}`);
     fs.writeFileSync(file, changed);
   }
   return dir;
 }
 
-/** backdate sets the access and modification times of every file under `dir` to `secondsAgo` ago. */
+/**
+ * backdate sets the access and modification times of every file under
+ * `dir` to `secondsAgo` seconds ago.
+ */
 export function backdate(dir: string, secondsAgo: number): void {
   const when = new Date(Date.now() - secondsAgo * 1000);
-  for (const file of listTree(dir)) fs.utimesSync(path.join(dir, file), when, when);
+  for (const file of listTree(dir))
+    fs.utimesSync(path.join(dir, file), when, when);
 }

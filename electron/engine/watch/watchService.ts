@@ -30,10 +30,9 @@
  * or settles; runs in a final state cost nothing).
  */
 import { randomUUID } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import { normalizeUuid } from '../api/client.ts';
 import { computeDelay } from '../backoff.ts';
 import type { BackoffPolicy } from '../backoff.ts';
 import type { Engine } from '../engine.ts';
@@ -41,16 +40,25 @@ import { ValidationError, toUserMessage } from '../errors.ts';
 import type { Journal } from '../journal/journal.ts';
 import { createLogger } from '../log.ts';
 import type { Logger, LogSink } from '../log.ts';
-import { SNAPSHOT_THROTTLE_MS, Throttled, systemClock } from '../progress.ts';
+import { SNAPSHOT_THROTTLE_MS, systemClock } from '../progress.ts';
 import type { Clock } from '../progress.ts';
-import { normaliseDestination } from '../scan/plan.ts';
 import { describeRunFolder } from '../scan/runFolder.ts';
 import { Limiter } from '../scheduler.ts';
 import { Delayer } from './delayer.ts';
 import { runDestination } from './destination.ts';
+import {
+  checkFolderAccess,
+  checkFolderOptions,
+  listChildren,
+} from './folderSettings.ts';
+import type { AddWatchFolderOptions } from './folderSettings.ts';
 import { checkGzipTail } from './gzipTail.ts';
 import type { GzipTailVerdict } from './gzipTail.ts';
-import { completionFacts, completionRule, findMissingMarkers } from './markers.ts';
+import {
+  completionFacts,
+  completionRule,
+  findMissingMarkers,
+} from './markers.ts';
 import { reviewPlan } from './planReview.ts';
 import { RootWatcher } from './rootWatcher.ts';
 import { readRunIdentity } from './runIdentity.ts';
@@ -58,6 +66,7 @@ import { FileStabilityTracker, listRunFastqs } from './stability.ts';
 import type { RunFastq, UnsettledFile } from './stability.ts';
 import { WatchStore, emptyRunDetail } from './store.ts';
 import type { WatchFolderRecord, WatchRunRecord } from './store.ts';
+import { folderViewOf, notRunViewOf, runViewOf } from './views.ts';
 import type {
   TransferSnapshot,
   UploadPlan,
@@ -66,6 +75,8 @@ import type {
   WatchRunState,
   WatchRunView,
 } from '../../../shared/domain.ts';
+
+export type { AddWatchFolderOptions } from './folderSettings.ts';
 
 /** The engine calls the service makes (Engine fits). */
 export type WatchEngine = Pick<
@@ -144,28 +155,6 @@ export interface WatchServiceParams {
   timings?: Partial<WatchTimings>;
 }
 
-/** What `addFolder` takes. */
-export interface AddWatchFolderOptions {
-  /** The folder the instrument writes run folders into (need not exist yet). */
-  path: string;
-  projectId: string;
-  /** Base `gncv://` folder; each run goes to `<destination><run folder>/`. Default `gncv://<project name>/`. */
-  destination?: string | null;
-  /** JSON metadata attached to every assigned sample. */
-  metadata?: unknown;
-  /** Stat-based polling instead of file-system events (network shares). */
-  polling?: boolean;
-  /** How long FASTQs must stay unchanged, seconds (default 60). */
-  settleSeconds?: number;
-  /** Upload Undetermined reads as a sample (default false). */
-  includeUndetermined?: boolean;
-  /**
-   * Record the runs already in the folder when it is first scanned as
-   * 'ignored' instead of uploading them (for a folder full of old runs).
-   */
-  ignoreExistingRuns?: boolean;
-}
-
 /** A run's state changed (or something else the user sees about it). */
 export interface WatchRunEvent {
   folderId: string;
@@ -240,7 +229,9 @@ export class WatchService {
   readonly #inspectLimiter = new Limiter(INSPECT_CONCURRENCY);
   /** Planning reads every FASTQ; one run at a time. */
   readonly #planLimiter = new Limiter(1);
-  readonly #viewListeners = new Set<Throttled<WatchFolderView[]>>();
+  readonly #viewListeners = new Set<(folders: WatchFolderView[]) => void>();
+  /** Pending delivery to view listeners (views are built once per delivery). */
+  #viewTimer: unknown = null;
   readonly #runListeners = new Set<(event: WatchRunEvent) => void>();
   readonly #folderListeners = new Set<(folder: WatchFolderView) => void>();
   #isStarted = false;
@@ -279,7 +270,9 @@ export class WatchService {
   addFolder(options: AddWatchFolderOptions): WatchFolderView {
     const settings = checkFolderOptions(options, this.#timings.settleSeconds);
     const existing = [...this.#folders.values()].find(
-      (f) => f.record.path === settings.path && f.record.projectId === settings.projectId,
+      (f) =>
+        f.record.path === settings.path &&
+        f.record.projectId === settings.projectId,
     );
     if (existing !== undefined) {
       const before = existing.record;
@@ -292,7 +285,10 @@ export class WatchService {
         includeUndetermined: settings.includeUndetermined,
       };
       this.#store.updateFolder(existing.record);
-      if (before.isPolling !== settings.isPolling && existing.mode === 'watching') {
+      if (
+        before.isPolling !== settings.isPolling &&
+        existing.mode === 'watching'
+      ) {
         void this.#reopen(existing);
       }
       this.#emitFolder(existing);
@@ -308,7 +304,9 @@ export class WatchService {
     };
     this.#store.addFolder(record);
     const folder = this.#load(record);
-    this.#log.info(`Watch/addFolder(${shortId(record.id)}): watching for project ${record.projectId}`);
+    this.#log.info(
+      `Watch/addFolder(${shortId(record.id)}): watching for project ${record.projectId}`,
+    );
     if (this.#isStarted) void this.#open(folder);
     this.#emitFolder(folder);
     return this.#folderView(folder);
@@ -333,7 +331,11 @@ export class WatchService {
     const folder = this.#folder(id);
     folder.record = { ...folder.record, isPaused: true };
     this.#store.updateFolder(folder.record);
-    await this.#close(folder, 'paused', 'Paused: no new run is uploaded until it is resumed.');
+    await this.#close(
+      folder,
+      'paused',
+      'Paused: no new run is uploaded until it is resumed.',
+    );
     return this.#folderView(folder);
   }
 
@@ -378,9 +380,15 @@ export class WatchService {
       );
     }
     if (state === 'assigned' || state === 'duplicate') {
-      throw new ValidationError('runId', `Run ${runId} is already delivered; there is nothing to ignore.`);
+      throw new ValidationError(
+        'runId',
+        `Run ${runId} is already delivered; there is nothing to ignore.`,
+      );
     }
-    this.#update(folder, entry, { state: 'ignored', message: 'Ignored by the user.' });
+    this.#update(folder, entry, {
+      state: 'ignored',
+      message: 'Ignored by the user.',
+    });
     return this.#runView(folder, entry);
   }
 
@@ -391,7 +399,11 @@ export class WatchService {
    * from the start. `force` accepts the plan's blocking problems (samples
    * with errors still stay out).
    */
-  retryRun(folderId: string, runId: string, opts: { force?: boolean } = {}): WatchRunView {
+  retryRun(
+    folderId: string,
+    runId: string,
+    opts: { force?: boolean } = {},
+  ): WatchRunView {
     const folder = this.#folder(folderId);
     const entry = this.#run(folder, runId);
     const { state, jobId } = entry.record;
@@ -416,7 +428,11 @@ export class WatchService {
     this.#update(folder, entry, {
       state: 'waiting-for-run',
       message: 'Looking at the run again.',
-      detail: { ...emptyRunDetail(), instrument: entry.record.detail.instrument, isForced: opts.force === true },
+      detail: {
+        ...emptyRunDetail(),
+        instrument: entry.record.detail.instrument,
+        isForced: opts.force === true,
+      },
     });
     this.#maybePoll(folder, entry, 0);
     return this.#runView(folder, entry);
@@ -436,11 +452,9 @@ export class WatchService {
    * unsubscribe function.
    */
   onDidChange(listener: (folders: WatchFolderView[]) => void): () => void {
-    const throttled = new Throttled(listener, SNAPSHOT_THROTTLE_MS, this.#clock);
-    this.#viewListeners.add(throttled);
+    this.#viewListeners.add(listener);
     return () => {
-      throttled.dispose();
-      this.#viewListeners.delete(throttled);
+      this.#viewListeners.delete(listener);
     };
   }
 
@@ -481,9 +495,14 @@ export class WatchService {
   async stop(): Promise<void> {
     this.#isStarted = false;
     await Promise.all(
-      [...this.#folders.values()].map((f) => this.#close(f, 'stopped', 'Not watched now.')),
+      [...this.#folders.values()].map((f) =>
+        this.#close(f, 'stopped', 'Not watched now.'),
+      ),
     );
-    for (const throttled of this.#viewListeners) throttled.flush();
+    if (this.#viewTimer !== null) {
+      this.#clock.clearTimeout(this.#viewTimer);
+      this.#deliverViews();
+    }
   }
 
   /**
@@ -496,14 +515,22 @@ export class WatchService {
   async deliverOnce(folderId: string): Promise<WatchFolderView> {
     const folder = this.#folder(folderId);
     if (this.#isStarted) {
-      throw new ValidationError('folderId', 'The service is watching already; deliverOnce is for a stopped service.');
+      throw new ValidationError(
+        'folderId',
+        'The service is watching already; deliverOnce is for a stopped service.',
+      );
     }
     if (folder.record.isPaused) {
-      this.#setStatus(folder, 'paused', 'Paused: no new run is uploaded until it is resumed.');
+      this.#setStatus(
+        folder,
+        'paused',
+        'Paused: no new run is uploaded until it is resumed.',
+      );
       return this.#folderView(folder);
     }
+    await this.#stopWatching(folder);
     folder.mode = 'once';
-    const generation = ++folder.generation;
+    const generation = folder.generation;
     try {
       const problem = await checkFolderAccess(folder.record.path);
       if (problem !== null) {
@@ -514,9 +541,11 @@ export class WatchService {
       this.#resumeJobs(folder);
       await this.#ensureProjectName(folder);
       await this.#scan(folder, generation);
-      if ([...folder.runs.values()].some((e) => e.record.state === 'settling')) {
+      if (
+        [...folder.runs.values()].some((e) => e.record.state === 'settling')
+      ) {
         // The second look that can settle files seen once.
-        await this.#sleep(this.#timings.minGapMs);
+        await this.#sleep(this.#timing(folder).minGapMs);
         await this.#advanceAll(folder, (e) => e.record.state === 'settling');
       }
       let followers = this.#followers(folder);
@@ -528,7 +557,7 @@ export class WatchService {
       return this.#folderView(folder);
     } finally {
       folder.mode = 'idle';
-      folder.generation++;
+      await this.#stopWatching(folder);
     }
   }
 
@@ -538,7 +567,9 @@ export class WatchService {
     const folder: FolderRuntime = {
       record,
       status: record.isPaused ? 'paused' : 'stopped',
-      message: record.isPaused ? 'Paused: no new run is uploaded until it is resumed.' : 'Not watched now.',
+      message: record.isPaused
+        ? 'Paused: no new run is uploaded until it is resumed.'
+        : 'Not watched now.',
       nextRetryAt: null,
       mode: 'idle',
       generation: 0,
@@ -576,7 +607,8 @@ export class WatchService {
       delayer: new Delayer(
         () => this.#advance(folder, entry),
         this.#clock,
-        (err) => this.#log.error(`Watch/run(${record.runId}): ${toUserMessage(err)}`),
+        (err) =>
+          this.#log.error(`Watch/run(${record.runId}): ${toUserMessage(err)}`),
       ),
     };
     return entry;
@@ -586,7 +618,11 @@ export class WatchService {
   async #open(folder: FolderRuntime): Promise<void> {
     if (!this.#isStarted || !this.#folders.has(folder.record.id)) return;
     if (folder.record.isPaused) {
-      this.#setStatus(folder, 'paused', 'Paused: no new run is uploaded until it is resumed.');
+      this.#setStatus(
+        folder,
+        'paused',
+        'Paused: no new run is uploaded until it is resumed.',
+      );
       return;
     }
     await this.#stopWatching(folder);
@@ -621,14 +657,29 @@ export class WatchService {
     );
     void this.#ensureProjectName(folder);
     await this.#scan(folder, generation);
+    if (generation !== folder.generation) return;
     if (wasUnavailable) this.#retryLocalFailures(folder);
+    await this.#maybeNoteRootIsRun(folder);
+  }
+
+  /** Tells the user who picked a run folder instead of the folder that holds runs. */
+  async #maybeNoteRootIsRun(folder: FolderRuntime): Promise<void> {
+    const identity = await readRunIdentity(folder.record.path);
+    if (identity.kind === 'run' && folder.status === 'watching') {
+      this.#setStatus(
+        folder,
+        'watching',
+        `Watching; note that this folder is itself a run folder (${identity.runId}): runs are looked for in its subfolders, so watch the folder that holds the run folders instead.`,
+      );
+    }
   }
 
   /** Stops the folder's watcher, re-listing and child looks (run polls stay). */
   async #stopWatching(folder: FolderRuntime): Promise<void> {
     folder.generation++;
     this.#clearRetry(folder);
-    if (folder.rescanTimer !== null) this.#clock.clearInterval(folder.rescanTimer);
+    if (folder.rescanTimer !== null)
+      this.#clock.clearInterval(folder.rescanTimer);
     folder.rescanTimer = null;
     const watcher = folder.watcher;
     folder.watcher = null;
@@ -641,16 +692,25 @@ export class WatchService {
   }
 
   /** Closes what watches a folder and waits for looks in progress. */
-  async #close(folder: FolderRuntime, status: WatchFolderStatus, message: string): Promise<void> {
+  async #close(
+    folder: FolderRuntime,
+    status: WatchFolderStatus,
+    message: string,
+  ): Promise<void> {
     folder.mode = 'idle';
     await this.#stopWatching(folder);
-    await Promise.all([...folder.runs.values()].map((e) => e.delayer.dispose()));
+    await Promise.all(
+      [...folder.runs.values()].map((e) => e.delayer.dispose()),
+    );
     // Run delayers are kept with their runs: make fresh ones for next time.
     for (const entry of folder.runs.values()) {
       entry.delayer = new Delayer(
         () => this.#advance(folder, entry),
         this.#clock,
-        (err) => this.#log.error(`Watch/run(${entry.record.runId}): ${toUserMessage(err)}`),
+        (err) =>
+          this.#log.error(
+            `Watch/run(${entry.record.runId}): ${toUserMessage(err)}`,
+          ),
       );
     }
     this.#setStatus(folder, status, message);
@@ -666,7 +726,11 @@ export class WatchService {
    * after the retry policy's wait. Runs keep their states; when the folder
    * is back, it is scanned again and nothing delivered is sent twice.
    */
-  #makeUnavailable(folder: FolderRuntime, status: 'missing' | 'unreadable', message: string): void {
+  #makeUnavailable(
+    folder: FolderRuntime,
+    status: 'missing' | 'unreadable',
+    message: string,
+  ): void {
     void this.#stopWatching(folder);
     folder.wasUnavailable = true;
     folder.failedOpens++;
@@ -677,9 +741,16 @@ export class WatchService {
       folder.nextRetryAt = null;
       void this.#open(folder);
     }, waitMs);
-    this.#log.warn(`Watch/folder(${shortId(folder.record.id)}): ${status}; looking again in ${Math.round(waitMs / 1000)} s`);
-    this.#setStatus(folder, status, `${message} Looking again in ${formatWait(waitMs)}.`);
-    for (const entry of folder.runs.values()) this.#emitRunIfChanged(folder, entry, entry.record.state);
+    this.#log.warn(
+      `Watch/folder(${shortId(folder.record.id)}): ${status}; looking again in ${Math.round(waitMs / 1000)} s`,
+    );
+    this.#setStatus(
+      folder,
+      status,
+      `${message} Looking again in ${formatWait(waitMs)}.`,
+    );
+    for (const entry of folder.runs.values())
+      this.#emitRunIfChanged(folder, entry, entry.record.state);
   }
 
   #clearRetry(folder: FolderRuntime): void {
@@ -688,14 +759,20 @@ export class WatchService {
     folder.nextRetryAt = null;
   }
 
-  async #onTrouble(folder: FolderRuntime, generation: number, reason: string): Promise<void> {
+  async #onTrouble(
+    folder: FolderRuntime,
+    generation: number,
+    reason: string,
+  ): Promise<void> {
     if (generation !== folder.generation) return;
     const problem = await checkFolderAccess(folder.record.path);
     if (generation !== folder.generation) return;
     if (problem !== null) {
       this.#makeUnavailable(folder, problem.status, problem.message);
     } else {
-      this.#log.warn(`Watch/folder(${shortId(folder.record.id)}): watcher error (${reason}); rescanning`);
+      this.#log.warn(
+        `Watch/folder(${shortId(folder.record.id)}): watcher error (${reason}); rescanning`,
+      );
       void this.#rescan(folder, generation);
     }
   }
@@ -720,10 +797,15 @@ export class WatchService {
     }
     const isFirstScan = folder.record.firstScanAt === null;
     if (isFirstScan) folder.firstScanPaths = new Set(children);
-    await Promise.all(children.map((child) => this.#pathDelayer(folder, child).runNow()));
+    await Promise.all(
+      children.map((child) => this.#pathDelayer(folder, child).runNow()),
+    );
     if (isFirstScan && generation === folder.generation) {
       folder.firstScanPaths = null;
-      folder.record = { ...folder.record, firstScanAt: new Date(this.#clock.now()).toISOString() };
+      folder.record = {
+        ...folder.record,
+        firstScanAt: new Date(this.#clock.now()).toISOString(),
+      };
       this.#store.updateFolder(folder.record);
     }
   }
@@ -739,14 +821,22 @@ export class WatchService {
     }
     const listed = new Set(children);
     for (const child of children) {
-      if (!folder.presentPaths.has(child)) this.#pathDelayer(folder, child).trigger(0);
+      if (!folder.presentPaths.has(child))
+        this.#pathDelayer(folder, child).trigger(0);
     }
-    for (const known of [...folder.presentPaths.keys(), ...folder.notRuns.keys()]) {
+    for (const known of [
+      ...folder.presentPaths.keys(),
+      ...folder.notRuns.keys(),
+    ]) {
       if (!listed.has(known)) this.#pathDelayer(folder, known).trigger(0);
     }
   }
 
-  #onChildEvent(folder: FolderRuntime, generation: number, child: string): void {
+  #onChildEvent(
+    folder: FolderRuntime,
+    generation: number,
+    child: string,
+  ): void {
     if (generation !== folder.generation) return;
     this.#pathDelayer(folder, child).trigger(this.#timings.eventDelayMs);
   }
@@ -756,9 +846,15 @@ export class WatchService {
     if (delayer === undefined) {
       const generation = folder.generation;
       delayer = new Delayer(
-        () => this.#inspectLimiter.run(() => this.#inspectChild(folder, generation, child)),
+        () =>
+          this.#inspectLimiter.run(() =>
+            this.#inspectChild(folder, generation, child),
+          ),
         this.#clock,
-        (err) => this.#log.error(`Watch/folder(${shortId(folder.record.id)}): ${toUserMessage(err)}`),
+        (err) =>
+          this.#log.error(
+            `Watch/folder(${shortId(folder.record.id)}): ${toUserMessage(err)}`,
+          ),
       );
       folder.pathDelayers.set(child, delayer);
     }
@@ -766,16 +862,28 @@ export class WatchService {
   }
 
   /** Works out which run (if any) a child folder holds and moves that run on. */
-  async #inspectChild(folder: FolderRuntime, generation: number, child: string): Promise<void> {
+  async #inspectChild(
+    folder: FolderRuntime,
+    generation: number,
+    child: string,
+  ): Promise<void> {
     if (generation !== folder.generation) return;
-    const isDirectory = await stat(child).then((s) => s.isDirectory(), () => false);
+    const isDirectory = await stat(child).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     const identity = isDirectory ? await readRunIdentity(child) : null;
     if (generation !== folder.generation) return;
 
     const previousRunId = folder.presentPaths.get(child);
-    if (identity === null || identity.kind !== 'run' || identity.runId !== previousRunId) {
+    if (
+      identity === null ||
+      identity.kind !== 'run' ||
+      identity.runId !== previousRunId
+    ) {
       folder.presentPaths.delete(child);
-      if (previousRunId !== undefined) this.#onRunPathGone(folder, previousRunId, child);
+      if (previousRunId !== undefined)
+        this.#onRunPathGone(folder, previousRunId, child);
     }
     if (identity === null || identity.kind === 'unrelated') {
       folder.notRuns.delete(child);
@@ -796,7 +904,10 @@ export class WatchService {
     let entry = folder.runs.get(identity.runId);
     if (entry === undefined) {
       entry = this.#recordNewRun(folder, identity.runId, child);
-    } else if (entry.record.path !== child && folder.presentPaths.get(entry.record.path) !== identity.runId) {
+    } else if (
+      entry.record.path !== child &&
+      folder.presentPaths.get(entry.record.path) !== identity.runId
+    ) {
       // The run moved (or its first folder is gone): follow it here.
       this.#update(folder, entry, { path: child });
     } else {
@@ -823,18 +934,28 @@ export class WatchService {
       firstSeenAt: now,
       updatedAt: now,
     };
-    const elsewhere = this.#store.findDeliveredElsewhere(runId, folder.record.projectId, folder.record.id);
+    const elsewhere = this.#store.findDeliveredElsewhere(
+      runId,
+      folder.record.projectId,
+      folder.record.id,
+    );
     if (elsewhere !== undefined) {
       record.state = 'duplicate';
       record.message = `Already sent to this project from the watch folder ${elsewhere.folderPath} (transfer ${elsewhere.run.jobId}); not uploaded again.`;
-    } else if (folder.record.ignoreExistingRuns && folder.firstScanPaths?.has(child)) {
+    } else if (
+      folder.record.ignoreExistingRuns &&
+      folder.firstScanPaths?.has(child)
+    ) {
       record.state = 'ignored';
-      record.message = 'Already in the folder when it was added; retry the run to upload it.';
+      record.message =
+        'Already in the folder when it was added; retry the run to upload it.';
     }
     this.#store.putRun(record);
     const entry = this.#newEntry(folder, record);
     folder.runs.set(runId, entry);
-    this.#log.info(`Watch/run(${runId}): found in folder ${shortId(folder.record.id)} (${record.state})`);
+    this.#log.info(
+      `Watch/run(${runId}): found in folder ${shortId(folder.record.id)} (${record.state})`,
+    );
     this.#emitRunIfChanged(folder, entry, null);
     return entry;
   }
@@ -855,14 +976,23 @@ export class WatchService {
 
   #noteNotRun(folder: FolderRuntime, child: string, reason: string): void {
     const known = folder.notRuns.get(child);
-    const entry: NotRunEntry = known ?? { path: child, reason, firstSeenAt: this.#clock.now(), lastView: null };
+    const entry: NotRunEntry = known ?? {
+      path: child,
+      reason,
+      firstSeenAt: this.#clock.now(),
+      lastView: null,
+    };
     entry.reason = reason;
     folder.notRuns.set(child, entry);
     const view = this.#notRunView(folder, entry);
     const text = JSON.stringify(view);
     if (text !== entry.lastView) {
       entry.lastView = text;
-      this.#emitRun(folder.record.id, view, known === undefined ? null : 'not-a-run');
+      this.#emitRun(
+        folder.record.id,
+        view,
+        known === undefined ? null : 'not-a-run',
+      );
     }
     // RunInfo.xml is written soon after the folder: look again for a while.
     const age = this.#clock.now() - entry.firstSeenAt;
@@ -871,7 +1001,10 @@ export class WatchService {
     }
   }
 
-  async #maybeFolderGone(folder: FolderRuntime, generation: number): Promise<void> {
+  async #maybeFolderGone(
+    folder: FolderRuntime,
+    generation: number,
+  ): Promise<void> {
     if (folder.mode !== 'watching') return;
     const problem = await checkFolderAccess(folder.record.path);
     if (problem !== null && generation === folder.generation) {
@@ -881,7 +1014,10 @@ export class WatchService {
 
   // --- moving a run on ----------------------------------------------------------
 
-  async #advanceAll(folder: FolderRuntime, filter: (e: RunEntry) => boolean): Promise<void> {
+  async #advanceAll(
+    folder: FolderRuntime,
+    filter: (e: RunEntry) => boolean,
+  ): Promise<void> {
     await Promise.all(
       [...folder.runs.values()].filter(filter).map((e) => e.delayer.runNow()),
     );
@@ -890,7 +1026,12 @@ export class WatchService {
   /** One look at a run that is not final yet; schedules the next look. */
   async #advance(folder: FolderRuntime, entry: RunEntry): Promise<void> {
     const { state, runId } = entry.record;
-    if (state !== 'waiting-for-run' && state !== 'settling' && state !== 'planned') return;
+    if (
+      state !== 'waiting-for-run' &&
+      state !== 'settling' &&
+      state !== 'planned'
+    )
+      return;
     if (folder.mode === 'idle' || folder.record.isPaused) return;
     const generation = folder.generation;
     const runPath = entry.record.path;
@@ -902,12 +1043,17 @@ export class WatchService {
     const info = await describeRunFolder(runPath);
     if (generation !== folder.generation) return;
     if (!info.isRunFolder) {
-      this.#update(folder, entry, { message: 'RunInfo.xml is gone from the run folder; waiting for it.' });
+      this.#update(folder, entry, {
+        message: 'RunInfo.xml is gone from the run folder; waiting for it.',
+      });
       this.#maybePoll(folder, entry, this.#timings.waitingPollMs);
       return;
     }
     const detail = { ...entry.record.detail, instrument: info.instrument };
-    const missing = await findMissingMarkers(runPath, completionRule(await completionFacts(info)));
+    const missing = await findMissingMarkers(
+      runPath,
+      completionRule(await completionFacts(info)),
+    );
     if (generation !== folder.generation) return;
     if (missing.length > 0) {
       entry.unsettled = [];
@@ -965,26 +1111,48 @@ export class WatchService {
     runPath: string,
     dirs: string[],
   ): Promise<RunFastq[] | null> {
-    const listing = await listRunFastqs(runPath, dirs, folder.record.includeUndetermined);
+    const listing = await listRunFastqs(
+      runPath,
+      dirs,
+      folder.record.includeUndetermined,
+    );
     const now = this.#clock.now();
-    const verdict = entry.tracker.observe(listing.files, now, this.#timing(folder));
+    const verdict = entry.tracker.observe(
+      listing.files,
+      now,
+      this.#timing(folder),
+    );
     const unsettled: UnsettledFile[] = [...verdict.unsettled];
     for (const file of listing.inProgress) {
-      unsettled.push({ path: file, reason: 'temporary file of a copy still in progress', readyAt: Number.NaN });
+      unsettled.push({
+        path: file,
+        reason: 'temporary file of a copy still in progress',
+        readyAt: Number.NaN,
+      });
     }
     for (const dir of listing.unreadable) {
-      unsettled.push({ path: dir.path, reason: dir.reason, readyAt: Number.NaN });
+      unsettled.push({
+        path: dir.path,
+        reason: dir.reason,
+        readyAt: Number.NaN,
+      });
     }
     for (const file of verdict.settled) {
       const version = `${file.size}:${file.mtimeMs}`;
       let tail = entry.tails.get(file.path);
       if (tail === undefined || tail.version !== version) {
-        const absolute = listing.files.find((f) => f.path === file.path)!.absolutePath;
+        const absolute = listing.files.find(
+          (f) => f.path === file.path,
+        )!.absolutePath;
         tail = { version, verdict: await checkGzipTail(absolute) };
         entry.tails.set(file.path, tail);
       }
       if (tail.verdict.kind === 'incomplete') {
-        unsettled.push({ path: file.path, reason: tail.verdict.reason, readyAt: Number.NaN });
+        unsettled.push({
+          path: file.path,
+          reason: tail.verdict.reason,
+          readyAt: Number.NaN,
+        });
       }
     }
     if (listing.files.length === 0 && unsettled.length === 0) {
@@ -1005,15 +1173,20 @@ export class WatchService {
       message:
         incomplete !== undefined
           ? `Waiting for ${incomplete.path}: ${incomplete.reason}.`
-          : `Waiting for ${unsettled.length} FASTQ file${unsettled.length === 1 ? '' : 's'} to stop changing (settle time ${formatWait(this.#timing(folder).settleMs)}).`,
+          : `Waiting for the FASTQ files to stop changing (settle time ${formatWait(this.#timing(folder).settleMs)}).`,
       detail: { ...entry.record.detail, missingMarkers: [] },
     });
-    const readyAt = Math.max(...unsettled.map((u) => (Number.isNaN(u.readyAt) ? 0 : u.readyAt)));
+    const readyAt = Math.max(
+      ...unsettled.map((u) => (Number.isNaN(u.readyAt) ? 0 : u.readyAt)),
+    );
     const { settlingPollMinMs, settlingPollMaxMs } = this.#timings;
     const delay =
       incomplete !== undefined
         ? settlingPollMaxMs
-        : Math.min(settlingPollMaxMs, Math.max(settlingPollMinMs, readyAt - now));
+        : Math.min(
+            settlingPollMaxMs,
+            Math.max(settlingPollMinMs, readyAt - now),
+          );
     this.#maybePoll(folder, entry, delay);
     return null;
   }
@@ -1037,7 +1210,10 @@ export class WatchService {
         }),
       );
     } catch (err) {
-      this.#update(folder, entry, { state: 'failed', message: `The run could not be planned: ${toUserMessage(err)}` });
+      this.#update(folder, entry, {
+        state: 'failed',
+        message: `The run could not be planned: ${toUserMessage(err)}`,
+      });
       return;
     }
     if (generation !== folder.generation || folder.record.isPaused) return;
@@ -1050,16 +1226,37 @@ export class WatchService {
       folder.record.includeUndetermined,
     );
     if (!sameFiles(settled, again.files)) {
-      entry.tracker.observe(again.files, this.#clock.now(), this.#timing(folder));
-      this.#update(folder, entry, { state: 'settling', message: 'FASTQs changed while they were checked; waiting for them to settle again.' });
+      entry.tracker.observe(
+        again.files,
+        this.#clock.now(),
+        this.#timing(folder),
+      );
+      this.#update(folder, entry, {
+        state: 'settling',
+        message:
+          'FASTQs changed while they were checked; waiting for them to settle again.',
+      });
       this.#maybePoll(folder, entry, this.#timings.settlingPollMinMs);
       return;
     }
 
     const review = reviewPlan(plan, entry.record.detail.isForced);
-    const detail = { ...entry.record.detail, problems: review.problems, planSummary: review.summary };
+    const detail = {
+      ...entry.record.detail,
+      problems: review.problems,
+      planSummary: review.summary,
+    };
     if (!review.isAccepted) {
-      this.#update(folder, entry, { state: 'failed', message: review.reason ?? 'The plan was not accepted.', detail }, plan);
+      this.#update(
+        folder,
+        entry,
+        {
+          state: 'failed',
+          message: review.reason ?? 'The plan was not accepted.',
+          detail,
+        },
+        plan,
+      );
       this.#log.warn(`Watch/run(${runId}): held: ${review.reason}`);
       return;
     }
@@ -1090,28 +1287,44 @@ export class WatchService {
         this.#store.putRun(uploading);
       });
     } catch (err) {
-      this.#update(folder, entry, { state: 'failed', message: `The upload could not be queued: ${toUserMessage(err)}`, jobId: null });
+      this.#update(folder, entry, {
+        state: 'failed',
+        message: `The upload could not be queued: ${toUserMessage(err)}`,
+        jobId: null,
+      });
       return;
     }
     entry.record = uploading;
     this.#emitRunIfChanged(folder, entry, 'planned');
-    this.#log.info(`Watch/run(${runId}): queued as transfer ${uploading.jobId}`);
+    this.#log.info(
+      `Watch/run(${runId}): queued as transfer ${uploading.jobId}`,
+    );
     this.#follow(folder, entry);
   }
 
-  async #destinationOf(folder: FolderRuntime, runPath: string): Promise<string | null> {
+  async #destinationOf(
+    folder: FolderRuntime,
+    runPath: string,
+  ): Promise<string | null> {
     const runFolderName = path.basename(runPath);
     if (folder.record.destination !== null) {
-      return runDestination({ base: folder.record.destination, projectName: '', runFolderName });
+      return runDestination({
+        base: folder.record.destination,
+        projectName: '',
+        runFolderName,
+      });
     }
     const name = await this.#ensureProjectName(folder);
-    return name === null ? null : runDestination({ base: null, projectName: name, runFolderName });
+    return name === null
+      ? null
+      : runDestination({ base: null, projectName: name, runFolderName });
   }
 
   async #ensureProjectName(folder: FolderRuntime): Promise<string | null> {
     if (folder.projectName !== null) return folder.projectName;
     const now = this.#clock.now();
-    if (now - folder.projectTriedAt < this.#timings.platformRetryMs) return null;
+    if (now - folder.projectTriedAt < this.#timings.platformRetryMs)
+      return null;
     folder.projectTriedAt = now;
     try {
       const project = await this.#client.getProject(folder.record.projectId);
@@ -1120,7 +1333,9 @@ export class WatchService {
       this.#emitFolder(folder);
     } catch (err) {
       folder.projectError = toUserMessage(err);
-      this.#log.warn(`Watch/folder(${shortId(folder.record.id)}): project name: ${folder.projectError}`);
+      this.#log.warn(
+        `Watch/folder(${shortId(folder.record.id)}): project name: ${folder.projectError}`,
+      );
     }
     return folder.projectName;
   }
@@ -1140,8 +1355,14 @@ export class WatchService {
   #retryLocalFailures(folder: FolderRuntime): void {
     for (const entry of folder.runs.values()) {
       const { state, jobId, detail } = entry.record;
-      if (state === 'failed' && jobId !== null && detail.jobErrorCode === 'local-file') {
-        this.#log.info(`Watch/run(${entry.record.runId}): the folder is back; retrying transfer ${jobId}`);
+      if (
+        state === 'failed' &&
+        jobId !== null &&
+        detail.jobErrorCode === 'local-file'
+      ) {
+        this.#log.info(
+          `Watch/run(${entry.record.runId}): the folder is back; retrying transfer ${jobId}`,
+        );
         this.retryRun(folder.record.id, entry.record.runId);
       }
     }
@@ -1160,7 +1381,9 @@ export class WatchService {
             message: `Its upload (transfer ${jobId}) is not in the journal any more; it is not sent again by itself.`,
           });
         } else {
-          this.#log.warn(`Watch/run(${entry.record.runId}): following transfer ${jobId}: ${toUserMessage(err)}`);
+          this.#log.warn(
+            `Watch/run(${entry.record.runId}): following transfer ${jobId}: ${toUserMessage(err)}`,
+          );
         }
       },
     );
@@ -1169,7 +1392,12 @@ export class WatchService {
     });
   }
 
-  #onJobFinished(folder: FolderRuntime, entry: RunEntry, jobId: string, snap: TransferSnapshot): void {
+  #onJobFinished(
+    folder: FolderRuntime,
+    entry: RunEntry,
+    jobId: string,
+    snap: TransferSnapshot,
+  ): void {
     if (this.#journal.isClosed || entry.record.jobId !== jobId) return;
     const { runId } = entry.record;
     if (snap.state === 'done') {
@@ -1180,7 +1408,9 @@ export class WatchService {
         assigned,
         detail: { ...entry.record.detail, jobErrorCode: null },
       });
-      this.#log.info(`Watch/run(${runId}): assigned ${assigned.length} sample(s)`);
+      this.#log.info(
+        `Watch/run(${runId}): assigned ${assigned.length} sample(s)`,
+      );
     } else if (snap.state === 'cancelled') {
       this.#update(folder, entry, {
         state: 'ignored',
@@ -1190,14 +1420,21 @@ export class WatchService {
       this.#update(folder, entry, {
         state: 'failed',
         message: `The upload failed: ${snap.error?.message ?? 'unknown error'}`,
-        detail: { ...entry.record.detail, jobErrorCode: snap.error?.code ?? null },
+        detail: {
+          ...entry.record.detail,
+          jobErrorCode: snap.error?.code ?? null,
+        },
       });
-      this.#log.error(`Watch/run(${runId}): transfer ${jobId} failed: ${snap.error?.message ?? 'unknown error'}`);
+      this.#log.error(
+        `Watch/run(${runId}): transfer ${jobId} failed: ${snap.error?.message ?? 'unknown error'}`,
+      );
     }
   }
 
   #followers(folder: FolderRuntime): Promise<void>[] {
-    return [...folder.runs.values()].flatMap((e) => (e.follow === null ? [] : [e.follow]));
+    return [...folder.runs.values()].flatMap((e) =>
+      e.follow === null ? [] : [e.follow],
+    );
   }
 
   // --- state, views and events ----------------------------------------------------
@@ -1206,7 +1443,12 @@ export class WatchService {
   #update(
     folder: FolderRuntime,
     entry: RunEntry,
-    patch: Partial<Pick<WatchRunRecord, 'state' | 'message' | 'detail' | 'jobId' | 'assigned' | 'path'>>,
+    patch: Partial<
+      Pick<
+        WatchRunRecord,
+        'state' | 'message' | 'detail' | 'jobId' | 'assigned' | 'path'
+      >
+    >,
     plan?: UploadPlan,
   ): void {
     const before = entry.record;
@@ -1225,7 +1467,9 @@ export class WatchService {
     }
     entry.record = next;
     if (next.state !== before.state) {
-      this.#log.debug(`Watch/run(${next.runId}): ${before.state} -> ${next.state}`);
+      this.#log.debug(
+        `Watch/run(${next.runId}): ${before.state} -> ${next.state}`,
+      );
     }
     this.#emitRunIfChanged(folder, entry, before.state);
   }
@@ -1239,7 +1483,11 @@ export class WatchService {
     return { settleMs, minGapMs: Math.min(this.#timings.minGapMs, settleMs) };
   }
 
-  #emitRunIfChanged(folder: FolderRuntime, entry: RunEntry, previousState: WatchRunState | null): void {
+  #emitRunIfChanged(
+    folder: FolderRuntime,
+    entry: RunEntry,
+    previousState: WatchRunState | null,
+  ): void {
     const view = this.#runView(folder, entry);
     const text = JSON.stringify(view);
     if (text === entry.lastView) return;
@@ -1247,18 +1495,28 @@ export class WatchService {
     this.#emitRun(folder.record.id, view, previousState);
   }
 
-  #emitRun(folderId: string, run: WatchRunView, previousState: WatchRunState | null): void {
+  #emitRun(
+    folderId: string,
+    run: WatchRunView,
+    previousState: WatchRunState | null,
+  ): void {
     for (const listener of [...this.#runListeners]) {
       try {
         listener({ folderId, run, previousState });
       } catch (err) {
-        this.#log.error(`Watch/onDidChangeRun: a listener threw: ${toUserMessage(err)}`);
+        this.#log.error(
+          `Watch/onDidChangeRun: a listener threw: ${toUserMessage(err)}`,
+        );
       }
     }
     this.#emitViews();
   }
 
-  #setStatus(folder: FolderRuntime, status: WatchFolderStatus, message: string): void {
+  #setStatus(
+    folder: FolderRuntime,
+    status: WatchFolderStatus,
+    message: string,
+  ): void {
     folder.status = status;
     folder.message = message;
     this.#emitFolder(folder);
@@ -1273,95 +1531,53 @@ export class WatchService {
         try {
           listener(view);
         } catch (err) {
-          this.#log.error(`Watch/onDidChangeFolder: a listener threw: ${toUserMessage(err)}`);
+          this.#log.error(
+            `Watch/onDidChangeFolder: a listener threw: ${toUserMessage(err)}`,
+          );
         }
       }
     }
     this.#emitViews();
   }
 
+  // Changes within SNAPSHOT_THROTTLE_MS are delivered together, so a burst
+  // of run changes builds the views once.
   #emitViews(): void {
-    if (this.#viewListeners.size === 0) return;
+    if (this.#viewListeners.size === 0 || this.#viewTimer !== null) return;
+    this.#viewTimer = this.#clock.setTimeout(
+      () => this.#deliverViews(),
+      SNAPSHOT_THROTTLE_MS,
+    );
+  }
+
+  #deliverViews(): void {
+    this.#viewTimer = null;
     const views = this.listFolders();
-    for (const throttled of this.#viewListeners) throttled.call(views);
+    for (const listener of [...this.#viewListeners]) {
+      try {
+        listener(views);
+      } catch (err) {
+        this.#log.error(
+          `Watch/onDidChange: a listener threw: ${toUserMessage(err)}`,
+        );
+      }
+    }
   }
 
   #folderView(folder: FolderRuntime): WatchFolderView {
     const runs = [...folder.runs.values()].map((e) => this.#runView(folder, e));
-    const notRuns = [...folder.notRuns.values()].map((n) => this.#notRunView(folder, n));
-    const { record } = folder;
-    return {
-      id: record.id,
-      path: record.path,
-      projectId: record.projectId,
-      projectName: folder.projectName,
-      destination: record.destination,
-      metadata: record.metadata,
-      isPolling: record.isPolling,
-      settleSeconds: record.settleSeconds,
-      includeUndetermined: record.includeUndetermined,
-      status: folder.status,
-      message: folder.message,
-      nextRetryAt: folder.nextRetryAt === null ? null : new Date(folder.nextRetryAt).toISOString(),
-      runs: [...runs, ...notRuns],
-      createdAt: record.createdAt,
-    };
+    const notRuns = [...folder.notRuns.values()].map((n) =>
+      this.#notRunView(folder, n),
+    );
+    return folderViewOf(folder.record, folder, [...runs, ...notRuns]);
   }
 
   #runView(folder: FolderRuntime, entry: RunEntry): WatchRunView {
-    const { record } = entry;
-    const isSettling = record.state === 'settling';
-    return {
-      runId: record.runId,
-      folderId: record.folderId,
-      path: record.path,
-      name: path.basename(record.path),
-      state: record.state,
-      message: record.message,
-      instrument: record.detail.instrument,
-      missingMarkers: record.state === 'waiting-for-run' ? [...record.detail.missingMarkers] : [],
-      unsettledFiles: isSettling
-        ? entry.unsettled.map((u) => ({
-            path: u.path,
-            reason: u.reason,
-            readyAt: Number.isNaN(u.readyAt) ? null : new Date(u.readyAt).toISOString(),
-          }))
-        : [],
-      problems: record.detail.problems.map((p) => ({ ...p })),
-      plan: record.detail.planSummary === null ? null : { ...record.detail.planSummary },
-      jobId: record.jobId,
-      assigned: record.assigned.map((a) => ({ ...a })),
-      copies: [...folder.presentPaths]
-        .filter(([p, id]) => id === record.runId && p !== record.path)
-        .map(([p]) => p)
-        .sort(),
-      isPresent: folder.presentPaths.get(record.path) === record.runId,
-      firstSeenAt: record.firstSeenAt,
-      updatedAt: record.updatedAt,
-    };
+    return runViewOf(entry.record, entry.unsettled, folder.presentPaths);
   }
 
   #notRunView(folder: FolderRuntime, entry: NotRunEntry): WatchRunView {
-    const seen = new Date(entry.firstSeenAt).toISOString();
-    return {
-      runId: null,
-      folderId: folder.record.id,
-      path: entry.path,
-      name: path.basename(entry.path),
-      state: 'not-a-run',
-      message: entry.reason,
-      instrument: null,
-      missingMarkers: [],
-      unsettledFiles: [],
-      problems: [],
-      plan: null,
-      jobId: null,
-      assigned: [],
-      copies: [],
-      isPresent: true,
-      firstSeenAt: seen,
-      updatedAt: seen,
-    };
+    return notRunViewOf(folder.record.id, entry);
   }
 
   #folder(id: string): FolderRuntime {
@@ -1375,7 +1591,10 @@ export class WatchService {
   #run(folder: FolderRuntime, runId: string): RunEntry {
     const entry = folder.runs.get(runId);
     if (entry === undefined) {
-      throw new ValidationError('runId', `The watch folder ${folder.record.path} has no run ${runId}.`);
+      throw new ValidationError(
+        'runId',
+        `The watch folder ${folder.record.path} has no run ${runId}.`,
+      );
     }
     return entry;
   }
@@ -1387,92 +1606,18 @@ export class WatchService {
   }
 }
 
-// --- helpers -------------------------------------------------------------------
-
-/** Checked settings of a new or updated folder. */
-function checkFolderOptions(
-  options: AddWatchFolderOptions,
-  defaultSettleSeconds: number,
-): Omit<WatchFolderRecord, 'id' | 'isPaused' | 'firstScanAt' | 'createdAt'> {
-  if (options === null || typeof options !== 'object') {
-    throw new ValidationError('options', 'addFolder needs an options object.');
-  }
-  if (typeof options.path !== 'string' || options.path.trim() === '') {
-    throw new ValidationError('path', 'A watch folder needs a folder path.');
-  }
-  const projectId = normalizeUuid(options.projectId, 'project id');
-  const destination =
-    options.destination === undefined || options.destination === null || options.destination === ''
-      ? null
-      : normaliseDestination(options.destination);
-  const settleSeconds = options.settleSeconds ?? defaultSettleSeconds;
-  if (typeof settleSeconds !== 'number' || !Number.isFinite(settleSeconds) || settleSeconds < 0) {
-    throw new ValidationError(
-      'settleSeconds',
-      `The settle time must be a number of seconds, 0 or more; got ${String(options.settleSeconds)}.`,
-    );
-  }
-  let metadata: unknown = null;
-  if (options.metadata !== undefined && options.metadata !== null) {
-    try {
-      const text = JSON.stringify(options.metadata);
-      if (text === undefined) throw new Error('not a JSON value');
-      metadata = JSON.parse(text) as unknown;
-    } catch (err) {
-      throw new ValidationError('metadata', `The metadata is not a JSON value: ${toUserMessage(err)}`);
-    }
-  }
-  return {
-    path: path.resolve(options.path.trim()),
-    projectId,
-    destination,
-    metadata,
-    isPolling: options.polling === true,
-    settleSeconds,
-    includeUndetermined: options.includeUndetermined === true,
-    ignoreExistingRuns: options.ignoreExistingRuns === true,
-  };
-}
-
-/** Why a folder cannot be watched now, or null when it can. */
-async function checkFolderAccess(
-  folder: string,
-): Promise<{ status: 'missing' | 'unreadable'; message: string } | null> {
-  try {
-    const info = await stat(folder);
-    if (!info.isDirectory()) {
-      return { status: 'unreadable', message: `${folder} is not a folder.` };
-    }
-    await readdir(folder);
-    return null;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      return { status: 'missing', message: `${folder} does not exist (not created yet, or a share that is not mounted).` };
-    }
-    return { status: 'unreadable', message: `${folder} cannot be read (${code}).` };
-  }
-}
-
-/** Direct child folders of `folder` (not hidden), or null when it cannot be listed. */
-async function listChildren(folder: string): Promise<string[] | null> {
-  try {
-    const entries = await readdir(folder, { withFileTypes: true });
-    return entries
-      .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || e.isSymbolicLink()))
-      .map((e) => path.join(folder, e.name))
-      .sort();
-  } catch {
-    return null;
-  }
-}
+// --- helpers -----------------------------------------------------------
 
 function sameFiles(a: readonly RunFastq[], b: readonly RunFastq[]): boolean {
   if (a.length !== b.length) return false;
   const byPath = new Map(a.map((f) => [f.path, f]));
   return b.every((f) => {
     const other = byPath.get(f.path);
-    return other !== undefined && other.size === f.size && other.mtimeMs === f.mtimeMs;
+    return (
+      other !== undefined &&
+      other.size === f.size &&
+      other.mtimeMs === f.mtimeMs
+    );
   });
 }
 

@@ -1,0 +1,177 @@
+/**
+ * Reading an object's local files through their content checkers, and
+ * cutting the checked bytes into part digests.
+ *
+ * This module imports neither the AWS SDK nor anything of the engine's
+ * network side, so the checker worker (checkWorker.ts) loads it quickly.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Transform } from 'node:stream';
+
+import { CancelledError } from '../errors.ts';
+import type { PlanFile } from '../../../shared/domain.ts';
+
+/** Bytes read from disk per chunk while checking. */
+export const CHECK_READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * ContentError: a file's bytes are not complete, valid FASTQ gzip. The
+ * message names the file and the problem. Never retried.
+ */
+export class ContentError extends Error {
+  override readonly name = 'ContentError';
+  readonly jobErrorCode = 'invalid-fastq';
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.path = path;
+  }
+}
+
+/**
+ * LocalFileError: a local file could not be read, or changed size since it
+ * was planned. The message names the file. Never retried automatically.
+ */
+export class LocalFileError extends Error {
+  override readonly name = 'LocalFileError';
+  readonly jobErrorCode = 'local-file';
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.path = path;
+  }
+}
+
+/** The size and SHA-256 of one part of an object, as its bytes were checked. */
+export interface PartDigest {
+  /** 1-based part number. */
+  number: number;
+  size: number;
+  /** Lowercase hex SHA-256 of the part's bytes. */
+  sha256: string;
+}
+
+/** The fields of a plan file that reading needs. */
+export type CheckedFile = Pick<PlanFile, 'path' | 'size'>;
+
+/**
+ * readCheckedFiles yields the bytes of `files`, in order, each file passed
+ * through its own checker. Throws ContentError when a checker rejects a
+ * file, LocalFileError when a file cannot be read or its size differs from
+ * the plan, CancelledError when `signal` aborts.
+ */
+export async function* readCheckedFiles(
+  files: readonly CheckedFile[],
+  createChecker: (label: string) => Transform,
+  signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+  for (const file of files) {
+    throwIfCancelled(signal);
+    const input = createReadStream(file.path, {
+      highWaterMark: CHECK_READ_CHUNK_BYTES,
+    });
+    const checker = createChecker(file.path);
+    input.on('error', (err) => {
+      checker.destroy(
+        new LocalFileError(
+          file.path,
+          `Cannot read ${file.path}: ${err.message}`,
+          {
+            cause: err,
+          },
+        ),
+      );
+    });
+    input.pipe(checker);
+    let bytes = 0;
+    try {
+      for await (const chunk of checker as AsyncIterable<Buffer>) {
+        throwIfCancelled(signal);
+        bytes += chunk.length;
+        if (bytes > file.size) {
+          throw new LocalFileError(
+            file.path,
+            `${file.path} grew since it was planned (${file.size} bytes expected): is it still being written?`,
+          );
+        }
+        yield chunk;
+      }
+    } catch (err) {
+      throwIfCancelled(signal);
+      if (err instanceof LocalFileError || err instanceof ContentError) {
+        throw err;
+      }
+      throw new ContentError(file.path, withFileName(file.path, err), {
+        cause: err,
+      });
+    } finally {
+      input.destroy();
+      checker.destroy();
+    }
+    if (bytes !== file.size) {
+      throw new LocalFileError(
+        file.path,
+        `${file.path} changed since it was planned: ${file.size} bytes expected, ${bytes} read`,
+      );
+    }
+  }
+}
+
+/**
+ * digestParts cuts a byte stream into parts of exactly `partSize` bytes
+ * (the last one shorter; one empty part for an empty stream) and yields
+ * each part's size and SHA-256, without holding the part's bytes. The last
+ * part is yielded only once the source has ended without error.
+ */
+export async function* digestParts(
+  source: AsyncIterable<Buffer>,
+  partSize: number,
+): AsyncGenerator<PartDigest> {
+  let hash = createHash('sha256');
+  let size = 0;
+  let number = 1;
+  for await (let chunk of source) {
+    while (chunk.length > 0) {
+      const take = Math.min(partSize - size, chunk.length);
+      hash.update(take === chunk.length ? chunk : chunk.subarray(0, take));
+      size += take;
+      chunk = chunk.subarray(take);
+      if (size === partSize) {
+        yield { number: number++, size, sha256: hash.digest('hex') };
+        hash = createHash('sha256');
+        size = 0;
+      }
+    }
+  }
+  if (size > 0 || number === 1) {
+    yield { number, size, sha256: hash.digest('hex') };
+  }
+}
+
+/**
+ * checkedPartDigests reads `files` through their checkers (as
+ * readCheckedFiles does, with the same errors) and yields the digest of
+ * every part of their concatenation.
+ */
+export function checkedPartDigests(
+  files: readonly CheckedFile[],
+  partSize: number,
+  createChecker: (label: string) => Transform,
+  signal: AbortSignal,
+): AsyncGenerator<PartDigest> {
+  return digestParts(readCheckedFiles(files, createChecker, signal), partSize);
+}
+
+function withFileName(path: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.includes(path) ? message : `${path}: ${message}`;
+}
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) {
+    throw new CancelledError('Cancelled.', { cause: signal.reason });
+  }
+}
