@@ -36,10 +36,12 @@ export function checkUploadArguments(
   if (!fs.existsSync(resolved)) {
     throw new UsageError(`Source ${resolved} does not exist`);
   }
-  if (destination !== undefined && !destination.startsWith('gncv://')) {
-    throw new UsageError(
-      `Destination "${destination}" must start with gncv:// (for example gncv://my-batch/)`,
-    );
+  if (destination !== undefined) {
+    try {
+      normaliseDestination(destination);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
   }
   let projectId: string | undefined;
   if (opts.runProjectId !== undefined) {

@@ -112,6 +112,25 @@ export function normaliseDestination(destination: string): string {
       `The destination "${destination}" needs a folder name after ${GNCV}.`,
     );
   }
+  for (const segment of folder.split('/')) {
+    let decoded = segment;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      // Not percent-encoded text: judged as it is.
+    }
+    if (
+      segment === '' ||
+      decoded === '.' ||
+      decoded === '..' ||
+      /[\\\x00-\x1f\x7f]/.test(decoded)
+    ) {
+      throw new ValidationError(
+        'destination',
+        `The destination "${destination}" has an empty, "." or ".." folder, a backslash or a control character: use plain folder names such as ${GNCV}my-project/batch-1/.`,
+      );
+    }
+  }
   return `${GNCV}${folder}/`;
 }
 

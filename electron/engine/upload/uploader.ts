@@ -11,14 +11,18 @@
  * checker error aborts the multipart upload: bad bytes never become an
  * object.
  *
+ * For a multipart upload the check runs in a worker thread
+ * (partChecks.ts), which gives the SHA-256 of each part as its bytes went
+ * through; the part is then streamed from disk with that checksum, which S3
+ * verifies. Memory use does not grow with the part size or the file size.
+ *
  * Resume: a journaled multipart UploadId is reused. ListParts confirms the
  * journaled parts; their bytes are still read (the checkers must see every
  * byte) and compared by SHA-256, but not sent again.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import type { Transform } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 
 import {
   AbortMultipartUploadCommand,
@@ -35,41 +39,22 @@ import { DEFAULT_POLICY, TRANSFER_POLICY, withRetry } from '../backoff.ts';
 import type { BackoffPolicy } from '../backoff.ts';
 import { CancelledError, isCancellation, toUserMessage } from '../errors.ts';
 import { createFastqGzipChecker } from '../scan/fastq.ts';
+import { ContentError, LocalFileError, readCheckedFiles } from './checkedRead.ts';
+import type { PartDigest } from './checkedRead.ts';
+import { openPartBody, startPartChecks } from './partChecks.ts';
 import { computePartSize, DEFAULT_PART_SIZE } from './partSize.ts';
 import type { RefreshingCredentials } from './credentials.ts';
 import type { ObjectRecord, PartRecord, UploadStore } from './store.ts';
 import type { UploadSlot } from '../api/models.ts';
 import type { PlanFile, PlannedRead } from '../../../shared/domain.ts';
 
-/**
- * ContentError: a file's bytes are not complete, valid FASTQ gzip. The
- * message names the file and the problem. Never retried.
- */
-export class ContentError extends Error {
-  override readonly name = 'ContentError';
-  readonly jobErrorCode = 'invalid-fastq';
-  readonly path: string;
-
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.path = path;
-  }
-}
-
-/**
- * LocalFileError: a local file could not be read, or changed size since it
- * was planned. The message names the file. Never retried automatically.
- */
-export class LocalFileError extends Error {
-  override readonly name = 'LocalFileError';
-  readonly jobErrorCode = 'local-file';
-  readonly path: string;
-
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.path = path;
-  }
-}
+export {
+  ContentError,
+  LocalFileError,
+  digestParts,
+  readCheckedFiles,
+} from './checkedRead.ts';
+export type { PartDigest } from './checkedRead.ts';
 
 /**
  * PartMismatchError: bytes of a part already uploaded in an earlier run
@@ -111,7 +96,11 @@ export interface UploadObjectParams {
   onBytes?: (bytes: number, isResumed: boolean) => void;
   /** Called once the object is journaled as 'uploading', before any byte. */
   onStarted?: () => void;
-  /** Makes the content checker for one file (default: scan's). */
+  /**
+   * Makes the content checker for one file, run in this thread (default:
+   * scan's FASTQ gzip checker, run in a worker thread for multipart
+   * objects).
+   */
   createChecker?: (label: string) => Transform;
   partRetryPolicy?: BackoffPolicy;
   log?: LogFn;
@@ -195,6 +184,7 @@ export async function uploadObject(
     tag,
     files: sortFiles(read.files),
     createChecker: params.createChecker ?? createFastqGzipChecker,
+    customChecker: params.createChecker,
     partConcurrency: Math.max(1, params.partConcurrency ?? 4),
     partRetryPolicy: params.partRetryPolicy ?? TRANSFER_POLICY,
     reported: 0,
@@ -254,6 +244,8 @@ interface ObjectContext extends UploadObjectParams {
   tag: string;
   files: PlanFile[];
   createChecker: (label: string) => Transform;
+  /** The checker the caller gave, if any (checked in this thread then). */
+  customChecker: ((label: string) => Transform) | undefined;
   partConcurrency: number;
   partRetryPolicy: BackoffPolicy;
   /** Bytes reported through onBytes so far (kept monotonic). */
@@ -293,6 +285,43 @@ async function putSingle(ctx: ObjectContext): Promise<void> {
 }
 
 async function putMultipart(ctx: ObjectContext): Promise<void> {
+  const partsController = new AbortController();
+  const onAbort = (): void => partsController.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  if (ctx.signal.aborted) {
+    onAbort();
+  }
+  // Started first: the checker boots while S3 opens the multipart upload.
+  const checks = startPartChecks({
+    files: ctx.files,
+    partSize: ctx.partSize,
+    signal: partsController.signal,
+    lookahead: ctx.partConcurrency,
+    createChecker: ctx.customChecker,
+    onFallback: (reason) =>
+      ctx.log(
+        'warn',
+        `${ctx.tag}: the content check runs in the main thread (${reason})`,
+      ),
+  });
+  try {
+    await sendParts(ctx, checks.digests, partsController);
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    await checks.close();
+  }
+}
+
+/**
+ * Sends the parts the checker reports (those S3 does not have yet), at most
+ * `partConcurrency` at a time, and completes the multipart upload once the
+ * check has passed.
+ */
+async function sendParts(
+  ctx: ObjectContext,
+  digests: AsyncIterable<PartDigest>,
+  partsController: AbortController,
+): Promise<void> {
   const { store, jobId } = ctx;
   const destination = ctx.read.destination;
   const { multipartId, confirmed, serverOnly } = await openMultipart(ctx);
@@ -304,66 +333,32 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
 
   const done = new Map<number, PartRecord>(confirmed);
   const inFlight = new Set<Promise<void>>();
-  const partsController = new AbortController();
-  const onAbort = (): void => partsController.abort(ctx.signal.reason);
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  if (ctx.signal.aborted) {
-    onAbort();
-  }
   let partError: { error: unknown } | null = null;
 
-  const sendPart = async (number: number, data: Buffer, sha256: string) => {
-    const result = await s3Call(
+  const sendPart = async (digest: PartDigest) => {
+    const etag = await uploadPart(
       ctx,
-      `UploadPart ${number}`,
-      ctx.partRetryPolicy,
-      (abortSignal) =>
-        ctx.s3.send(
-          new UploadPartCommand({
-            Bucket: ctx.bucket,
-            Key: ctx.key,
-            UploadId: multipartId,
-            PartNumber: number,
-            Body: data,
-            ContentLength: data.length,
-            ChecksumSHA256: hexToBase64(sha256),
-          }),
-          { abortSignal },
-        ),
+      multipartId,
+      digest,
       partsController.signal,
     );
-    if (!result.ETag) {
-      throw new Error(
-        `S3 accepted part ${number} of ${destination} without an ETag`,
-      );
-    }
-    const part: PartRecord = {
-      number,
-      size: data.length,
-      sha256,
-      etag: result.ETag,
-    };
+    const part: PartRecord = { ...digest, etag };
     // Journal first, report after.
     store.recordPart(jobId, destination, multipartId, part);
-    done.set(number, part);
-    report(ctx, data.length, false);
+    done.set(digest.number, part);
+    report(ctx, digest.size, false);
   };
 
   let loopError: { error: unknown } | null = null;
   try {
-    const source = readCheckedFiles(
-      ctx.files,
-      ctx.createChecker,
-      partsController.signal,
-    );
-    for await (const { number, data } of splitIntoParts(source, ctx.partSize)) {
+    for await (const digest of digests) {
       if (partError) {
         break;
       }
-      const sha256 = createHash('sha256').update(data).digest('hex');
+      const { number, size, sha256 } = digest;
       const known = confirmed.get(number);
       if (known) {
-        if (known.sha256 !== sha256 || known.size !== data.length) {
+        if (known.sha256 !== sha256 || known.size !== size) {
           throw new PartMismatchError(
             ctx.files[0]?.path ?? destination,
             `The local files of ${destinationName(destination)} changed since part ${number} was uploaded`,
@@ -372,21 +367,12 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
         continue;
       }
       const onServer = serverOnly.get(number);
-      if (
-        onServer &&
-        onServer.size === data.length &&
-        onServer.sha256 === sha256
-      ) {
+      if (onServer && onServer.size === size && onServer.sha256 === sha256) {
         // Sent before a crash but not journaled: S3 has exactly these bytes.
-        const part: PartRecord = {
-          number,
-          size: data.length,
-          sha256,
-          etag: onServer.etag,
-        };
+        const part: PartRecord = { ...digest, etag: onServer.etag };
         store.recordPart(jobId, destination, multipartId, part);
         done.set(number, part);
-        report(ctx, data.length, true);
+        report(ctx, size, true);
         continue;
       }
       while (inFlight.size >= ctx.partConcurrency && !partError) {
@@ -395,7 +381,7 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
       if (partError) {
         break;
       }
-      const task: Promise<void> = sendPart(number, data, sha256).then(
+      const task: Promise<void> = sendPart(digest).then(
         () => {
           inFlight.delete(task);
         },
@@ -415,7 +401,6 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
     partsController.abort(error);
   } finally {
     await Promise.allSettled([...inFlight]);
-    ctx.signal.removeEventListener('abort', onAbort);
   }
 
   // A failed part stops the reading (as a cancellation): report the part's
@@ -444,6 +429,102 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
   const parts = [...done.values()].sort((a, b) => a.number - b.number);
   store.updateObject(jobId, destination, { state: 'completing' });
   await completeMultipart(ctx, multipartId, parts);
+}
+
+/**
+ * Uploads one part, streamed from disk, with the SHA-256 the checker
+ * computed; returns its ETag. S3 refusing that checksum (BadDigest) means
+ * the bytes read now differ from those checked: after one more try, that
+ * is a LocalFileError.
+ */
+async function uploadPart(
+  ctx: ObjectContext,
+  multipartId: string,
+  digest: PartDigest,
+  signal: AbortSignal,
+): Promise<string> {
+  const offset = (digest.number - 1) * ctx.partSize;
+  const checksum = hexToBase64(digest.sha256);
+  for (let round = 0; ; round++) {
+    try {
+      const result = await s3Call(
+        ctx,
+        `UploadPart ${digest.number}`,
+        ctx.partRetryPolicy,
+        (abortSignal) =>
+          sendWithPartBody(ctx, offset, digest.size, abortSignal, (body, s) =>
+            ctx.s3.send(
+              new UploadPartCommand({
+                Bucket: ctx.bucket,
+                Key: ctx.key,
+                UploadId: multipartId,
+                PartNumber: digest.number,
+                Body: body,
+                ContentLength: digest.size,
+                ChecksumSHA256: checksum,
+              }),
+              { abortSignal: s },
+            ),
+          ),
+        signal,
+      );
+      if (!result.ETag) {
+        throw new Error(
+          `S3 accepted part ${digest.number} of ${ctx.read.destination} without an ETag`,
+        );
+      }
+      return result.ETag;
+    } catch (err) {
+      if (errorName(err) !== 'BadDigest' || signal.aborted) {
+        throw err;
+      }
+      if (round === 0) {
+        ctx.log(
+          'debug',
+          `${ctx.tag}: UploadPart ${digest.number}: S3 computed another checksum; reading the part again`,
+        );
+        continue;
+      }
+      throw new LocalFileError(
+        ctx.files[0]?.path ?? ctx.read.destination,
+        `The bytes of part ${digest.number} of ${destinationName(ctx.read.destination)} changed between the content check and the upload: is a file still being written?`,
+        { cause: err },
+      );
+    }
+  }
+}
+
+/**
+ * Runs `send` with a fresh stream of the part's bytes. A read error of
+ * the stream aborts the request and is what this throws.
+ */
+async function sendWithPartBody<T>(
+  ctx: ObjectContext,
+  offset: number,
+  length: number,
+  signal: AbortSignal,
+  send: (body: Readable, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const attempt = new AbortController();
+  const onAbort = (): void => attempt.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) {
+    onAbort();
+  }
+  const body = openPartBody(ctx.files, offset, length);
+  let bodyError: { error: unknown } | null = null;
+  body.once('error', (error) => {
+    bodyError = { error };
+    attempt.abort(error);
+  });
+  try {
+    return await send(body, attempt.signal);
+  } catch (err) {
+    throw bodyError ? (bodyError as { error: unknown }).error : err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    body.destroy();
+  }
 }
 
 /** Opens (or reopens from the journal) the object's multipart upload. */
@@ -693,101 +774,6 @@ function report(ctx: ObjectContext, bytes: number, isResumed: boolean): void {
   ctx.onBytes?.(capped, isResumed);
 }
 
-/**
- * readCheckedFiles yields the bytes of `files`, in order, each file passed
- * through its own checker. Throws ContentError when a checker rejects a
- * file, LocalFileError when a file cannot be read or its size differs from
- * the plan, CancelledError when `signal` aborts.
- *
- * Exported for tests.
- */
-export async function* readCheckedFiles(
-  files: readonly PlanFile[],
-  createChecker: (label: string) => Transform,
-  signal: AbortSignal,
-): AsyncGenerator<Buffer> {
-  for (const file of files) {
-    throwIfCancelled(signal);
-    const input = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
-    const checker = createChecker(file.path);
-    input.on('error', (err) => {
-      checker.destroy(
-        new LocalFileError(
-          file.path,
-          `Cannot read ${file.path}: ${err.message}`,
-          {
-            cause: err,
-          },
-        ),
-      );
-    });
-    input.pipe(checker);
-    let bytes = 0;
-    try {
-      for await (const chunk of checker as AsyncIterable<Buffer>) {
-        throwIfCancelled(signal);
-        bytes += chunk.length;
-        if (bytes > file.size) {
-          throw new LocalFileError(
-            file.path,
-            `${file.path} grew since it was planned (${file.size} bytes expected): is it still being written?`,
-          );
-        }
-        yield chunk;
-      }
-    } catch (err) {
-      throwIfCancelled(signal);
-      if (err instanceof LocalFileError || err instanceof ContentError) {
-        throw err;
-      }
-      throw new ContentError(file.path, withFileName(file.path, err), {
-        cause: err,
-      });
-    } finally {
-      input.destroy();
-      checker.destroy();
-    }
-    if (bytes !== file.size) {
-      throw new LocalFileError(
-        file.path,
-        `${file.path} changed since it was planned: ${file.size} bytes expected, ${bytes} read`,
-      );
-    }
-  }
-}
-
-/**
- * splitIntoParts cuts a byte stream into parts of exactly `partSize` bytes
- * (the last one shorter; one empty part for an empty stream). The last part
- * is yielded only once the source has ended without error.
- *
- * Exported for tests.
- */
-export async function* splitIntoParts(
-  source: AsyncIterable<Buffer>,
-  partSize: number,
-): AsyncGenerator<{ number: number; data: Buffer }> {
-  let chunks: Buffer[] = [];
-  let length = 0;
-  let number = 1;
-  for await (let chunk of source) {
-    while (chunk.length > 0) {
-      const take = Math.min(partSize - length, chunk.length);
-      chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
-      length += take;
-      chunk = chunk.subarray(take);
-      if (length === partSize) {
-        yield { number: number++, data: Buffer.concat(chunks, length) };
-        chunks = [];
-        length = 0;
-      }
-    }
-  }
-  if (length > 0 || number === 1) {
-    yield { number, data: Buffer.concat(chunks, length) };
-  }
-}
-
 function sortFiles(files: readonly PlanFile[]): PlanFile[] {
   return [...files].sort(
     (a, b) => (a.lane ?? 0) - (b.lane ?? 0) || (a.chunk ?? 0) - (b.chunk ?? 0),
@@ -804,11 +790,6 @@ function mustGetObject(
     throw new Error(`Job ${jobId} has no object ${destination} in the journal`);
   }
   return object;
-}
-
-function withFileName(path: string, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.includes(path) ? message : `${path}: ${message}`;
 }
 
 function throwIfCancelled(signal: AbortSignal): void {

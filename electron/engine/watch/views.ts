@@ -48,7 +48,9 @@ export function folderViewOf(
     status: live.status,
     message: live.message,
     nextRetryAt:
-      live.nextRetryAt === null ? null : new Date(live.nextRetryAt).toISOString(),
+      live.nextRetryAt === null
+        ? null
+        : new Date(live.nextRetryAt).toISOString(),
     runs,
     createdAt: record.createdAt,
   };
@@ -73,7 +75,9 @@ export function runViewOf(
     message: record.message,
     instrument: record.detail.instrument,
     missingMarkers:
-      record.state === 'waiting-for-run' ? [...record.detail.missingMarkers] : [],
+      record.state === 'waiting-for-run'
+        ? [...record.detail.missingMarkers]
+        : [],
     unsettledFiles:
       record.state === 'settling'
         ? unsettled.map((u) => ({
@@ -86,7 +90,9 @@ export function runViewOf(
         : [],
     problems: record.detail.problems.map((p) => ({ ...p })),
     plan:
-      record.detail.planSummary === null ? null : { ...record.detail.planSummary },
+      record.detail.planSummary === null
+        ? null
+        : { ...record.detail.planSummary },
     jobId: record.jobId,
     assigned: record.assigned.map((a) => ({ ...a })),
     copies: [...presentPaths]
@@ -100,7 +106,10 @@ export function runViewOf(
 }
 
 /** notRunViewOf builds the view of a folder that looks like a run but is not one. */
-export function notRunViewOf(folderId: string, facts: NotRunFacts): WatchRunView {
+export function notRunViewOf(
+  folderId: string,
+  facts: NotRunFacts,
+): WatchRunView {
   const seen = new Date(facts.firstSeenAt).toISOString();
   return {
     runId: null,
