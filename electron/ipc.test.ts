@@ -49,6 +49,16 @@ const validRequests: Record<Channel, unknown> = {
   'fs:list': {},
   'fs:pickFolder': {},
   'fs:openFolder': { path: '/data' },
+  'watch:list': {},
+  'watch:add': { path: '/data/runs', projectId: SOME_UUID },
+  'watch:remove': { folderId: 'folder-1' },
+  'watch:pause': { folderId: 'folder-1' },
+  'watch:resume': { folderId: 'folder-1' },
+  'watch:ignoreRun': { folderId: 'folder-1', runId: 'run-1' },
+  'watch:retryRun': { folderId: 'folder-1', runId: 'run-1', force: true },
+  'watch:plan': { folderId: 'folder-1', runId: 'run-1' },
+  'settings:get': {},
+  'settings:set': { startAtLogin: true },
 };
 
 /** One payload per channel that its schema must refuse, beyond the generic ones. */
@@ -75,6 +85,20 @@ const specificBadRequests: Record<Channel, unknown> = {
   'fs:list': { path: '' },
   'fs:pickFolder': { title: 'x'.repeat(201) },
   'fs:openFolder': {},
+  'watch:list': { all: true },
+  'watch:add': {
+    path: '/data/runs',
+    projectId: SOME_UUID,
+    settleSeconds: -5,
+  },
+  'watch:remove': { folderId: '' },
+  'watch:pause': { folderId: 7 },
+  'watch:resume': { folderId: 'x'.repeat(65) },
+  'watch:ignoreRun': { folderId: 'folder-1' },
+  'watch:retryRun': { folderId: 'folder-1', runId: 'run-1', force: 'yes' },
+  'watch:plan': { folderId: 'folder-1', runId: 'r'.repeat(257) },
+  'settings:get': { startAtLogin: true },
+  'settings:set': { startAtLogin: 'on' },
 };
 
 const genericBadRequests: [string, unknown][] = [

@@ -20,6 +20,7 @@ import {
 } from 'electron';
 import type { MenuItemConstructorOptions, OpenDialogOptions } from 'electron';
 
+import type { WatchRunFinished } from '../shared/contract.ts';
 import type { TransferSnapshot } from '../shared/domain.ts';
 import { appDataDir } from './cli/context.ts';
 import { createSafeStorageSecretStore } from './credentials.ts';
@@ -63,6 +64,10 @@ if (!app.requestSingleInstanceLock()) {
     setupMenu();
     setupLifecycle(service);
     createMainWindow();
+    // After the window and the notifications are set up: restoring the
+    // session starts watching folders, whose news must reach both.
+    setupLoginItem(service);
+    setupBackgroundWork(service);
   });
 }
 
@@ -105,6 +110,9 @@ function createService(): AppService {
       async openFolder(folder) {
         const failure = await shell.openPath(folder);
         if (failure) throw new Error(`Cannot open ${folder}: ${failure}`);
+      },
+      setOpenAtLogin(isEnabled) {
+        app.setLoginItemSettings({ openAtLogin: isEnabled });
       },
     },
     log: (line) => console.log(line),
@@ -215,12 +223,40 @@ function focusMainWindow(): void {
   mainWindow.focus();
 }
 
-/** A desktop notification when a transfer ends (not when the user cancelled it). */
+/**
+ * The login item follows the stored setting ("Start at login and watch
+ * folders"), so that a setting changed while the app could not apply it,
+ * or a data folder copied from another machine, still holds.
+ */
+function setupLoginItem(service: AppService): void {
+  void service.loadSettings().then((settings) => {
+    const current = app.getLoginItemSettings().openAtLogin;
+    if (current !== settings.startAtLogin) {
+      app.setLoginItemSettings({ openAtLogin: settings.startAtLogin });
+    }
+  });
+}
+
+/** Restores the remembered session at once: its watch folders are watched from now on. */
+function setupBackgroundWork(service: AppService): void {
+  void service.start();
+}
+
+/**
+ * A desktop notification when a transfer ends (not when the user cancelled
+ * it), and when a watched run is delivered or fails. The upload of a
+ * watched run is announced once, by its run.
+ */
 function setupNotifications(service: AppService): void {
   service.onDidEmit((event, payload) => {
-    if (event !== 'transfers:didFinish' || !Notification.isSupported()) return;
-    const snapshot = payload as TransferSnapshot;
-    const text = notificationText(snapshot);
+    if (!Notification.isSupported()) return;
+    let text: { title: string; body: string } | null = null;
+    if (event === 'transfers:didFinish') {
+      const snapshot = payload as TransferSnapshot;
+      if (!service.isWatchJob(snapshot.id)) text = notificationText(snapshot);
+    } else if (event === 'watch:didFinishRun') {
+      text = runNotificationText(payload as WatchRunFinished);
+    }
     if (!text) return;
     const notification = new Notification({
       title: text.title,
@@ -229,6 +265,25 @@ function setupNotifications(service: AppService): void {
     notification.on('click', focusMainWindow);
     notification.show();
   });
+}
+
+function runNotificationText(finished: WatchRunFinished): {
+  title: string;
+  body: string;
+} | null {
+  const { run } = finished;
+  const project = finished.projectName ?? 'the project';
+  if (run.state === 'assigned') {
+    const count = run.assigned.length;
+    return {
+      title: 'Run delivered',
+      body: `${run.name}: ${count} sample${count === 1 ? '' : 's'} assigned to ${project}, analysis started.`,
+    };
+  }
+  if (run.state === 'failed') {
+    return { title: 'Run failed', body: `${run.name}: ${run.message}` };
+  }
+  return null;
 }
 
 function notificationText(

@@ -39,6 +39,16 @@ const CHANNELS: ReadonlySet<string> = new Set<Channel>([
   'fs:list',
   'fs:pickFolder',
   'fs:openFolder',
+  'watch:list',
+  'watch:add',
+  'watch:remove',
+  'watch:pause',
+  'watch:resume',
+  'watch:ignoreRun',
+  'watch:retryRun',
+  'watch:plan',
+  'settings:get',
+  'settings:set',
 ]);
 
 /** Every event of the contract (kept equal to `eventNames` by a test). */
@@ -46,6 +56,8 @@ const EVENTS: ReadonlySet<string> = new Set<EventName>([
   'transfers:didChange',
   'transfers:didFinish',
   'session:didChange',
+  'watch:didChange',
+  'watch:didFinishRun',
 ]);
 
 const bridge: Bridge = {

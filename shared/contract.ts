@@ -15,6 +15,8 @@ import type {
   SampleRow,
   TransferSnapshot,
   UploadPlan,
+  WatchFolderView,
+  WatchRunView,
 } from './domain.ts';
 
 /** Which platform the session talks to. */
@@ -85,6 +87,61 @@ export const DownloadRequestSchema = z.object({
   template: z.string().min(1).max(1024).optional(),
   skipExisting: z.boolean().optional(),
 }) satisfies z.ZodType<DownloadRequest>;
+
+/** Longest settle time a watch folder accepts: one day, in seconds. */
+export const MAX_SETTLE_SECONDS = 86_400;
+
+const watchFolderId = z.string().min(1).max(64);
+const watchRunId = z.string().min(1).max(256);
+
+/** What `watch:add` takes (the options of WatchService.addFolder). */
+export const WatchAddSchema = z
+  .object({
+    /** The folder the instrument writes run folders into; absolute. */
+    path: localPath,
+    projectId: uuid,
+    /** Base destination; null or absent for `gncv://<project name>/`. */
+    destination: gncvDestination.nullable().optional(),
+    /** JSON metadata attached to every sample the folder's runs create. */
+    metadata: z.json().optional(),
+    /** Stat-based polling (network shares) instead of file-system events. */
+    polling: z.boolean().optional(),
+    settleSeconds: z.number().min(0).max(MAX_SETTLE_SECONDS).optional(),
+    includeUndetermined: z.boolean().optional(),
+    ignoreExistingRuns: z.boolean().optional(),
+  })
+  .strict();
+export type WatchAddRequest = z.input<typeof WatchAddSchema>;
+
+const WatchFolderRefSchema = z.object({ folderId: watchFolderId }).strict();
+const WatchRunRefSchema = z
+  .object({ folderId: watchFolderId, runId: watchRunId })
+  .strict();
+
+/** The app's own settings, kept in its data folder. */
+export interface AppSettings {
+  /**
+   * Desktop: the app starts when the user logs in and watches the watch
+   * folders of the remembered session.
+   */
+  startAtLogin: boolean;
+  /** False where starting at login means nothing (serve mode). */
+  canStartAtLogin: boolean;
+}
+
+export const SettingsSetSchema = z
+  .object({ startAtLogin: z.boolean().optional() })
+  .strict();
+
+/** A run of a watch folder reached 'assigned' or 'failed'. */
+export interface WatchRunFinished {
+  folderId: string;
+  /** The watch folder's path. */
+  folderPath: string;
+  projectId: string;
+  projectName: string | null;
+  run: WatchRunView;
+}
 
 export interface DirEntry {
   name: string;
@@ -186,6 +243,37 @@ export const channels = {
     request: z.object({ path: localPath }).strict(),
     response: reply<null>(),
   },
+  'watch:list': {
+    request: z.object({}).strict(),
+    response: reply<WatchFolderView[]>(),
+  },
+  'watch:add': { request: WatchAddSchema, response: reply<WatchFolderView>() },
+  'watch:remove': { request: WatchFolderRefSchema, response: reply<null>() },
+  'watch:pause': {
+    request: WatchFolderRefSchema,
+    response: reply<WatchFolderView>(),
+  },
+  'watch:resume': {
+    request: WatchFolderRefSchema,
+    response: reply<WatchFolderView>(),
+  },
+  'watch:ignoreRun': {
+    request: WatchRunRefSchema,
+    response: reply<WatchRunView>(),
+  },
+  'watch:retryRun': {
+    request: WatchRunRefSchema.extend({ force: z.boolean().optional() }),
+    response: reply<WatchRunView>(),
+  },
+  'watch:plan': {
+    request: WatchRunRefSchema,
+    response: reply<UploadPlan | null>(),
+  },
+  'settings:get': {
+    request: z.object({}).strict(),
+    response: reply<AppSettings>(),
+  },
+  'settings:set': { request: SettingsSetSchema, response: reply<AppSettings>() },
 } as const;
 
 export type Channel = keyof typeof channels;
@@ -224,12 +312,18 @@ export interface EventMap {
   'transfers:didChange': TransferSnapshot[];
   'transfers:didFinish': TransferSnapshot;
   'session:didChange': SessionInfo;
+  /** Every watch folder with its runs, a few times a second at most. */
+  'watch:didChange': WatchFolderView[];
+  /** A watched run was delivered (assigned) or failed. */
+  'watch:didFinishRun': WatchRunFinished;
 }
 export type EventName = keyof EventMap;
 export const eventNames: readonly EventName[] = [
   'transfers:didChange',
   'transfers:didFinish',
   'session:didChange',
+  'watch:didChange',
+  'watch:didFinishRun',
 ];
 
 /** The bridge the renderer sees (window.gencove in Electron; a WebSocket proxy in serve mode). */

@@ -243,9 +243,12 @@ export type WatchRunState =
   | 'assigned'
   /** The plan has blocking problems, or the upload failed (see `message`). */
   | 'failed'
-  /** Left out by the user (or present when the folder was added with `ignoreExistingRuns`). */
+  /**
+   * Left out by the user (or there before the folder was added, with
+   * `ignoreExistingRuns`).
+   */
   | 'ignored'
-  /** The same run (same Run Id) was already delivered to this project from another watch folder. */
+  /** Already delivered to this project (same Run Id) from another watch folder. */
   | 'duplicate'
   /** Looks like a run folder but has no RunInfo.xml with a Run Id. */
   | 'not-a-run';
@@ -255,11 +258,11 @@ export interface WatchUnsettledFile {
   /** Path relative to the run folder, '/' separated. */
   path: string;
   reason: string;
-  /** When the file counts as settled if it does not change again (ISO time), when known. */
+  /** When it counts as settled if it does not change again (ISO), if known. */
   readyAt: string | null;
 }
 
-/** A short summary of a run's upload plan (the full plan: `WatchService.getPlan`). */
+/** A summary of a run's upload plan (the full plan: `WatchService.getPlan`). */
 export interface WatchPlanSummary {
   destination: string;
   /** Samples that will be (or were) uploaded. */
@@ -296,7 +299,7 @@ export interface WatchRunView {
   assigned: { clientId: string; sampleId: string }[];
   /** Other folders holding the same run (copies): never uploaded again. */
   copies: string[];
-  /** False when the run folder is not on disk now (moved, deleted, share unmounted). */
+  /** False when the run folder is not on disk now (moved, deleted...). */
   isPresent: boolean;
   firstSeenAt: string;
   updatedAt: string;
@@ -308,7 +311,7 @@ export type WatchFolderStatus =
   | 'watching'
   /** Paused by the user: no new work starts. */
   | 'paused'
-  /** The folder does not exist (or the share is not mounted); retried with backoff. */
+  /** The folder does not exist (or its share is not mounted); retried. */
   | 'missing'
   /** The folder exists but cannot be read; retried with backoff. */
   | 'unreadable'
@@ -323,7 +326,10 @@ export interface WatchFolderView {
   projectId: string;
   /** Name of the project, once the platform told it. */
   projectName: string | null;
-  /** Base destination given by the user (each run goes to `<destination><run folder>/`), or null for `gncv://<project name>/`. */
+  /**
+   * Base destination given by the user (each run goes to
+   * `<destination><run folder>/`), or null for `gncv://<project name>/`.
+   */
   destination: string | null;
   metadata: unknown;
   /** Stat-based polling (network shares) instead of file-system events. */

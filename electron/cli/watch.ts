@@ -122,19 +122,25 @@ export async function watchCommand(
     },
   });
   const printer = new WatchPrinter(opts.json === true);
-  const unsubscribeRuns = service.onDidChangeRun((e) => printer.run(e.run));
-  const unsubscribeFolders = service.onDidChangeFolder((f) =>
-    printer.folder(f),
-  );
+  let unsubscribeRuns = (): void => {};
+  let unsubscribeFolders = (): void => {};
   try {
     const added = service.addFolder(options);
+    // Only this folder is printed (and watched): the journal is shared with
+    // the desktop app, which may have watch folders of its own.
+    unsubscribeRuns = service.onDidChangeRun((e) => {
+      if (e.folderId === added.id) printer.run(e.run);
+    });
+    unsubscribeFolders = service.onDidChangeFolder((f) => {
+      if (f.id === added.id) printer.folder(f);
+    });
     if (opts.once) {
       const view = await service.deliverOnce(added.id);
       printer.summary(view);
       process.exitCode = exitCodeForFolder(view);
       return;
     }
-    await service.start();
+    await service.start({ folderIds: [added.id] });
     await untilInterrupted();
     process.stderr.write(
       '\nStopping: uploads in progress continue on the next start.\n',

@@ -5,9 +5,11 @@
  * against the channel's schema (see dispatcher.ts); the service checks what
  * a schema cannot (absolute paths, known plan ids, being signed in).
  *
- * It owns, at most one at a time: the platform client and the engine of the
- * signed-in session, and the built-in sandbox (started in-process the first
- * time someone signs in to it, stopped by `close`).
+ * It owns, at most one at a time: the platform client, the engine and the
+ * watch-folder service of the signed-in session, and the built-in sandbox
+ * (started in-process the first time someone signs in to it, stopped by
+ * `close`). The app's own settings live in `settings.json` of the data
+ * folder.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -15,10 +17,12 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type {
+  AppSettings,
   Channel,
   HostChoice,
   ResponseOf,
   SessionInfo,
+  WatchRunFinished,
 } from '../../shared/contract.ts';
 import { DEFAULT_DOWNLOAD_TEMPLATE } from '../../shared/domain.ts';
 import type {
@@ -28,6 +32,8 @@ import type {
   SampleRow,
   TransferSnapshot,
   UploadPlan,
+  WatchFolderView,
+  WatchRunView,
 } from '../../shared/domain.ts';
 import { GencoveClient } from '../engine/api/client.ts';
 import type { Auth, GencoveClientOptions } from '../engine/api/client.ts';
@@ -41,6 +47,11 @@ import { Engine } from '../engine/engine.ts';
 import type { EngineOptions } from '../engine/engine.ts';
 import { AuthError, toLogString } from '../engine/errors.ts';
 import { applyPlanEdits } from '../engine/scan/plan.ts';
+import { WatchService } from '../engine/watch/watchService.ts';
+import type {
+  WatchRunEvent,
+  WatchTimings,
+} from '../engine/watch/watchService.ts';
 import { startSandbox as defaultStartSandbox } from '../../sandbox/server.ts';
 import type {
   ContractService,
@@ -49,7 +60,8 @@ import type {
 } from './dispatcher.ts';
 import { listDirectory } from './fsList.ts';
 import type { SecretStore } from './secretStore.ts';
-import { ServiceError } from './serviceError.ts';
+import { ServiceError, toContractError } from './serviceError.ts';
+import { SettingsStore } from './settingsStore.ts';
 import {
   hostKey,
   parseStoredSession,
@@ -77,6 +89,12 @@ export interface DesktopShell {
   pickFolder(title?: string): Promise<string | null>;
   /** Opens the folder in the system's file manager. */
   openFolder(folder: string): Promise<void>;
+  /**
+   * Makes the app start (or not) when the user logs in. Without it, the
+   * start-at-login setting is 'unsupported'. May throw when the system
+   * refuses; the setting is then left as it was.
+   */
+  setOpenAtLogin?(isEnabled: boolean): void;
 }
 
 /** Options of {@link AppService}; only `dataDir`, `mode` and `secretStore` are required. */
@@ -109,6 +127,8 @@ export interface AppServiceOptions {
   }) => Promise<SandboxHandle>;
   createClient?: (opts: GencoveClientOptions) => GencoveClient;
   createEngine?: (opts: EngineOptions) => Engine;
+  /** Timings of the watch-folder service (its defaults when absent). */
+  watchTimings?: Partial<WatchTimings>;
 }
 
 /** Plans kept at most; the oldest is dropped first. */
@@ -121,6 +141,8 @@ interface ActiveSession {
   email: string | null;
   client: GencoveClient;
   engine: Engine;
+  /** The session's watch folders (their rows live in the engine's journal). */
+  watch: WatchService;
   isRemembered: boolean;
   stopEngineEvents: () => void;
 }
@@ -135,7 +157,11 @@ interface ActiveSession {
  *   overlaps another;
  * - a failed sign-in leaves the previous session as it was;
  * - events ('session:didChange', 'transfers:didChange',
- *   'transfers:didFinish') reach every `onDidEmit` listener;
+ *   'transfers:didFinish', 'watch:didChange', 'watch:didFinishRun') reach
+ *   every `onDidEmit` listener;
+ * - the session's watch folders are watched from sign-in (or restore) to
+ *   sign-out (or close); `watch:didFinishRun` is emitted once per run that
+ *   reaches 'assigned' or 'failed' while watched;
  * - `close` stops the engine and the sandbox without forgetting the
  *   remembered session; the service must not be used afterwards.
  */
@@ -143,6 +169,7 @@ export class AppService implements ContractService {
   readonly #opts: AppServiceOptions;
   readonly #log: (line: string) => void;
   readonly #listeners = new Set<ServiceEventListener>();
+  readonly #settings: SettingsStore;
   readonly #plans = new Map<string, UploadPlan>();
   /** Project names seen in projects:list, for readable transfer titles. */
   readonly #projectNames = new Map<string, string>();
@@ -156,6 +183,37 @@ export class AppService implements ContractService {
   constructor(opts: AppServiceOptions) {
     this.#opts = opts;
     this.#log = opts.log ?? (() => {});
+    this.#settings = new SettingsStore(opts.dataDir, this.#log);
+  }
+
+  /**
+   * start restores the remembered session now (instead of at the first
+   * call), so that its watch folders are watched before any window asks.
+   * Never rejects: a session that cannot be restored stays signed out.
+   */
+  async start(): Promise<void> {
+    if (this.#isClosed) return;
+    await this.#ensureRestored();
+  }
+
+  /**
+   * isWatchJob is true when `jobId` is the upload of a watched run of the
+   * current session (its end is announced by `watch:didFinishRun`).
+   */
+  isWatchJob(jobId: string): boolean {
+    const watch = this.#session?.watch;
+    if (!watch) return false;
+    return watch
+      .listFolders()
+      .some((f) => f.runs.some((r) => r.jobId === jobId));
+  }
+
+  /**
+   * loadSettings returns the stored settings (the defaults when there are
+   * none); main uses it at start to bring the system's login item in line.
+   */
+  loadSettings(): Promise<{ startAtLogin: boolean }> {
+    return this.#settings.load();
   }
 
   /** Subscribes to every event of the service; returns the unsubscribe function. */
@@ -251,6 +309,27 @@ export class AppService implements ContractService {
         return this.#openFolder(
           (request as ParsedRequestOf<'fs:openFolder'>).path,
         );
+      case 'watch:list':
+        return this.#session ? this.#session.watch.listFolders() : [];
+      case 'watch:add':
+        return this.#addWatchFolder(request as ParsedRequestOf<'watch:add'>);
+      case 'watch:remove':
+      case 'watch:pause':
+      case 'watch:resume':
+        return this.#controlWatchFolder(
+          channel,
+          (request as ParsedRequestOf<'watch:remove'>).folderId,
+        );
+      case 'watch:ignoreRun':
+        return this.#ignoreRun(request as ParsedRequestOf<'watch:ignoreRun'>);
+      case 'watch:retryRun':
+        return this.#retryRun(request as ParsedRequestOf<'watch:retryRun'>);
+      case 'watch:plan':
+        return this.#watchPlan(request as ParsedRequestOf<'watch:plan'>);
+      case 'settings:get':
+        return this.#getSettings();
+      case 'settings:set':
+        return this.#setSettings(request as ParsedRequestOf<'settings:set'>);
       default:
         throw new ServiceError(
           'unknown-channel',
@@ -443,12 +522,31 @@ export class AppService implements ContractService {
     const stopFinish = engine.onDidFinish((snapshot: TransferSnapshot) => {
       this.#emit('transfers:didFinish', snapshot);
     });
+    const watch = new WatchService({
+      engine,
+      client: params.client,
+      timings: this.#opts.watchTimings,
+      log: (level, message) => {
+        if (level !== 'debug' || this.#opts.isVerbose) {
+          this.#log(`${level}: ${message}`);
+        }
+      },
+    });
+    const stopWatchChange = watch.onDidChange((folders) => {
+      this.#emit('watch:didChange', folders);
+    });
+    const stopWatchRun = watch.onDidChangeRun((event) => {
+      this.#maybeEmitRunFinished(watch, event);
+    });
     this.#session = {
       ...session,
       engine,
+      watch,
       stopEngineEvents: () => {
         stopChange();
         stopFinish();
+        stopWatchChange();
+        stopWatchRun();
       },
     };
     this.#emitSession();
@@ -458,6 +556,32 @@ export class AppService implements ContractService {
         `AppService/openSession: cannot resume transfers: ${toLogString(err)}`,
       );
     });
+    watch.start().catch((err: unknown) => {
+      this.#log(
+        `AppService/openSession: cannot start watching folders: ${toLogString(err)}`,
+      );
+    });
+  }
+
+  /** Announces a watched run that was just delivered or just failed. */
+  #maybeEmitRunFinished(watch: WatchService, event: WatchRunEvent): void {
+    const { run, previousState } = event;
+    const isFinished = run.state === 'assigned' || run.state === 'failed';
+    if (!isFinished || previousState === run.state) return;
+    let folder: WatchFolderView;
+    try {
+      folder = watch.getFolder(event.folderId);
+    } catch {
+      return; // Removed meanwhile: nobody waits for its news.
+    }
+    const finished: WatchRunFinished = {
+      folderId: folder.id,
+      folderPath: folder.path,
+      projectId: folder.projectId,
+      projectName: folder.projectName,
+      run,
+    };
+    this.#emit('watch:didFinishRun', finished);
   }
 
   async #closeSession(): Promise<void> {
@@ -467,12 +591,19 @@ export class AppService implements ContractService {
     this.#plans.clear();
     this.#projectNames.clear();
     session.stopEngineEvents();
+    // The watch service writes the engine's journal: it stops first.
+    try {
+      await session.watch.stop();
+    } catch (err) {
+      this.#log(`AppService/closeSession: watch: ${toLogString(err)}`);
+    }
     try {
       await session.engine.close();
     } catch (err) {
       this.#log(`AppService/closeSession: ${toLogString(err)}`);
     }
     session.client.close();
+    this.#emit('watch:didChange', []);
   }
 
   /** Saves the session; false (and a log line) when the store refuses. */
@@ -745,6 +876,146 @@ export class AppService implements ContractService {
   }
 
   // -------------------------------------------------------------------------
+  // Watch folders
+
+  async #addWatchFolder(
+    request: ParsedRequestOf<'watch:add'>,
+  ): Promise<WatchFolderView> {
+    const { client, watch } = this.#requireSession();
+    requireAbsolute(request.path, 'watch:add');
+    const folder = path.resolve(request.path);
+    const stat = await fs.stat(folder).catch(() => null);
+    if (stat && !stat.isDirectory()) {
+      throw new ServiceError(
+        'validation',
+        `watch:add: ${folder} is a file, not a folder: choose the folder the instrument writes its run folders into.`,
+      );
+    }
+    // A folder for a project that does not exist would fail every run.
+    let projectName: string;
+    try {
+      projectName = (await client.getProject(request.projectId)).name;
+    } catch (err) {
+      if (toContractError(err).code === 'not-found') {
+        throw new ServiceError(
+          'not-found',
+          `watch:add: there is no project ${request.projectId} on this platform (or this account cannot see it).`,
+        );
+      }
+      throw err;
+    }
+    this.#projectNames.set(request.projectId, projectName);
+    const view = watch.addFolder({
+      path: folder,
+      projectId: request.projectId,
+      destination: request.destination ?? null,
+      metadata: request.metadata ?? null,
+      polling: request.polling,
+      settleSeconds: request.settleSeconds,
+      includeUndetermined: request.includeUndetermined,
+      ignoreExistingRuns: request.ignoreExistingRuns,
+    });
+    this.#log(
+      `AppService/watch: watching a folder for project ${request.projectId}`,
+    );
+    return view;
+  }
+
+  async #controlWatchFolder(
+    channel: 'watch:remove' | 'watch:pause' | 'watch:resume',
+    folderId: string,
+  ): Promise<WatchFolderView | null> {
+    const { watch } = this.#requireSession();
+    requireWatchFolder(watch, folderId);
+    switch (channel) {
+      case 'watch:remove':
+        await watch.removeFolder(folderId);
+        return null;
+      case 'watch:pause':
+        return watch.pauseFolder(folderId);
+      case 'watch:resume':
+        return watch.resumeFolder(folderId);
+    }
+  }
+
+  #ignoreRun(request: ParsedRequestOf<'watch:ignoreRun'>): WatchRunView {
+    const { watch } = this.#requireSession();
+    requireWatchRun(watch, request.folderId, request.runId);
+    return watch.ignoreRun(request.folderId, request.runId);
+  }
+
+  #retryRun(request: ParsedRequestOf<'watch:retryRun'>): WatchRunView {
+    const { watch } = this.#requireSession();
+    requireWatchRun(watch, request.folderId, request.runId);
+    return watch.retryRun(request.folderId, request.runId, {
+      force: request.force,
+    });
+  }
+
+  #watchPlan(request: ParsedRequestOf<'watch:plan'>): UploadPlan | null {
+    const { watch } = this.#requireSession();
+    requireWatchRun(watch, request.folderId, request.runId);
+    return watch.getPlan(request.folderId, request.runId);
+  }
+
+  // -------------------------------------------------------------------------
+  // Settings
+
+  async #getSettings(): Promise<AppSettings> {
+    const stored = await this.#settings.load();
+    return {
+      startAtLogin: stored.startAtLogin,
+      canStartAtLogin: this.#opts.desktop?.setOpenAtLogin !== undefined,
+    };
+  }
+
+  async #setSettings(
+    request: ParsedRequestOf<'settings:set'>,
+  ): Promise<AppSettings> {
+    const stored = await this.#settings.load();
+    if (
+      request.startAtLogin !== undefined &&
+      request.startAtLogin !== stored.startAtLogin
+    ) {
+      const setOpenAtLogin = this.#opts.desktop?.setOpenAtLogin;
+      if (!setOpenAtLogin) {
+        throw new ServiceError(
+          'unsupported',
+          'Starting at login is only available in the desktop app.',
+        );
+      }
+      const desktop = this.#opts.desktop!;
+      try {
+        setOpenAtLogin.call(desktop, request.startAtLogin);
+      } catch (err) {
+        throw new ServiceError(
+          'internal',
+          `The system did not accept the login item: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+      try {
+        await this.#settings.save({
+          ...stored,
+          startAtLogin: request.startAtLogin,
+        });
+      } catch (err) {
+        // Keep the system and the file in agreement.
+        try {
+          setOpenAtLogin.call(desktop, stored.startAtLogin);
+        } catch {
+          // The log line below says what was asked; nothing more to undo.
+        }
+        this.#log(`AppService/settings: ${toLogString(err)}`);
+        throw new ServiceError(
+          'internal',
+          `The setting could not be saved in ${this.#settings.file}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+    return this.#getSettings();
+  }
+
+  // -------------------------------------------------------------------------
   // Desktop shell
 
   #desktop(what: string): DesktopShell {
@@ -854,6 +1125,31 @@ function clientAuthFromStored(
       return { kind: 'api-key', apiKey: stored.apiKey };
     case 'tokens':
       return { kind: 'tokens', access: stored.access, refresh: stored.refresh };
+  }
+}
+
+/** Throws 'not-found' unless the session has the watch folder. */
+function requireWatchFolder(watch: WatchService, folderId: string): void {
+  if (!watch.listFolders().some((f) => f.id === folderId)) {
+    throw new ServiceError(
+      'not-found',
+      `There is no watch folder ${folderId}: it was removed, or belongs to another sign-in.`,
+    );
+  }
+}
+
+/** Throws 'not-found' unless the watch folder has a run with this Run Id. */
+function requireWatchRun(
+  watch: WatchService,
+  folderId: string,
+  runId: string,
+): void {
+  requireWatchFolder(watch, folderId);
+  if (!watch.getFolder(folderId).runs.some((r) => r.runId === runId)) {
+    throw new ServiceError(
+      'not-found',
+      `The watch folder ${folderId} has no run ${runId}.`,
+    );
   }
 }
 

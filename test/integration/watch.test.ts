@@ -29,6 +29,7 @@ import {
   makeTempDir,
   removeDir,
   repoRoot,
+  startHoldingProxy,
   waitFor,
   writeRunLikeAnInstrument,
 } from '../../electron/engine/watch/testing.ts';
@@ -134,6 +135,18 @@ function untilRunState(
   );
 }
 
+let projectCount = 0;
+
+/** A new project of the sandbox, so that each test counts its own samples. */
+async function newProject(): Promise<string> {
+  const template = await client.getProject(projectIds[0]!);
+  const project = await client.createProject(
+    `Watch test ${++projectCount}`,
+    template.pipeline_capabilities!,
+  );
+  return project.id;
+}
+
 async function samplesOf(projectId: string, clientIds: string[]) {
   const all = await client.listProjectSamples(projectId);
   return all.filter((s) => clientIds.includes(s.client_id));
@@ -157,7 +170,7 @@ describe('watch folders (integration)', () => {
       RUNS.nextseq2000,
       'ONCE_VH00567_1_AAAGLG7HV',
     );
-    const projectId = projectIds[0]!;
+    const projectId = await newProject();
     const dataDir = path.join(dir, 'app');
     const first = startApp(dataDir);
     const folder = first.service.addFolder({
@@ -230,7 +243,7 @@ describe('watch folders (integration)', () => {
     expect(assigned.plan).toMatchObject({
       includedSamples: 1,
       destination: expect.stringMatching(
-        /^gncv:\/\/Sandbox-[^/]+\/210628_VH00567_1_AAAGLG7HV\/$/,
+        /^gncv:\/\/Watch-test-\d+\/210628_VH00567_1_AAAGLG7HV\/$/,
       ),
     });
     expect(await samplesOf(projectId, ['PhiX'])).toHaveLength(1);
@@ -300,7 +313,7 @@ describe('watch folders (integration)', () => {
     const dir = path.join(work, 'crash');
     const root = path.join(dir, 'instrument');
     fs.mkdirSync(root, { recursive: true });
-    const projectId = projectIds[1]!;
+    const projectId = await newProject();
     const dataDir = path.join(dir, 'app');
     const runId = 'CRASH_FS10000482_42_BPG80712-1010';
     const clientIds = ['412', 'LMD666', 'TaoP3', 'TaoP10'];
@@ -319,6 +332,7 @@ describe('watch folders (integration)', () => {
         : { kind: 'forward', delayMs: 300 };
     const child = spawnWatcher(dir, {
       apiUrl: proxy.url,
+      s3Endpoint: proxy.url,
       dataDir,
       root,
       projectId,
@@ -398,11 +412,117 @@ describe('watch folders (integration)', () => {
     ).toBe(1);
   });
 
+  it('does not assign twice when the watcher dies while its assignment is in flight', async () => {
+    const dir = path.join(work, 'crash-assign');
+    const root = path.join(dir, 'instrument');
+    fs.mkdirSync(root, { recursive: true });
+    const projectId = await newProject();
+    const dataDir = path.join(dir, 'app');
+    const runId = 'ASSIGN_FS10000482_42_BPG80712-1010';
+    const clientIds = ['412', 'LMD666', 'TaoP3', 'TaoP10'];
+    copyRunAs(RUNS.iseq, root, 'assign-run', runId);
+    backdate(path.join(root, 'assign-run'), 120);
+
+    // The assignment request is held by the proxy; the child is killed
+    // while it waits, and the proxy then delivers the request anyway: the
+    // platform assigns, the child never learns it.
+    const isAssign = (r: { method: string; path: string }) =>
+      r.method === 'POST' &&
+      r.path.startsWith(`/api/v2/project-samples/${projectId}`);
+    const proxy = await startHoldingProxy(sandbox.info.api_url, (r) =>
+      isAssign(r) ? 500 : null,
+    );
+    cleanups.push(() => proxy.close());
+    const child = spawnWatcher(dir, {
+      apiUrl: proxy.url,
+      dataDir,
+      root,
+      projectId,
+    });
+    await waitFor(
+      'the assignment request',
+      () => (proxy.requests.some(isAssign) ? true : undefined),
+      30_000,
+      () => child.output(),
+    );
+    child.kill();
+    await child.exited;
+    const reached = await waitFor(
+      'the held request to reach the platform',
+      async () => {
+        const samples = await samplesOf(projectId, clientIds);
+        return samples.length === clientIds.length ? samples : undefined;
+      },
+    );
+
+    const engine = new Engine({ dataDir, client });
+    const service = new WatchService({ engine, client, timings: FAST });
+    cleanups.push(async () => {
+      await service.stop();
+      await engine.close();
+    });
+    const folderId = service.listFolders()[0]!.id;
+    expect(runOf(service, folderId, runId)?.state).toBe('uploading');
+    await service.start();
+    const assigned = await untilRunState(
+      service,
+      folderId,
+      runId,
+      'assigned',
+      60_000,
+    );
+
+    expect(await samplesOf(projectId, clientIds)).toHaveLength(
+      clientIds.length,
+    );
+    expect(assigned.assigned.map((a) => a.sampleId).sort()).toEqual(
+      reached.map((s) => s.id).sort(),
+    );
+  });
+
+  it('queues a run once when two watchers share one journal', async () => {
+    const dir = path.join(work, 'two-watchers');
+    const root = path.join(dir, 'instrument');
+    fs.mkdirSync(root, { recursive: true });
+    const projectId = await newProject();
+    const runId = 'TWO_VH00567_1_AAAGLG7HV';
+    const engine = new Engine({ dataDir: path.join(dir, 'app'), client });
+    const services = [0, 1].map(
+      () => new WatchService({ engine, client, timings: FAST }),
+    );
+    cleanups.push(async () => {
+      for (const service of services) await service.stop();
+      await engine.close();
+    });
+    const folders = services.map((service) =>
+      service.addFolder({ path: root, projectId, settleSeconds: 1 }),
+    );
+    await Promise.all(services.map((service) => service.start()));
+    copyRunAs(RUNS.nextseq2000, root, 'two', runId);
+
+    const states = await waitFor('both watchers to pass the run on', () => {
+      const runs = services.map((service, i) =>
+        runOf(service, folders[i]!.id, runId),
+      );
+      return runs.some((r) => r?.state === 'assigned') &&
+        runs.every((r) => r?.jobId)
+        ? runs
+        : undefined;
+    });
+
+    expect(folders[0]!.id).toBe(folders[1]!.id);
+    expect(new Set(states.map((r) => r!.jobId)).size).toBe(1);
+    expect(
+      countRows(engine, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'upload'"),
+    ).toBe(1);
+    expect(await samplesOf(projectId, ['PhiX'])).toHaveLength(1);
+  });
+
   it('holds runs with bad input, says why on each, and uploads nothing', async () => {
     const dir = path.join(work, 'bad');
     const root = path.join(dir, 'instrument');
     fs.mkdirSync(root, { recursive: true });
-    const projectId = projectIds[2] ?? projectIds[0]!;
+    const projectId = await newProject();
     const app = startApp(path.join(dir, 'app'));
     const folder = app.service.addFolder({
       path: root,
@@ -601,7 +721,7 @@ describe('watch folders (integration)', () => {
     const dir = path.join(work, 'missing');
     fs.mkdirSync(dir, { recursive: true });
     const root = path.join(dir, 'share');
-    const projectId = projectIds[3] ?? projectIds[0]!;
+    const projectId = await newProject();
     const app = startApp(path.join(dir, 'app'));
     const folderEvents: WatchFolderView[] = [];
     app.service.onDidChangeFolder((f) => folderEvents.push(f));
@@ -688,7 +808,7 @@ describe('watch folders (integration)', () => {
     const dir = path.join(work, 'cli');
     const root = path.join(dir, 'runs');
     fs.mkdirSync(root, { recursive: true });
-    const projectId = projectIds[4] ?? projectIds[0]!;
+    const projectId = await newProject();
     const complete = copyRunAs(
       RUNS.nextseq500,
       root,
@@ -745,6 +865,80 @@ describe('watch folders (integration)', () => {
     expect(detail).toBeTruthy();
   });
 
+  it('watch in the foreground prints each state change and stops on Ctrl-C', async () => {
+    const dir = path.join(work, 'cli-foreground');
+    const root = path.join(dir, 'runs');
+    fs.mkdirSync(root, { recursive: true });
+    const projectId = await newProject();
+    const script = path.join(dir, 'watch-command.ts');
+    const moduleUrl = pathToFileURL(
+      path.join(repoRoot, 'electron/cli/watch.ts'),
+    ).href;
+    fs.writeFileSync(
+      script,
+      [
+        `import { watchCommand } from '${moduleUrl}';`,
+        'await watchCommand(process.argv[2], JSON.parse(process.env.WATCH_OPTIONS));',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [script, root], {
+      env: {
+        ...process.env,
+        WATCH_OPTIONS: JSON.stringify({
+          projectId,
+          settleSeconds: '1',
+          host: sandbox.info.api_url,
+          apiKey: sandbox.info.api_key,
+          dataDir: path.join(dir, 'home'),
+        }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('close', (code) => resolve(code)),
+    );
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+      }
+      await exited;
+    });
+    await waitFor('the watcher to watch', () =>
+      /watching: Watching for runs/.test(stdout) ? true : undefined,
+    );
+
+    copyRunAs(RUNS.iseq, root, 'foreground', 'FG_FS10000482_42_BPG80712-1010');
+    await waitFor(
+      'the run to be assigned',
+      () => (/foreground {2}assigned: /.test(stdout) ? true : undefined),
+      30_000,
+      () => stdout + stderr,
+    );
+    child.kill('SIGINT');
+    const code = await exited;
+
+    expect(code).toBe(0);
+    const states = [...stdout.matchAll(/foreground {2}([a-z-]+):/g)].map(
+      (m) => m[1],
+    );
+    expect(states.filter((st, i) => st !== states[i - 1])).toEqual([
+      'waiting-for-run',
+      'settling',
+      'planned',
+      'uploading',
+      'assigned',
+    ]);
+    expect(stderr).toMatch(/Stopping: uploads in progress continue/);
+    expect(
+      await samplesOf(projectId, ['412', 'LMD666', 'TaoP3', 'TaoP10']),
+    ).toHaveLength(4);
+  });
+
   it('refuses bad watch arguments with a message naming the option', async () => {
     const base = {
       projectId: projectIds[0]!,
@@ -793,7 +987,14 @@ async function captureStdout(
 /** Starts a watcher (engine + service) in a child process, as the app does. */
 function spawnWatcher(
   dir: string,
-  args: { apiUrl: string; dataDir: string; root: string; projectId: string },
+  args: {
+    apiUrl: string;
+    /** S3 endpoint; default: the one the upload credentials name. */
+    s3Endpoint?: string;
+    dataDir: string;
+    root: string;
+    projectId: string;
+  },
 ) {
   const moduleUrl = (relative: string) =>
     pathToFileURL(path.join(repoRoot, relative)).href;
@@ -804,9 +1005,9 @@ function spawnWatcher(
       `import { GencoveClient } from '${moduleUrl('electron/engine/api/client.ts')}';`,
       `import { Engine } from '${moduleUrl('electron/engine/engine.ts')}';`,
       `import { WatchService } from '${moduleUrl('electron/engine/watch/watchService.ts')}';`,
-      'const { apiUrl, apiKey, dataDir, root, projectId, timings } = JSON.parse(process.env.WATCHER_ARGS);',
+      'const { apiUrl, s3Endpoint, apiKey, dataDir, root, projectId, timings } = JSON.parse(process.env.WATCHER_ARGS);',
       "const client = new GencoveClient({ host: apiUrl, auth: { kind: 'api-key', apiKey } });",
-      'const engine = new Engine({ dataDir, client, s3Endpoint: apiUrl });',
+      'const engine = new Engine({ dataDir, client, ...(s3Endpoint ? { s3Endpoint } : {}) });',
       'const service = new WatchService({ engine, client, timings });',
       'service.onDidChangeRun((e) => console.log(`${e.run.name} ${e.run.state} ${e.run.message}`));',
       'service.addFolder({ path: root, projectId, settleSeconds: 1 });',

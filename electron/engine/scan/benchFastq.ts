@@ -174,7 +174,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  const tmp = multiMb > 0 ? fs.mkdtempSync(path.join(os.tmpdir(), 'gd-bench-')) : '';
+  const tmp =
+    multiMb > 0 ? fs.mkdtempSync(path.join(os.tmpdir(), 'gd-bench-')) : '';
   try {
     const targets = [...files];
     if (multiMb > 0) {
@@ -189,7 +190,8 @@ async function main(argv: string[]): Promise<void> {
         seconds,
       );
       const mb = (fs.statSync(file).size / 1e6).toFixed(1);
-      const ratio = (x: number): string => `${((x / plain) * 100).toFixed(0)} %`;
+      const ratio = (x: number): string =>
+        `${((x / plain) * 100).toFixed(0)} %`;
       console.log(
         `${path.basename(file)} (${mb} MB): plain gunzip ${plain.toFixed(0)} MB/s, checker ${checked.toFixed(0)} MB/s (${ratio(checked)}), verifyFastqGzip ${verified.toFixed(0)} MB/s (${ratio(verified)})`,
       );

@@ -5,7 +5,8 @@
  * disk once, and `createFastqGzipChecker` sits in an upload stream and checks
  * the bytes on their way out. Both decompress as they go (multi-member gzip
  * and BGZF included) and check every FASTQ record, so memory stays bounded
- * by one chunk plus one line, whatever the file size.
+ * by a few chunks plus one line, whatever the file size. Inflating runs on
+ * zlib's thread pool while the main thread checks the previous chunk.
  */
 
 import { createReadStream } from 'node:fs';
@@ -101,12 +102,14 @@ const HIGH_BITS = 0x80808080 | 0;
 /**
  * WordView reads a buffer's bytes four at a time, from 4-aligned addresses
  * of its memory, to test byte ranges with 32-bit arithmetic. The tests are
- * exact per word: with n <= 128, `(x - n * 0x01010101) & ~x` has bit 7 set
- * in some byte iff some byte of x is below n (n = 1 finds a zero byte, so
- * a byte equal to c after XOR-ing c into every byte), and `(x + (127 - m)
- * * 0x01010101) | x` iff some byte is above m. Only words wholly inside the
- * buffer are read; bytes before the first and after the last are tested
- * one by one.
+ * exact per word. Range [lo, lo + n), n <= 128: with t = x - lo * 0x01010101,
+ * every byte of x is in range iff no byte of t | (t + (128 - n) *
+ * 0x01010101) has bit 7 set; a borrow or carry between bytes starts only at
+ * a byte that is out of range, and that byte is flagged itself. A byte
+ * equal to LF: some byte of v = x ^ 0x0a0a0a0a is zero iff some byte of
+ * (v - 0x01010101) & ~v has bit 7 set. Only words wholly inside the buffer
+ * are read; bytes before the first and after the last are tested one by
+ * one.
  */
 class WordView {
   readonly #b: Buffer;
@@ -157,9 +160,8 @@ class WordView {
       const words = this.#words;
       let w = (base + i) >> 2;
       for (; w < this.#wordEnd; w++) {
-        const y = words[w] | 0x20202020;
-        if (((((y - 0x61616161) & ~y) | (y + 0x05050505) | y) & HIGH_BITS) !== 0)
-          break;
+        const t = (words[w] | 0x20202020) - 0x61616161;
+        if (((t | (t + 0x66666666)) & HIGH_BITS) !== 0) break;
       }
       i = (w << 2) - base;
     }
@@ -182,8 +184,8 @@ class WordView {
       const words = this.#words;
       let high = 0;
       for (let w = first; w < last; w++) {
-        const x = words[w];
-        high |= ((x - 0x21212121) & ~x) | (x + 0x01010101) | x;
+        const t = words[w] - 0x21212121;
+        high |= t | (t + 0x22222222);
       }
       if ((high & HIGH_BITS) !== 0) return false;
       k = (last << 2) - base;

@@ -1,17 +1,21 @@
 /**
- * Worker thread of the upload's content check (started by partChecks.ts).
+ * The checker thread of uploads (started by partChecks.ts): it runs every
+ * content check of the process, each as a job of its own.
  *
- * It reads the object's files through the FASTQ gzip checker and reports
+ * A job reads an object's files through the FASTQ gzip checker and reports
  * each part's digest as soon as the part's bytes went through, then 'done'
  * once every file passed, or 'error' with the first problem. Decompressing
  * and checking the records here keeps that work (and its garbage) off the
- * main thread, which only moves bytes.
+ * main thread, which only moves bytes. One thread for all jobs keeps the
+ * memory of one JavaScript heap; the decompression itself runs on libuv's
+ * thread pool, in parallel across jobs.
  *
- * Flow control: after posting part n it waits until the main thread has
+ * Flow control: after posting part n a job waits until the main thread has
  * taken part n - lookahead + 1, so reading never runs far ahead of sending.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 
+import { CancelledError } from '../errors.ts';
 import { createFastqGzipChecker } from '../scan/fastq.ts';
 import {
   ContentError,
@@ -19,7 +23,7 @@ import {
   checkedPartDigests,
 } from './checkedRead.ts';
 import type {
-  CheckWorkerData,
+  CheckJob,
   FromCheckWorker,
   ToCheckWorker,
 } from './partChecks.ts';
@@ -28,52 +32,94 @@ const port = parentPort;
 if (port === null) {
   throw new Error('checkWorker.ts must run as a worker thread');
 }
-const data = workerData as CheckWorkerData;
 const post = (message: FromCheckWorker): void => port.postMessage(message);
 
-let taken = 0;
-let wake: (() => void) | null = null;
+interface RunningJob {
+  controller: AbortController;
+  taken: number;
+  wake: (() => void) | null;
+}
+
+const jobs = new Map<number, RunningJob>();
+
 port.on('message', (message: ToCheckWorker) => {
-  if (message.type === 'taken') {
-    taken = Math.max(taken, message.number);
-    wake?.();
+  switch (message.type) {
+    case 'start': {
+      const job: RunningJob = {
+        controller: new AbortController(),
+        taken: 0,
+        wake: null,
+      };
+      jobs.set(message.job.id, job);
+      void run(message.job, job);
+      return;
+    }
+    case 'taken': {
+      const job = jobs.get(message.id);
+      if (job) {
+        job.taken = Math.max(job.taken, message.number);
+        wakeUp(job);
+      }
+      return;
+    }
+    case 'cancel': {
+      const job = jobs.get(message.id);
+      if (job) {
+        job.controller.abort();
+        wakeUp(job);
+      }
+      return;
+    }
   }
 });
 
-post({ type: 'ready' });
-try {
-  // Never aborted: the main thread ends this worker by terminating it.
-  const signal = new AbortController().signal;
-  for await (const part of checkedPartDigests(
-    data.files,
-    data.partSize,
-    createFastqGzipChecker,
-    signal,
-  )) {
-    post({ type: 'part', ...part });
-    while (part.number >= taken + data.lookahead) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      wake = null;
-    }
-  }
-  post({ type: 'done' });
-} catch (err) {
-  post({
-    type: 'error',
-    kind:
-      err instanceof ContentError
-        ? 'content'
-        : err instanceof LocalFileError
-          ? 'local'
-          : 'other',
-    path:
-      err instanceof ContentError || err instanceof LocalFileError
-        ? err.path
-        : '',
-    message: err instanceof Error ? err.message : String(err),
-  });
+function wakeUp(job: RunningJob): void {
+  const wake = job.wake;
+  job.wake = null;
+  wake?.();
 }
-// The thread stays until the main thread terminates it, so that nothing
-// posted above can be overtaken by the thread's exit.
+
+async function run(spec: CheckJob, job: RunningJob): Promise<void> {
+  const { id } = spec;
+  const signal = job.controller.signal;
+  try {
+    for await (const part of checkedPartDigests(
+      spec.files,
+      spec.partSize,
+      createFastqGzipChecker,
+      signal,
+    )) {
+      post({ type: 'part', id, ...part });
+      while (part.number >= job.taken + spec.lookahead && !signal.aborted) {
+        await new Promise<void>((resolve) => {
+          job.wake = resolve;
+        });
+      }
+    }
+    post({ type: 'done', id });
+  } catch (err) {
+    if (signal.aborted || err instanceof CancelledError) {
+      post({ type: 'cancelled', id });
+    } else {
+      post({
+        type: 'error',
+        id,
+        kind:
+          err instanceof ContentError
+            ? 'content'
+            : err instanceof LocalFileError
+              ? 'local'
+              : 'other',
+        path:
+          err instanceof ContentError || err instanceof LocalFileError
+            ? err.path
+            : '',
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
+  } finally {
+    jobs.delete(id);
+  }
+}
+
+post({ type: 'ready' });

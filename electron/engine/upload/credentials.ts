@@ -206,6 +206,10 @@ export async function createUploadS3Client(params: {
     // (its own agent without keep-alive) and waits a round trip before the
     // body: per part, that costs more than a refused part would.
     expectContinueHeader: false,
+    // The engine logs every failed attempt itself; without a logger the
+    // SDK would print a warning to the console for each failed streamed
+    // body.
+    logger: SILENT_LOGGER,
   });
   s3.middlewareStack.add(unsignedPayloadWithChecksum, {
     step: 'build',
@@ -213,6 +217,14 @@ export async function createUploadS3Client(params: {
   });
   return { s3, endpoint };
 }
+
+const SILENT_LOGGER = {
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+};
 
 /** Headers by which a request carries a SHA-256 of its body. */
 const BODY_SHA256_HEADER = 'x-amz-checksum-sha256';

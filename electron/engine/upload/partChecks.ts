@@ -28,28 +28,34 @@ import {
 } from './checkedRead.ts';
 import type { CheckedFile, PartDigest } from './checkedRead.ts';
 
-/** What the checker worker is started with. */
-export interface CheckWorkerData {
+/** One content check, as the checker thread is asked to run it. */
+export interface CheckJob {
+  id: number;
   files: CheckedFile[];
   partSize: number;
-  /** Parts the worker may report beyond the last one taken. */
+  /** Parts the job may report beyond the last one taken. */
   lookahead: number;
 }
 
-/** Messages from the checker worker. */
+/** Messages to the checker thread. */
+export type ToCheckWorker =
+  | { type: 'start'; job: CheckJob }
+  | { type: 'taken'; id: number; number: number }
+  | { type: 'cancel'; id: number };
+
+/** Messages from the checker thread. */
 export type FromCheckWorker =
   | { type: 'ready' }
-  | ({ type: 'part' } & PartDigest)
-  | { type: 'done' }
+  | ({ type: 'part'; id: number } & PartDigest)
+  | { type: 'done'; id: number }
+  | { type: 'cancelled'; id: number }
   | {
       type: 'error';
+      id: number;
       kind: 'content' | 'local' | 'other';
       path: string;
       message: string;
     };
-
-/** Messages to the checker worker. */
-export type ToCheckWorker = { type: 'taken'; number: number };
 
 /** A running content check; see `startPartChecks`. */
 export interface PartChecks {
@@ -59,7 +65,7 @@ export interface PartChecks {
    * LocalFileError (as readCheckedFiles does) or CancelledError.
    */
   readonly digests: AsyncIterable<PartDigest>;
-  /** Stops the check if it still runs and releases its thread. */
+  /** Stops the check if it still runs; resolves once it has stopped. */
   close(): Promise<void>;
 }
 
@@ -70,11 +76,11 @@ export interface PartChecksOptions {
   /** Parts the check may run ahead of the parts taken (default 4). */
   lookahead?: number;
   /**
-   * A checker factory to run in this thread instead of the worker's
-   * FASTQ gzip checker (for tests).
+   * A checker factory to run in this thread instead of the checker
+   * thread's FASTQ gzip checker (for tests).
    */
   createChecker?: (label: string) => Transform;
-  /** Told when the worker could not start and the check runs here. */
+  /** Told when the checker thread could not start and the check runs here. */
   onFallback?: (reason: string) => void;
 }
 
@@ -85,92 +91,213 @@ const WORKER_URL = new URL(
 );
 
 /**
- * startPartChecks starts checking at once (the worker boots while the
+ * startPartChecks starts checking at once (so that it runs while the
  * caller opens the multipart upload) and returns the digests to iterate.
  * Call `close()` when done, whether or not the digests were read to the
- * end. A worker that cannot start (a broken installation) is reported
- * through `onFallback` and the check runs in this thread instead.
+ * end. The check runs in the process's checker thread; when that thread
+ * cannot start (a broken installation), `onFallback` is told and the check
+ * runs in this thread instead.
  */
 export function startPartChecks(options: PartChecksOptions): PartChecks {
   if (options.createChecker) {
-    const digests = checkedPartDigests(
-      options.files,
-      options.partSize,
-      options.createChecker,
-      options.signal,
-    );
-    return {
-      digests,
-      close: async () => {
-        await digests.return(undefined);
-      },
-    };
+    return inThisThread(options, options.createChecker);
   }
-  return new WorkerPartChecks(options);
+  return new ThreadPartChecks(options, checkerThread());
 }
 
-class WorkerPartChecks implements PartChecks {
-  readonly digests: AsyncIterable<PartDigest>;
-  readonly #options: PartChecksOptions;
-  readonly #queue: FromCheckWorker[] = [];
+function inThisThread(
+  options: PartChecksOptions,
+  createChecker: (label: string) => Transform,
+): PartChecks {
+  const digests = checkedPartDigests(
+    options.files,
+    options.partSize,
+    createChecker,
+    options.signal,
+  );
+  return {
+    digests,
+    close: async () => {
+      await digests.return(undefined);
+    },
+  };
+}
+
+/** What the checker thread reports to one check. */
+interface CheckListener {
+  onMessage(message: FromCheckWorker): void;
+  /** The thread is gone; `beforeReady` when it never started. */
+  onThreadLost(error: Error, beforeReady: boolean): void;
+}
+
+/**
+ * CheckerThread owns the worker thread that runs the checks of this
+ * process. It is started on first use, does not keep the process alive
+ * while no check runs, and is started again after a crash.
+ */
+class CheckerThread {
+  readonly #listeners = new Map<number, CheckListener>();
   #worker: Worker | null = null;
   #isReady = false;
-  #failure: Error | null = null;
-  #hasExited = false;
-  #wake: (() => void) | null = null;
-  #fallback: AsyncGenerator<PartDigest> | null = null;
+  #nextId = 1;
 
-  constructor(options: PartChecksOptions) {
-    this.#options = options;
-    const data: CheckWorkerData = {
-      files: options.files.map((f) => ({ path: f.path, size: f.size })),
-      partSize: options.partSize,
-      lookahead: Math.max(1, options.lookahead ?? 4),
-    };
-    try {
-      const worker = new Worker(WORKER_URL, { workerData: data });
-      worker.on('message', (message: FromCheckWorker) => {
-        if (message.type === 'ready') {
-          this.#isReady = true;
-        } else {
-          this.#queue.push(message);
-        }
-        this.#notify();
-      });
-      worker.on('error', (err) => {
-        this.#failure ??= err;
-        this.#notify();
-      });
-      worker.on('exit', () => {
-        this.#hasExited = true;
-        this.#notify();
-      });
-      this.#worker = worker;
-    } catch (err) {
-      this.#failure = err instanceof Error ? err : new Error(String(err));
-      this.#hasExited = true;
+  /** start runs `job` (its id is assigned here) and returns the id. */
+  start(job: Omit<CheckJob, 'id'>, listener: CheckListener): number {
+    const id = this.#nextId++;
+    const worker = this.#spawn();
+    this.#listeners.set(id, listener);
+    worker.ref();
+    worker.postMessage({
+      type: 'start',
+      job: { ...job, id },
+    } satisfies ToCheckWorker);
+    return id;
+  }
+
+  taken(id: number, number: number): void {
+    this.#worker?.postMessage({ type: 'taken', id, number } satisfies ToCheckWorker);
+  }
+
+  cancel(id: number): void {
+    this.#worker?.postMessage({ type: 'cancel', id } satisfies ToCheckWorker);
+  }
+
+  /** forget stops reporting to check `id` (it has ended). */
+  forget(id: number): void {
+    this.#listeners.delete(id);
+    if (this.#listeners.size === 0) {
+      this.#worker?.unref();
     }
+  }
+
+  #spawn(): Worker {
+    if (this.#worker) {
+      return this.#worker;
+    }
+    const worker = new Worker(WORKER_URL);
+    this.#isReady = false;
+    worker.on('message', (message: FromCheckWorker) => {
+      if (message.type === 'ready') {
+        this.#isReady = true;
+        return;
+      }
+      this.#listeners.get(message.id)?.onMessage(message);
+    });
+    const lose = (error: Error) => {
+      if (this.#worker !== worker) {
+        return;
+      }
+      this.#worker = null;
+      const listeners = [...this.#listeners.values()];
+      this.#listeners.clear();
+      for (const listener of listeners) {
+        listener.onThreadLost(error, !this.#isReady);
+      }
+    };
+    worker.on('error', (err: unknown) =>
+      lose(err instanceof Error ? err : new Error(String(err))),
+    );
+    worker.on('exit', (code) =>
+      lose(new Error(`the checker thread exited with code ${code}`)),
+    );
+    this.#worker = worker;
+    return worker;
+  }
+}
+
+let sharedThread: CheckerThread | null = null;
+
+function checkerThread(): CheckerThread {
+  sharedThread ??= new CheckerThread();
+  return sharedThread;
+}
+
+class ThreadPartChecks implements PartChecks {
+  readonly digests: AsyncIterable<PartDigest>;
+  readonly #options: PartChecksOptions;
+  readonly #thread: CheckerThread;
+  readonly #queue: FromCheckWorker[] = [];
+  readonly #id: number;
+  #lost: { error: Error; beforeReady: boolean } | null = null;
+  #hasEnded = false;
+  readonly #waiters = new Set<() => void>();
+  #fallback: PartChecks | null = null;
+
+  constructor(options: PartChecksOptions, thread: CheckerThread) {
+    this.#options = options;
+    this.#thread = thread;
+    let id = 0;
+    try {
+      id = thread.start(
+        {
+          files: options.files.map((f) => ({ path: f.path, size: f.size })),
+          partSize: options.partSize,
+          lookahead: Math.max(1, options.lookahead ?? 4),
+        },
+        {
+          onMessage: (message) => {
+            if (message.type !== 'part') {
+              this.#end();
+            }
+            this.#queue.push(message);
+            this.#notify();
+          },
+          onThreadLost: (error, beforeReady) => {
+            this.#lost = { error, beforeReady };
+            this.#end();
+            this.#notify();
+          },
+        },
+      );
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#lost = { error, beforeReady: true };
+      this.#hasEnded = true;
+    }
+    this.#id = id;
     this.digests = this.#read();
   }
 
   async close(): Promise<void> {
-    const worker = this.#worker;
-    this.#worker = null;
-    await this.#fallback?.return(undefined);
-    if (worker) {
-      await worker.terminate();
+    if (!this.#hasEnded) {
+      this.#thread.cancel(this.#id);
+      while (!this.#hasEnded) {
+        await this.#changed();
+      }
+    }
+    await this.#fallback?.close();
+  }
+
+  #end(): void {
+    if (!this.#hasEnded) {
+      this.#hasEnded = true;
+      this.#thread.forget(this.#id);
     }
   }
 
   #notify(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) {
+      wake();
+    }
+  }
+
+  /** Resolves at the next message or loss of the thread. */
+  #changed(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#waiters.add(resolve);
+    });
   }
 
   async *#read(): AsyncGenerator<PartDigest> {
     const { signal } = this.#options;
-    const onAbort = () => this.#notify();
+    const onAbort = () => {
+      if (!this.#hasEnded) {
+        this.#thread.cancel(this.#id);
+      }
+      this.#notify();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       for (;;) {
@@ -179,58 +306,46 @@ class WorkerPartChecks implements PartChecks {
         }
         const message = this.#queue.shift();
         if (message === undefined) {
-          if (this.#failure !== null || this.#hasExited) {
-            if (!this.#isReady) {
-              yield* this.#runHere();
-              return;
-            }
+          const lost = this.#lost;
+          if (lost?.beforeReady) {
+            this.#options.onFallback?.(lost.error.message);
+            this.#fallback = inThisThread(this.#options, createFastqGzipChecker);
+            yield* this.#fallback.digests;
+            return;
+          }
+          if (lost) {
             throw new Error(
-              `The content check stopped unexpectedly${this.#failure ? `: ${this.#failure.message}` : ''}`,
-              { cause: this.#failure },
+              `The content check stopped unexpectedly: ${lost.error.message}`,
+              { cause: lost.error },
             );
           }
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve;
-          });
+          await this.#changed();
           continue;
         }
-        if (message.type === 'part') {
-          this.#worker?.postMessage({
-            type: 'taken',
-            number: message.number,
-          } satisfies ToCheckWorker);
-          yield {
-            number: message.number,
-            size: message.size,
-            sha256: message.sha256,
-          };
-        } else if (message.type === 'done') {
-          return;
-        } else if (message.type === 'error') {
-          throw message.kind === 'content'
-            ? new ContentError(message.path, message.message)
-            : message.kind === 'local'
-              ? new LocalFileError(message.path, message.message)
-              : new Error(message.message);
+        switch (message.type) {
+          case 'part':
+            this.#thread.taken(this.#id, message.number);
+            yield {
+              number: message.number,
+              size: message.size,
+              sha256: message.sha256,
+            };
+            break;
+          case 'done':
+            return;
+          case 'cancelled':
+            throw new CancelledError('Cancelled.', { cause: signal.reason });
+          case 'error':
+            throw message.kind === 'content'
+              ? new ContentError(message.path, message.message)
+              : message.kind === 'local'
+                ? new LocalFileError(message.path, message.message)
+                : new Error(message.message);
         }
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
-      await this.close();
     }
-  }
-
-  /** The check in this thread, when the worker could not start. */
-  #runHere(): AsyncGenerator<PartDigest> {
-    const reason = this.#failure?.message ?? 'the worker thread exited';
-    this.#options.onFallback?.(reason);
-    this.#fallback = checkedPartDigests(
-      this.#options.files,
-      this.#options.partSize,
-      createFastqGzipChecker,
-      this.#options.signal,
-    );
-    return this.#fallback;
   }
 }
 

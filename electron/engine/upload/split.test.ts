@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   mkdtempSync,
@@ -14,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ContentError,
   LocalFileError,
+  digestParts,
   readCheckedFiles,
-  splitIntoParts,
 } from './uploader.ts';
 import { CancelledError } from '../errors.ts';
 import type { PlanFile } from '../../../shared/domain.ts';
@@ -86,7 +87,7 @@ describe('uploader streams', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  describe('splitIntoParts()', () => {
+  describe('digestParts()', () => {
     const cases = [
       {
         name: 'exact multiple',
@@ -113,14 +114,18 @@ describe('uploader streams', () => {
     for (const c of cases) {
       it(`${c.name}: chunks ${c.sizes.join('+') || 'none'} in parts of ${c.partSize}`, async () => {
         const parts = await collect(
-          splitIntoParts(chunks(...c.sizes), c.partSize),
+          digestParts(chunks(...c.sizes), c.partSize),
         );
 
-        expect(parts.map((p) => p.data.length)).toEqual(c.want);
+        expect(parts.map((p) => p.size)).toEqual(c.want);
         expect(parts.map((p) => p.number)).toEqual(c.want.map((_, i) => i + 1));
-        const joined = Buffer.concat(parts.map((p) => p.data));
-        const expected = Buffer.concat(await collect(chunks(...c.sizes)));
-        expect(joined.equals(expected)).toBe(true);
+        const bytes = Buffer.concat(await collect(chunks(...c.sizes)));
+        const expected = c.want.map((size, i) =>
+          createHash('sha256')
+            .update(bytes.subarray(i * c.partSize, i * c.partSize + size))
+            .digest('hex'),
+        );
+        expect(parts.map((p) => p.sha256)).toEqual(expected);
       });
     }
   });

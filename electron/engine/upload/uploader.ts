@@ -20,7 +20,6 @@
  * journaled parts; their bytes are still read (the checkers must see every
  * byte) and compared by SHA-256, but not sent again.
  */
-import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 
@@ -39,7 +38,7 @@ import { DEFAULT_POLICY, TRANSFER_POLICY, withRetry } from '../backoff.ts';
 import type { BackoffPolicy } from '../backoff.ts';
 import { CancelledError, isCancellation, toUserMessage } from '../errors.ts';
 import { createFastqGzipChecker } from '../scan/fastq.ts';
-import { ContentError, LocalFileError, readCheckedFiles } from './checkedRead.ts';
+import { ContentError, LocalFileError } from './checkedRead.ts';
 import type { PartDigest } from './checkedRead.ts';
 import { openPartBody, startPartChecks } from './partChecks.ts';
 import { computePartSize, DEFAULT_PART_SIZE } from './partSize.ts';
@@ -183,8 +182,7 @@ export async function uploadObject(
     log,
     tag,
     files: sortFiles(read.files),
-    createChecker: params.createChecker ?? createFastqGzipChecker,
-    customChecker: params.createChecker,
+    customChecker: params.createChecker ?? (process.env.INTHREAD ? createFastqGzipChecker : undefined),
     partConcurrency: Math.max(1, params.partConcurrency ?? 4),
     partRetryPolicy: params.partRetryPolicy ?? TRANSFER_POLICY,
     reported: 0,
@@ -243,7 +241,6 @@ interface ObjectContext extends UploadObjectParams {
   log: LogFn;
   tag: string;
   files: PlanFile[];
-  createChecker: (label: string) => Transform;
   /** The checker the caller gave, if any (checked in this thread then). */
   customChecker: ((label: string) => Transform) | undefined;
   partConcurrency: number;
@@ -252,36 +249,56 @@ interface ObjectContext extends UploadObjectParams {
   reported: number;
 }
 
+/**
+ * Checks the whole object (the single digest comes only once every file
+ * passed), then sends it as one PutObject streamed from disk.
+ */
 async function putSingle(ctx: ObjectContext): Promise<void> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of readCheckedFiles(
-    ctx.files,
-    ctx.createChecker,
-    ctx.signal,
-  )) {
-    chunks.push(chunk);
-    length += chunk.length;
+  const size = ctx.read.size;
+  const checks = startPartChecks({
+    files: ctx.files,
+    // One part: the whole object (an empty one still has one empty part).
+    partSize: Math.max(1, size),
+    signal: ctx.signal,
+    createChecker: ctx.customChecker,
+    onFallback: (reason) => logFallback(ctx, reason),
+  });
+  let digest: PartDigest | undefined;
+  try {
+    for await (const part of checks.digests) {
+      digest = part;
+    }
+  } finally {
+    await checks.close();
+  }
+  if (!digest) {
+    throw new Error(`The content check of ${ctx.read.destination} gave no digest`);
   }
   // Every checker has finished without error: the content is valid.
-  const body = Buffer.concat(chunks, length);
-  const checksum = createHash('sha256').update(body).digest('base64');
+  const checksum = hexToBase64(digest.sha256);
   ctx.store.updateObject(ctx.jobId, ctx.read.destination, {
     state: 'completing',
   });
-  await s3Call(ctx, 'PutObject', ctx.partRetryPolicy, (abortSignal) =>
+  await sendChecked(ctx, 'PutObject', 0, size, ctx.signal, (body, signal) =>
     ctx.s3.send(
       new PutObjectCommand({
         Bucket: ctx.bucket,
         Key: ctx.key,
         Body: body,
-        ContentLength: body.length,
+        ContentLength: size,
         ChecksumSHA256: checksum,
       }),
-      { abortSignal },
+      { abortSignal: signal },
     ),
   );
-  report(ctx, body.length, false);
+  report(ctx, size, false);
+}
+
+function logFallback(ctx: ObjectContext, reason: string): void {
+  ctx.log(
+    'warn',
+    `${ctx.tag}: the content check runs in the main thread (${reason})`,
+  );
 }
 
 async function putMultipart(ctx: ObjectContext): Promise<void> {
@@ -298,11 +315,7 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
     signal: partsController.signal,
     lookahead: ctx.partConcurrency,
     createChecker: ctx.customChecker,
-    onFallback: (reason) =>
-      ctx.log(
-        'warn',
-        `${ctx.tag}: the content check runs in the main thread (${reason})`,
-      ),
+    onFallback: (reason) => logFallback(ctx, reason),
   });
   try {
     await sendParts(ctx, checks.digests, partsController);
@@ -431,49 +444,66 @@ async function sendParts(
   await completeMultipart(ctx, multipartId, parts);
 }
 
-/**
- * Uploads one part, streamed from disk, with the SHA-256 the checker
- * computed; returns its ETag. S3 refusing that checksum (BadDigest) means
- * the bytes read now differ from those checked: after one more try, that
- * is a LocalFileError.
- */
+/** Uploads one part with the checker's SHA-256; returns its ETag. */
 async function uploadPart(
   ctx: ObjectContext,
   multipartId: string,
   digest: PartDigest,
   signal: AbortSignal,
 ): Promise<string> {
-  const offset = (digest.number - 1) * ctx.partSize;
   const checksum = hexToBase64(digest.sha256);
+  const result = await sendChecked(
+    ctx,
+    `UploadPart ${digest.number}`,
+    (digest.number - 1) * ctx.partSize,
+    digest.size,
+    signal,
+    (body, s) =>
+      ctx.s3.send(
+        new UploadPartCommand({
+          Bucket: ctx.bucket,
+          Key: ctx.key,
+          UploadId: multipartId,
+          PartNumber: digest.number,
+          Body: body,
+          ContentLength: digest.size,
+          ChecksumSHA256: checksum,
+        }),
+        { abortSignal: s },
+      ),
+  );
+  if (!result.ETag) {
+    throw new Error(
+      `S3 accepted part ${digest.number} of ${ctx.read.destination} without an ETag`,
+    );
+  }
+  return result.ETag;
+}
+
+/**
+ * Sends `length` bytes of the object from `offset`, streamed from disk,
+ * with retries (s3Call). The request carries the checksum of the bytes the
+ * checker saw; S3 refusing it (BadDigest) means the bytes read now differ:
+ * after one more try, that is a LocalFileError.
+ */
+async function sendChecked<T>(
+  ctx: ObjectContext,
+  what: string,
+  offset: number,
+  length: number,
+  signal: AbortSignal,
+  send: (body: Readable, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   for (let round = 0; ; round++) {
     try {
-      const result = await s3Call(
+      return await s3Call(
         ctx,
-        `UploadPart ${digest.number}`,
+        what,
         ctx.partRetryPolicy,
         (abortSignal) =>
-          sendWithPartBody(ctx, offset, digest.size, abortSignal, (body, s) =>
-            ctx.s3.send(
-              new UploadPartCommand({
-                Bucket: ctx.bucket,
-                Key: ctx.key,
-                UploadId: multipartId,
-                PartNumber: digest.number,
-                Body: body,
-                ContentLength: digest.size,
-                ChecksumSHA256: checksum,
-              }),
-              { abortSignal: s },
-            ),
-          ),
+          sendWithPartBody(ctx, offset, length, abortSignal, send),
         signal,
       );
-      if (!result.ETag) {
-        throw new Error(
-          `S3 accepted part ${digest.number} of ${ctx.read.destination} without an ETag`,
-        );
-      }
-      return result.ETag;
     } catch (err) {
       if (errorName(err) !== 'BadDigest' || signal.aborted) {
         throw err;
@@ -481,13 +511,13 @@ async function uploadPart(
       if (round === 0) {
         ctx.log(
           'debug',
-          `${ctx.tag}: UploadPart ${digest.number}: S3 computed another checksum; reading the part again`,
+          `${ctx.tag}: ${what}: S3 computed another checksum; reading the bytes again`,
         );
         continue;
       }
       throw new LocalFileError(
         ctx.files[0]?.path ?? ctx.read.destination,
-        `The bytes of part ${digest.number} of ${destinationName(ctx.read.destination)} changed between the content check and the upload: is a file still being written?`,
+        `The bytes of ${destinationName(ctx.read.destination)} (${what}) changed between the content check and the upload: is a file still being written?`,
         { cause: err },
       );
     }

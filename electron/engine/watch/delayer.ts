@@ -13,6 +13,10 @@
  */
 import type { Clock } from '../progress.ts';
 
+/**
+ * Delayer: see the module comment. `task` errors go to `onError` (the
+ * delayer keeps working); timers come from `clock`.
+ */
 export class Delayer {
   readonly #task: () => Promise<void>;
   readonly #clock: Clock;

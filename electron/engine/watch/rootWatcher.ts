@@ -13,6 +13,7 @@ import type { FSWatcher } from 'chokidar';
 
 import { toUserMessage } from '../errors.ts';
 
+/** What a RootWatcher watches and whom it tells. */
 export interface RootWatcherParams {
   /** The watch folder (absolute). */
   root: string;
@@ -25,6 +26,11 @@ export interface RootWatcherParams {
   onTrouble: (reason: string) => void;
 }
 
+/**
+ * RootWatcher reports changes among the direct children of one folder
+ * (see the module comment). Create one per opening of a watch folder;
+ * `close()` ends it for good.
+ */
 export class RootWatcher {
   readonly #params: RootWatcherParams;
   #watcher: FSWatcher | null = null;

@@ -126,6 +126,26 @@ describe('WatchStore', () => {
     journal.close();
   });
 
+  it('does not let a writer that has not seen the job make the row forget it', () => {
+    const journal = Journal.open(path.join(work, 'guard.db'));
+    const store = new WatchStore(journal);
+    store.addFolder(folder());
+    store.putRun(run({ state: 'uploading', jobId: 'job-1' }));
+
+    const isStaleWritten = store.putRun(run({ state: 'planned' }));
+    const isOwnerWritten = store.putRun(
+      run({ state: 'assigned', jobId: 'job-1' }),
+    );
+
+    expect(isStaleWritten).toBe(false);
+    expect(isOwnerWritten).toBe(true);
+    expect(store.getRun('f1', 'RUN1')).toMatchObject({
+      state: 'assigned',
+      jobId: 'job-1',
+    });
+    journal.close();
+  });
+
   it('finds a run delivered to the same project from another folder, removed folders included', () => {
     const journal = Journal.open(path.join(work, 'elsewhere.db'));
     const store = new WatchStore(journal);

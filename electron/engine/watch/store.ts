@@ -266,15 +266,22 @@ export class WatchStore {
       : { run: toRun(row), folderPath: row.folder_path };
   }
 
-  /** putRun inserts or replaces a run row. */
-  putRun(run: WatchRunRecord, plan?: UploadPlan | null): void {
+  /**
+   * putRun inserts or replaces a run row, and the stored plan when `plan` is
+   * given (kept otherwise). A row that names an upload job is only replaced
+   * by a record naming the same job: a writer that read the row before the
+   * job was queued (another watcher on the same journal) cannot make it
+   * forget its job. Returns false when the row was left as it was for that
+   * reason.
+   */
+  putRun(run: WatchRunRecord, plan?: UploadPlan | null): boolean {
     const planText =
       plan === undefined
         ? undefined
         : plan === null
           ? null
           : JSON.stringify(plan);
-    this.journal.db
+    const info = this.journal.db
       .prepare(
         `INSERT INTO watch_runs (folder_id, run_id, path, state, message, detail,
            plan, job_id, assigned, first_seen_at, updated_at)
@@ -284,7 +291,9 @@ export class WatchStore {
            message = excluded.message, detail = excluded.detail,
            plan = CASE WHEN ? THEN excluded.plan ELSE watch_runs.plan END,
            job_id = excluded.job_id, assigned = excluded.assigned,
-           updated_at = excluded.updated_at`,
+           updated_at = excluded.updated_at
+         WHERE watch_runs.job_id IS NULL
+           OR watch_runs.job_id IS excluded.job_id`,
       )
       .run(
         run.folderId,
@@ -300,6 +309,7 @@ export class WatchStore {
         run.updatedAt,
         planText === undefined ? 0 : 1,
       );
+    return Number(info.changes) > 0;
   }
 
   /** getPlan returns the plan stored with a run, or null. */

@@ -5,6 +5,8 @@
  */
 import fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -200,4 +202,91 @@ export function backdate(dir: string, secondsAgo: number): void {
   const when = new Date(Date.now() - secondsAgo * 1000);
   for (const file of listTree(dir))
     fs.utimesSync(path.join(dir, file), when, when);
+}
+
+/** A request that went through a {@link HoldingProxy}. */
+export interface HeldRequest {
+  method: string;
+  path: string;
+  /** The platform's answer status; null until it answered. */
+  status: number | null;
+}
+
+/** A loopback proxy that can hold requests and deliver them after the caller died. */
+export interface HoldingProxy {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  requests: HeldRequest[];
+  close(): Promise<void>;
+}
+
+/**
+ * startHoldingProxy forwards every request to `target` (loopback only)
+ * unchanged. Requests for which `holdMs` returns a number are read whole
+ * first and forwarded that many ms later, even when the caller has gone
+ * by then: the platform acts on a request whose answer nobody receives.
+ */
+export async function startHoldingProxy(
+  target: string,
+  holdMs: (req: { method: string; path: string }) => number | null,
+): Promise<HoldingProxy> {
+  const upstream = new URL(target);
+  if (upstream.hostname !== '127.0.0.1') {
+    throw new Error(
+      `The test proxy forwards to 127.0.0.1 only, not ${upstream.hostname}`,
+    );
+  }
+  const sockets = new Set<Socket>();
+  const requests: HeldRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const record: HeldRequest = {
+      method: req.method ?? 'GET',
+      path: new URL(req.url ?? '/', 'http://127.0.0.1').pathname,
+      status: null,
+    };
+    requests.push(record);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const send = (): void => {
+        const outgoing = http.request(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+          },
+          (answer) => {
+            record.status = answer.statusCode ?? null;
+            if (res.destroyed) {
+              answer.resume();
+              return;
+            }
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        outgoing.on('error', () => res.destroy());
+        outgoing.end(Buffer.concat(chunks));
+      };
+      const hold = holdMs(record);
+      if (hold === null) send();
+      else setTimeout(send, hold);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

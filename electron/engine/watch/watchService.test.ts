@@ -229,6 +229,20 @@ describe('WatchService', () => {
       });
     });
 
+    it('watches only the folders asked for', async () => {
+      const { service } = makeApp();
+      const watched = service.addFolder({
+        path: newRoot(),
+        projectId: PROJECT,
+      });
+      const other = service.addFolder({ path: newRoot(), projectId: PROJECT });
+
+      await service.start({ folderIds: [watched.id] });
+
+      expect(service.getFolder(watched.id).status).toBe('watching');
+      expect(service.getFolder(other.id).status).toBe('stopped');
+    });
+
     it('records the runs already there as ignored with ignoreExistingRuns, and watches new ones', async () => {
       const { service } = makeApp();
       const root = newRoot();

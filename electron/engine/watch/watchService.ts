@@ -22,7 +22,11 @@
  * A run seen again (restart, remount, a copy under another name) finds its
  * row and is never planned twice; a job left mid-way is continued through
  * `engine.waitFor`, whose upload skips finished objects and whose
- * assignment journal never sends a batch twice.
+ * assignment journal never sends a batch twice. One watcher per journal
+ * is the intended setup; a second one (the app and a `watch` command on
+ * the same data folder) never queues a run the first one queued: the
+ * queueing transaction checks the row, and a row that names a job is
+ * never overwritten by a writer that has not seen that job (store.ts).
  *
  * Work is driven by events and timers, never by recursive watches: one
  * delayer per child path (coalescing events into one look at the folder)
@@ -235,6 +239,8 @@ export class WatchService {
   readonly #runListeners = new Set<(event: WatchRunEvent) => void>();
   readonly #folderListeners = new Set<(folder: WatchFolderView) => void>();
   #isStarted = false;
+  /** The folders `start` watches; null for all of them. */
+  #watchedIds: Set<string> | null = null;
 
   /**
    * The constructor creates the watch tables when missing and loads the
@@ -269,11 +275,14 @@ export class WatchService {
    */
   addFolder(options: AddWatchFolderOptions): WatchFolderView {
     const settings = checkFolderOptions(options, this.#timings.settleSeconds);
-    const existing = [...this.#folders.values()].find(
-      (f) =>
-        f.record.path === settings.path &&
-        f.record.projectId === settings.projectId,
-    );
+    const isSame = (r: WatchFolderRecord): boolean =>
+      r.path === settings.path && r.projectId === settings.projectId;
+    let existing = [...this.#folders.values()].find((f) => isSame(f.record));
+    if (existing === undefined) {
+      // Another process on the same journal may have added it meanwhile.
+      const stored = this.#store.listFolders().find(isSame);
+      if (stored !== undefined) existing = this.#load(stored);
+    }
     if (existing !== undefined) {
       const before = existing.record;
       existing.record = {
@@ -477,12 +486,18 @@ export class WatchService {
   // --- lifecycle ------------------------------------------------------------
 
   /**
-   * start watches every folder that is not paused and continues the upload
-   * jobs that runs left mid-way. Resolves once each folder was opened (or
-   * found missing); calling it again does nothing.
+   * start watches every folder that is not paused (or only `folderIds`,
+   * for a command line that watches one folder of a shared journal) and
+   * continues the upload jobs that their runs left mid-way. Resolves once
+   * each folder was opened (or found missing); calling it again while
+   * started does nothing. Folders added later are watched only when all
+   * are. Throws a ValidationError for an unknown folder id.
    */
-  async start(): Promise<void> {
+  async start(options: { folderIds?: readonly string[] } = {}): Promise<void> {
     if (this.#isStarted) return;
+    const ids = options.folderIds;
+    for (const id of ids ?? []) this.#folder(id);
+    this.#watchedIds = ids === undefined ? null : new Set(ids);
     this.#isStarted = true;
     await Promise.all([...this.#folders.values()].map((f) => this.#open(f)));
   }
@@ -616,7 +631,9 @@ export class WatchService {
 
   /** Opens a folder for watching: checks it, watches it, scans it. */
   async #open(folder: FolderRuntime): Promise<void> {
-    if (!this.#isStarted || !this.#folders.has(folder.record.id)) return;
+    const { id } = folder.record;
+    if (!this.#isStarted || !this.#folders.has(id)) return;
+    if (this.#watchedIds !== null && !this.#watchedIds.has(id)) return;
     if (folder.record.isPaused) {
       this.#setStatus(
         folder,
@@ -941,7 +958,10 @@ export class WatchService {
     );
     if (elsewhere !== undefined) {
       record.state = 'duplicate';
-      record.message = `Already sent to this project from the watch folder ${elsewhere.folderPath} (transfer ${elsewhere.run.jobId}); not uploaded again.`;
+      record.message = duplicateMessage(
+        elsewhere.folderPath,
+        elsewhere.run.jobId,
+      );
     } else if (
       folder.record.ignoreExistingRuns &&
       folder.firstScanPaths?.has(child)
@@ -1274,8 +1294,34 @@ export class WatchService {
     // The job and the row that names it commit together (see the module
     // comment); the change is reported after the commit.
     const uploading: WatchRunRecord = { ...entry.record, state: 'uploading' };
+    let takenBy: WatchRunRecord | null = null;
     try {
       this.#journal.transaction(() => {
+        // Another process on the same journal may have queued the run since
+        // this one read it: the IMMEDIATE transaction makes the check final.
+        const current = this.#store.getRun(folder.record.id, runId);
+        if (current !== undefined && current.jobId !== null) {
+          takenBy = current;
+          return;
+        }
+        const elsewhere = this.#store.findDeliveredElsewhere(
+          runId,
+          folder.record.projectId,
+          folder.record.id,
+        );
+        if (elsewhere !== undefined) {
+          takenBy = {
+            ...entry.record,
+            state: 'duplicate',
+            message: duplicateMessage(
+              elsewhere.folderPath,
+              elsewhere.run.jobId,
+            ),
+            updatedAt: new Date(this.#clock.now()).toISOString(),
+          };
+          this.#store.putRun(takenBy);
+          return;
+        }
         const jobId = this.#engine.enqueueUpload(plan, {
           projectId: folder.record.projectId,
           metadata: folder.record.metadata,
@@ -1292,6 +1338,15 @@ export class WatchService {
         message: `The upload could not be queued: ${toUserMessage(err)}`,
         jobId: null,
       });
+      return;
+    }
+    if (takenBy !== null) {
+      const taken: WatchRunRecord = takenBy;
+      this.#log.warn(
+        `Watch/run(${runId}): already queued as transfer ${taken.jobId ?? '(another folder)'} by another watcher on this journal; not queued again`,
+      );
+      entry.record = taken;
+      this.#emitRunIfChanged(folder, entry, 'planned');
       return;
     }
     entry.record = uploading;
@@ -1463,7 +1518,18 @@ export class WatchService {
       JSON.stringify(next.assigned) !== JSON.stringify(before.assigned);
     if (isStoredChange) {
       next.updatedAt = new Date(this.#clock.now()).toISOString();
-      this.#store.putRun(next, plan);
+      if (!this.#store.putRun(next, plan)) {
+        // Another watcher on this journal queued the run meanwhile.
+        const current = this.#store.getRun(next.folderId, next.runId);
+        if (current !== undefined) {
+          this.#log.warn(
+            `Watch/run(${next.runId}): queued as transfer ${current.jobId} by another watcher on this journal`,
+          );
+          entry.record = current;
+          this.#emitRunIfChanged(folder, entry, before.state);
+          return;
+        }
+      }
     }
     entry.record = next;
     if (next.state !== before.state) {
@@ -1619,6 +1685,10 @@ function sameFiles(a: readonly RunFastq[], b: readonly RunFastq[]): boolean {
       other.mtimeMs === f.mtimeMs
     );
   });
+}
+
+function duplicateMessage(folderPath: string, jobId: string | null): string {
+  return `Already sent to this project from the watch folder ${folderPath} (transfer ${jobId}); not uploaded again.`;
 }
 
 function formatWait(ms: number): string {

@@ -140,6 +140,8 @@ const KNOWN_EVENTS: Record<EventName, true> = {
   'transfers:didChange': true,
   'transfers:didFinish': true,
   'session:didChange': true,
+  'watch:didChange': true,
+  'watch:didFinishRun': true,
 };
 
 /**

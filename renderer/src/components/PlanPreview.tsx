@@ -362,34 +362,12 @@ function PlanReady(props: {
         </>
       }
     >
-      <div className="plan-summary" data-testid="plan-summary">
-        <div className="stat">
-          <span className="stat-value">
-            {plan.samples.length.toLocaleString()}
-          </span>
-          <span className="stat-label">samples found</span>
-        </div>
-        <div className="stat">
-          <span className="stat-value">{included.length.toLocaleString()}</span>
-          <span className="stat-label">to upload</span>
-        </div>
-        <div className="stat">
-          <span className="stat-value">{formatBytes(includedBytes)}</span>
-          <span className="stat-label">to send</span>
-        </div>
-        <div className={`stat${counts.errors > 0 ? ' stat-danger' : ''}`}>
-          <span className="stat-value">{counts.errors.toLocaleString()}</span>
-          <span className="stat-label">
-            {counts.errors === 1 ? 'error' : 'errors'}
-          </span>
-        </div>
-        <div className={`stat${counts.warnings > 0 ? ' stat-warning' : ''}`}>
-          <span className="stat-value">{counts.warnings.toLocaleString()}</span>
-          <span className="stat-label">
-            {counts.warnings === 1 ? 'warning' : 'warnings'}
-          </span>
-        </div>
-      </div>
+      <PlanStats
+        found={plan.samples.length}
+        included={included.length}
+        includedBytes={includedBytes}
+        counts={counts}
+      />
 
       <p className="muted small">
         Scanned:{' '}
@@ -540,23 +518,208 @@ function PlanReady(props: {
         </div>
       )}
 
-      {plan.ignored.length > 0 ? (
-        <details className="plan-section" data-testid="plan-ignored">
-          <summary>
-            {plural(plan.ignored.length, 'file')} not part of any sample
-          </summary>
-          <ul className="ignored-list">
-            {plan.ignored.map((f) => (
-              <li key={f.path}>
-                <span className="mono small" title={f.path}>
-                  {baseName(f.path)}
+      <IgnoredFiles plan={plan} />
+    </Modal>
+  );
+}
+
+function PlanStats(props: {
+  found: number;
+  included: number;
+  includedBytes: number;
+  counts: { errors: number; warnings: number };
+  /** Labels for a plan that was (or is being) sent by itself. */
+  isPast?: boolean;
+}) {
+  const { counts } = props;
+  return (
+    <div className="plan-summary" data-testid="plan-summary">
+      <div className="stat">
+        <span className="stat-value">{props.found.toLocaleString()}</span>
+        <span className="stat-label">samples found</span>
+      </div>
+      <div className="stat">
+        <span className="stat-value">{props.included.toLocaleString()}</span>
+        <span className="stat-label">
+          {props.isPast ? 'uploaded' : 'to upload'}
+        </span>
+      </div>
+      <div className="stat">
+        <span className="stat-value">{formatBytes(props.includedBytes)}</span>
+        <span className="stat-label">{props.isPast ? 'sent' : 'to send'}</span>
+      </div>
+      <div className={`stat${counts.errors > 0 ? ' stat-danger' : ''}`}>
+        <span className="stat-value">{counts.errors.toLocaleString()}</span>
+        <span className="stat-label">
+          {counts.errors === 1 ? 'error' : 'errors'}
+        </span>
+      </div>
+      <div className={`stat${counts.warnings > 0 ? ' stat-warning' : ''}`}>
+        <span className="stat-value">{counts.warnings.toLocaleString()}</span>
+        <span className="stat-label">
+          {counts.warnings === 1 ? 'warning' : 'warnings'}
+        </span>
+      </div>
+    </div>
+  );
+}
+
+function IgnoredFiles(props: { plan: UploadPlan }) {
+  const { plan } = props;
+  if (plan.ignored.length === 0) {
+    return null;
+  }
+  return (
+    <details className="plan-section" data-testid="plan-ignored">
+      <summary>
+        {plural(plan.ignored.length, 'file')} not part of any sample
+      </summary>
+      <ul className="ignored-list">
+        {plan.ignored.map((f) => (
+          <li key={f.path}>
+            <span className="mono small" title={f.path}>
+              {baseName(f.path)}
+            </span>
+            <span className="muted small"> — {f.reason}</span>
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
+/** Props of {@link PlanReadOnly}. */
+export interface PlanReadOnlyProps {
+  plan: UploadPlan;
+  title: string;
+  subtitle?: string;
+  onClose: () => void;
+}
+
+/**
+ * PlanReadOnly shows a plan the engine made by itself (a watched run) the
+ * way the upload preview shows a dropped folder: the same figures, samples,
+ * lanes merged, problems and left-out files, with nothing to edit.
+ *
+ * data-testid: `plan-preview` (dialog, with `data-read-only`), and the
+ * preview's own ids for its parts.
+ */
+export function PlanReadOnly(props: PlanReadOnlyProps) {
+  const { plan } = props;
+  const [limit, setLimit] = useState(PLAN_PAGE_SIZE);
+  const included = plan.samples.filter((s) => s.included);
+  const includedBytes = included.reduce(
+    (sum, s) => sum + (s.r1?.size ?? 0) + (s.r2?.size ?? 0),
+    0,
+  );
+  return (
+    <Modal
+      title={props.title}
+      subtitle={props.subtitle}
+      onClose={props.onClose}
+      size="large"
+      testId="plan-preview"
+      footer={
+        <button
+          type="button"
+          className="button"
+          onClick={props.onClose}
+          data-testid="plan-close"
+        >
+          Close
+        </button>
+      }
+    >
+      <div data-read-only="true" className="stack">
+        <PlanStats
+          found={plan.samples.length}
+          included={included.length}
+          includedBytes={includedBytes}
+          counts={countProblems(plan)}
+          isPast
+        />
+        <p className="muted small">
+          Scanned:{' '}
+          {plan.roots.map((r) => (
+            <span key={r} className="mono chip" title={r}>
+              {r}
+            </span>
+          ))}
+        </p>
+        <div className="field">
+          <span className="field-label">Destination on the platform</span>
+          <span className="mono selectable" data-testid="plan-destination">
+            {plan.destination}
+          </span>
+        </div>
+        {plan.problems.length > 0 ? (
+          <section className="plan-section">
+            <h3 className="small-heading">Problems found while scanning</h3>
+            <ProblemList problems={plan.problems} testId="plan-problems" />
+          </section>
+        ) : null}
+        {plan.samples.length === 0 ? (
+          <div className="empty">No sample was found in this run.</div>
+        ) : (
+          <div className="table-card">
+            <table className="table plan-table">
+              <thead>
+                <tr>
+                  <th scope="col" className="col-check">
+                    <span className="visually-hidden">Uploaded</span>
+                  </th>
+                  <th scope="col" className="col-client">
+                    Client id
+                  </th>
+                  <th scope="col" className="col-files">
+                    Files (R1 / R2)
+                  </th>
+                  <th scope="col" className="num col-size">
+                    Size
+                  </th>
+                  <th scope="col" className="col-problems">
+                    Problems
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {plan.samples.slice(0, limit).map((sample) => (
+                  <PlanSampleRow
+                    key={sample.key}
+                    sample={sample}
+                    draft={undefined}
+                    issue={null}
+                    disabled
+                    isReadOnly
+                    onDraft={() => undefined}
+                    onCommit={() => undefined}
+                    onRevert={() => undefined}
+                    onInclude={() => undefined}
+                  />
+                ))}
+              </tbody>
+            </table>
+            {plan.samples.length > limit ? (
+              <div className="table-more">
+                <span className="muted small">
+                  Showing {limit.toLocaleString()} of{' '}
+                  {plural(plan.samples.length, 'sample')}.
                 </span>
-                <span className="muted small"> — {f.reason}</span>
-              </li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
+                <button
+                  type="button"
+                  className="button button-small"
+                  onClick={() => setLimit((l) => l + PLAN_PAGE_SIZE)}
+                  data-testid="plan-show-more"
+                >
+                  Show {Math.min(PLAN_PAGE_SIZE, plan.samples.length - limit)}{' '}
+                  more
+                </button>
+              </div>
+            ) : null}
+          </div>
+        )}
+        <IgnoredFiles plan={plan} />
+      </div>
     </Modal>
   );
 }
@@ -566,6 +729,8 @@ function PlanSampleRow(props: {
   draft: string | undefined;
   issue: string | null;
   disabled: boolean;
+  /** Shows the client id as text: nothing can be changed. */
+  isReadOnly?: boolean;
   onDraft: (value: string) => void;
   onCommit: () => void;
   onRevert: () => void;
@@ -600,7 +765,11 @@ function PlanSampleRow(props: {
           checked={sample.included}
           disabled={blocked || props.disabled}
           onChange={(e) => props.onInclude(e.target.checked)}
-          aria-label={`Upload ${sample.clientId}`}
+          aria-label={
+            props.isReadOnly
+              ? `${sample.clientId} ${sample.included ? 'uploaded' : 'left out'}`
+              : `Upload ${sample.clientId}`
+          }
           title={
             blocked
               ? 'This sample has an error and cannot be uploaded.'
@@ -610,23 +779,31 @@ function PlanSampleRow(props: {
         />
       </td>
       <td className="col-client">
-        <label className="visually-hidden" htmlFor={inputId}>
-          Client id of {sample.sourceName}
-        </label>
-        <input
-          id={inputId}
-          type="text"
-          className="mono input-compact"
-          value={value}
-          disabled={props.disabled}
-          onChange={(e) => props.onDraft(e.target.value)}
-          onBlur={props.onCommit}
-          onKeyDown={onKeyDown}
-          aria-invalid={props.issue ? true : undefined}
-          aria-describedby={props.issue ? errorId : undefined}
-          spellCheck={false}
-          data-testid="plan-client-id-input"
-        />
+        {props.isReadOnly ? (
+          <span className="mono strong" data-testid="plan-client-id">
+            {sample.clientId}
+          </span>
+        ) : (
+          <>
+            <label className="visually-hidden" htmlFor={inputId}>
+              Client id of {sample.sourceName}
+            </label>
+            <input
+              id={inputId}
+              type="text"
+              className="mono input-compact"
+              value={value}
+              disabled={props.disabled}
+              onChange={(e) => props.onDraft(e.target.value)}
+              onBlur={props.onCommit}
+              onKeyDown={onKeyDown}
+              aria-invalid={props.issue ? true : undefined}
+              aria-describedby={props.issue ? errorId : undefined}
+              spellCheck={false}
+              data-testid="plan-client-id-input"
+            />
+          </>
+        )}
         {props.issue ? (
           <div
             id={errorId}

@@ -1,17 +1,26 @@
 /**
  * The one module that subscribes to the engine's events and writes them
  * into the store: transfer snapshots, finished jobs (with a notification and
- * a refresh of what they changed) and session changes. After a serve-mode
- * reconnect it reloads what events may have been missed.
+ * a refresh of what they changed), session changes, and watch folders with
+ * their delivered or failed runs. After a serve-mode reconnect it reloads
+ * what events may have been missed.
  */
-import type { Bridge, SessionInfo } from '../../../shared/contract.ts';
-import type { TransferSnapshot } from '../../../shared/domain.ts';
+import type {
+  Bridge,
+  SessionInfo,
+  WatchRunFinished,
+} from '../../../shared/contract.ts';
+import type {
+  TransferSnapshot,
+  WatchFolderView,
+} from '../../../shared/domain.ts';
 import { isWsBridge } from '../bridge/wsBridge.ts';
 import { call, toContractError } from '../lib/call.ts';
 import { commonFolder } from '../lib/paths.ts';
 import { plural } from '../lib/format.ts';
 import type { NotificationMessage, Notifier } from '../lib/notify.ts';
 import type { AppStore } from './types.ts';
+import { watchJobIds } from './watchSlice.ts';
 
 /**
  * connectBridgeEvents subscribes once to every event and returns a function
@@ -54,6 +63,26 @@ export function connectBridgeEvents(
     }),
   );
 
+  offs.push(
+    bridge.on('watch:didChange', (payload) => {
+      if (!Array.isArray(payload) || !payload.every(isWatchFolder)) {
+        console.warn('bridgeEvents: dropped malformed watch folders');
+        return;
+      }
+      store.getState().applyWatchFolders(payload);
+    }),
+  );
+
+  offs.push(
+    bridge.on('watch:didFinishRun', (payload) => {
+      if (!isRunFinished(payload)) {
+        console.warn('bridgeEvents: dropped a malformed finished run');
+        return;
+      }
+      onRunFinished(store, notifier, payload);
+    }),
+  );
+
   if (isWsBridge(bridge)) {
     let wasOpen = bridge.connection().status === 'open';
     offs.push(
@@ -83,7 +112,9 @@ function onFinished(
   const state = store.getState();
   state.applyTransferSnapshots([snapshot]);
 
-  const message = finishMessage(snapshot, store, bridge);
+  // A watched run's upload is announced once, by its run.
+  const isWatchJob = watchJobIds(state).has(snapshot.id);
+  const message = isWatchJob ? null : finishMessage(snapshot, store, bridge);
   if (message) {
     notifier.notify(message);
   }
@@ -162,10 +193,67 @@ export function finishMessage(
   }
 }
 
+function onRunFinished(
+  store: AppStore,
+  notifier: Notifier,
+  finished: WatchRunFinished,
+): void {
+  const message = runFinishMessage(finished, store);
+  if (message) {
+    notifier.notify(message);
+  }
+  const state = store.getState();
+  if (finished.run.state === 'assigned') {
+    if (state.samples.projectId === finished.projectId) {
+      void state.loadSamples(finished.projectId, { background: true });
+    }
+    void state.loadProjects();
+  }
+}
+
+/** runFinishMessage words the notification of a delivered or failed run. */
+export function runFinishMessage(
+  finished: WatchRunFinished,
+  store: AppStore,
+): NotificationMessage | null {
+  const { run } = finished;
+  const project = finished.projectName ?? 'the project';
+  const showWatch = {
+    label: 'Show watch folders',
+    run: () => store.getState().navigate({ name: 'watch' }),
+  };
+  if (run.state === 'assigned') {
+    return {
+      kind: 'success',
+      title: 'Run delivered',
+      body: `${run.name}: ${plural(run.assigned.length, 'sample')} assigned to ${project}, analysis started.`,
+      onClick: {
+        label: 'Open project',
+        run: () =>
+          store
+            .getState()
+            .navigate({ name: 'project', projectId: finished.projectId }),
+      },
+    };
+  }
+  if (run.state === 'failed') {
+    return {
+      kind: 'error',
+      title: 'Run failed',
+      body: `${run.name}: ${run.message}`,
+      onClick: showWatch,
+    };
+  }
+  return null;
+}
+
 function resync(store: AppStore): void {
   const state = store.getState();
   void state.loadSession();
   void state.loadTransfers();
+  if (state.session?.signedIn) {
+    void state.loadWatchFolders();
+  }
   const open = state.samples.projectId;
   if (state.session?.signedIn && open) {
     void state.loadSamples(open, { background: true });
@@ -184,6 +272,37 @@ function isSnapshot(value: unknown): value is TransferSnapshot {
     (value.kind === 'upload' || value.kind === 'download') &&
     'files' in value &&
     Array.isArray(value.files)
+  );
+}
+
+function isWatchFolder(value: unknown): value is WatchFolderView {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'id' in value &&
+    typeof value.id === 'string' &&
+    'status' in value &&
+    typeof value.status === 'string' &&
+    'runs' in value &&
+    Array.isArray(value.runs)
+  );
+}
+
+function isRunFinished(value: unknown): value is WatchRunFinished {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'folderId' in value &&
+    typeof value.folderId === 'string' &&
+    'projectId' in value &&
+    typeof value.projectId === 'string' &&
+    'run' in value &&
+    typeof value.run === 'object' &&
+    value.run !== null &&
+    'state' in value.run &&
+    'name' in value.run &&
+    'assigned' in value.run &&
+    Array.isArray(value.run.assigned)
   );
 }
 

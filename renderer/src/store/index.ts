@@ -13,6 +13,7 @@ import { createSessionSlice } from './sessionSlice.ts';
 import { createTransfersSlice } from './transfersSlice.ts';
 import type { AppState, AppStore } from './types.ts';
 import { createUiSlice } from './uiSlice.ts';
+import { createWatchSlice } from './watchSlice.ts';
 
 export type { AppState, AppStore, LoadStatus } from './types.ts';
 
@@ -29,5 +30,6 @@ export function createAppStore(bridge: Bridge): AppStore {
     ...createPlanSlice(deps)(...a),
     ...createTransfersSlice(deps)(...a),
     ...createUiSlice(deps)(...a),
+    ...createWatchSlice(deps)(...a),
   }));
 }

@@ -13,6 +13,7 @@ import { initialProjectsState } from './projectsSlice.ts';
 import { initialSamplesState } from './samplesSlice.ts';
 import type { LoadStatus, SliceCreator } from './types.ts';
 import { initialUiState } from './uiSlice.ts';
+import { initialWatchState } from './watchSlice.ts';
 
 export interface SignInState {
   pending: boolean;
@@ -125,6 +126,7 @@ export const createSessionSlice: SliceCreator<SessionSlice> =
           ...initialSamplesState,
           ...initialPlanState,
           ...initialUiState,
+          ...initialWatchState,
           signIn: idleSignIn,
         });
         return;

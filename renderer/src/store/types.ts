@@ -10,13 +10,15 @@ import type { SamplesSlice } from './samplesSlice.ts';
 import type { SessionSlice } from './sessionSlice.ts';
 import type { TransfersSlice } from './transfersSlice.ts';
 import type { UiSlice } from './uiSlice.ts';
+import type { WatchSlice } from './watchSlice.ts';
 
 export type AppState = SessionSlice &
   ProjectsSlice &
   SamplesSlice &
   PlanSlice &
   TransfersSlice &
-  UiSlice;
+  UiSlice &
+  WatchSlice;
 
 export type AppStore = StoreApi<AppState>;
 

@@ -7,7 +7,8 @@ import type { SliceCreator } from './types.ts';
 export type View =
   | { name: 'projects' }
   | { name: 'project'; projectId: string }
-  | { name: 'transfers' };
+  | { name: 'transfers' }
+  | { name: 'watch' };
 
 export interface Toast {
   id: number;
