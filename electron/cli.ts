@@ -15,6 +15,7 @@ import { projectsCommand, samplesCommand } from './cli/projects.ts';
 import { sandboxCommand } from './cli/sandbox.ts';
 import { serveCommand } from './cli/serve.ts';
 import { uploadCommand } from './cli/upload.ts';
+import { watchCommand } from './cli/watch.ts';
 
 /** Adds the options every platform command accepts. */
 function withConnection(cmd: Command): Command {
@@ -98,6 +99,27 @@ function buildProgram(): Command {
     )
     .option('--port <n>', 'port (default: a free port)', parsePort)
     .action(serveCommand);
+
+  withConnection(program.command('watch'))
+    .description(
+      "watch a sequencer's output folder and deliver each finished run",
+    )
+    .argument('<folder>', 'folder the instrument writes runs to')
+    .requiredOption('--project-id <id>', 'project new runs are assigned to')
+    .option(
+      '--destination <gncv>',
+      'destination prefix (default: gncv://<project name>/<run folder>/)',
+    )
+    .option('--metadata <json>', 'JSON metadata for every assigned sample')
+    .option('--poll', 'poll the folder (network shares)')
+    .option(
+      '--settle-seconds <n>',
+      'how long FASTQ files must stay unchanged (default 60)',
+      parsePositiveInt,
+    )
+    .option('--include-undetermined', 'upload Undetermined_* files too')
+    .option('--once', 'deliver the runs that are complete now, then exit')
+    .action(watchCommand);
 
   return program;
 }

@@ -1,6 +1,7 @@
 /**
  * App: the whole renderer — sign-in until a session exists, then the top
- * bar and the current screen (projects, one project, transfers), with
+ * bar and the current screen (projects, one project, transfers, watch
+ * folders), with
  * toasts and the serve-mode connection banner.
  *
  * data-testid: `app` (with `data-view`), `app-loading`, `app-error`.
@@ -16,6 +17,7 @@ import { SignIn } from './SignIn.tsx';
 import { Toasts } from './Toasts.tsx';
 import { TopBar } from './TopBar.tsx';
 import { TransfersView } from './TransfersView.tsx';
+import { WatchFoldersView } from './WatchFoldersView.tsx';
 
 /**
  * preventStrayDrops stops the browser from opening files dropped outside a
@@ -46,13 +48,23 @@ export function App() {
   const error = useAppStore((s) => s.sessionError);
   const loadSession = useAppStore((s) => s.loadSession);
   const loadTransfers = useAppStore((s) => s.loadTransfers);
+  const loadWatchFolders = useAppStore((s) => s.loadWatchFolders);
   const view = useAppStore((s) => s.view);
+  const isSignedIn = session?.signedIn === true;
   usePreventStrayDrops();
 
   useEffect(() => {
     void loadSession();
     void loadTransfers();
   }, [loadSession, loadTransfers]);
+
+  // The top bar counts folders in trouble; their runs tell which uploads
+  // are announced by the run instead of by the transfer.
+  useEffect(() => {
+    if (isSignedIn) {
+      void loadWatchFolders();
+    }
+  }, [isSignedIn, loadWatchFolders]);
 
   let body;
   if (!session) {
@@ -90,6 +102,7 @@ export function App() {
             <ProjectDetail key={view.projectId} projectId={view.projectId} />
           ) : null}
           {view.name === 'transfers' ? <TransfersView /> : null}
+          {view.name === 'watch' ? <WatchFoldersView /> : null}
         </main>
       </div>
     );

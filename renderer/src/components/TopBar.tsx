@@ -1,14 +1,16 @@
 /**
  * TopBar: the app's name, navigation (Projects, Transfers with a count of
- * active jobs), where the session is signed in, and Sign out.
+ * active jobs, Watch folders with a count of folders in trouble), where the
+ * session is signed in, and Sign out.
  *
  * data-testid: `nav-projects`, `nav-transfers`, `nav-transfers-count`,
- * `session-host`, `signout-button`.
+ * `nav-watch`, `nav-watch-count`, `session-host`, `signout-button`.
  */
 import type { SessionInfo } from '../../../shared/contract.ts';
 import { formatSpeed } from '../lib/format.ts';
 import { useAppStore, useAppStoreShallow } from '../store/react.tsx';
 import { selectTransferTotals } from '../store/transfersSlice.ts';
+import { selectWatchTotals } from '../store/watchSlice.ts';
 
 /** hostLabel names where a session is signed in, for people. */
 export function hostLabel(session: SessionInfo): string {
@@ -31,6 +33,7 @@ export function TopBar() {
   const navigate = useAppStore((s) => s.navigate);
   const signOut = useAppStore((s) => s.signOut);
   const totals = useAppStoreShallow(selectTransferTotals);
+  const watchTotals = useAppStoreShallow(selectWatchTotals);
 
   const onProjects = view.name === 'projects' || view.name === 'project';
   return (
@@ -74,6 +77,24 @@ export function TopBar() {
               aria-label={`${totals.failed} failed`}
             >
               {totals.failed}
+            </span>
+          ) : null}
+        </button>
+        <button
+          type="button"
+          className={`nav-link${view.name === 'watch' ? ' is-current' : ''}`}
+          aria-current={view.name === 'watch' ? 'page' : undefined}
+          onClick={() => navigate({ name: 'watch' })}
+          data-testid="nav-watch"
+        >
+          Watch folders
+          {watchTotals.troubled > 0 ? (
+            <span
+              className="nav-count nav-count-danger"
+              data-testid="nav-watch-count"
+              aria-label={`${watchTotals.troubled} need attention`}
+            >
+              {watchTotals.troubled}
             </span>
           ) : null}
         </button>
