@@ -273,7 +273,10 @@ export const channels = {
     request: z.object({}).strict(),
     response: reply<AppSettings>(),
   },
-  'settings:set': { request: SettingsSetSchema, response: reply<AppSettings>() },
+  'settings:set': {
+    request: SettingsSetSchema,
+    response: reply<AppSettings>(),
+  },
 } as const;
 
 export type Channel = keyof typeof channels;

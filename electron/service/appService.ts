@@ -918,7 +918,8 @@ export class AppService implements ContractService {
     this.#log(
       `AppService/watch: watching a folder for project ${request.projectId}`,
     );
-    return view;
+    // The service asks the platform for the name by itself, later.
+    return { ...view, projectName: view.projectName ?? projectName };
   }
 
   async #controlWatchFolder(

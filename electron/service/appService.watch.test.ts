@@ -208,6 +208,7 @@ describe('AppService watch folders', () => {
       expect(added).toMatchObject({
         path: watched,
         projectId,
+        projectName,
         destination: null,
         isPolling: false,
         settleSeconds: SETTLE_SECONDS,
@@ -312,14 +313,19 @@ describe('AppService watch folders', () => {
         folderId: added.id,
         runId: waiting.runId!,
       });
-      const paused = await service.handle('watch:pause', { folderId: added.id });
+      const paused = await service.handle('watch:pause', {
+        folderId: added.id,
+      });
       const resumed = await service.handle('watch:resume', {
         folderId: added.id,
       });
-      const watching = await waitFor('the folder to be watched again', async () => {
-        const f = await folderOf(service, added.id);
-        return f?.status === 'watching' ? f : null;
-      });
+      const watching = await waitFor(
+        'the folder to be watched again',
+        async () => {
+          const f = await folderOf(service, added.id);
+          return f?.status === 'watching' ? f : null;
+        },
+      );
       const removed = await service.handle('watch:remove', {
         folderId: added.id,
       });
@@ -337,7 +343,11 @@ describe('AppService watch folders', () => {
       expect(removed).toBeNull();
       expect(afterRemove).toEqual([]);
       expect(filesLeft).toEqual(
-        expect.arrayContaining(['RunInfo.xml', 'RTAComplete.txt', 'Alignment_1']),
+        expect.arrayContaining([
+          'RunInfo.xml',
+          'RTAComplete.txt',
+          'Alignment_1',
+        ]),
       );
     });
 
@@ -488,7 +498,10 @@ describe('AppService settings', () => {
   it('refuses start-at-login in serve mode, and reads a damaged settings file as the defaults', async () => {
     const dataDir = path.join(root, 'serve');
     await fs.mkdir(dataDir, { recursive: true });
-    await fs.writeFile(path.join(dataDir, SETTINGS_FILE), '{"version": 1, "start');
+    await fs.writeFile(
+      path.join(dataDir, SETTINGS_FILE),
+      '{"version": 1, "start',
+    );
     const lines: string[] = [];
     const service = makeService({
       dataDir,

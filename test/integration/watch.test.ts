@@ -912,7 +912,14 @@ describe('watch folders (integration)', () => {
       /watching: Watching for runs/.test(stdout) ? true : undefined,
     );
 
-    copyRunAs(RUNS.iseq, root, 'foreground', 'FG_FS10000482_42_BPG80712-1010');
+    // The run appears at once, complete (copied aside, then moved in).
+    const staged = copyRunAs(
+      RUNS.iseq,
+      path.join(dir, 'staging'),
+      'foreground',
+      'FG_FS10000482_42_BPG80712-1010',
+    );
+    fs.renameSync(staged, path.join(root, 'foreground'));
     await waitFor(
       'the run to be assigned',
       () => (/foreground {2}assigned: /.test(stdout) ? true : undefined),
@@ -927,7 +934,6 @@ describe('watch folders (integration)', () => {
       (m) => m[1],
     );
     expect(states.filter((st, i) => st !== states[i - 1])).toEqual([
-      'waiting-for-run',
       'settling',
       'planned',
       'uploading',

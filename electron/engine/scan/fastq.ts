@@ -56,8 +56,12 @@ const MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** Bytes read from disk per chunk by {@link verifyFastqGzip}. */
 const READ_CHUNK_BYTES = 1024 * 1024;
 
-/** Output chunk size of the gunzip stream. */
-const GUNZIP_CHUNK_BYTES = 256 * 1024;
+/**
+ * Output chunk size of the gunzip stream: large chunks mean fewer hand-offs
+ * between zlib's thread and the main thread (512 KiB measured a little
+ * cheaper than 256 KiB and no worse in memory).
+ */
+const GUNZIP_CHUNK_BYTES = 512 * 1024;
 
 /**
  * Decompressed bytes that may wait for their check; past this the check runs

@@ -176,6 +176,11 @@ interface RunEntry {
   unsettled: UnsettledFile[];
   follow: Promise<void> | null;
   lastView: string | null;
+  /**
+   * False for a run just found, until its first look is done: views then
+   * show what it waits for, never a state without its reasons.
+   */
+  isShown: boolean;
 }
 
 interface NotRunEntry {
@@ -619,6 +624,7 @@ export class WatchService {
       unsettled: [],
       follow: null,
       lastView: null,
+      isShown: true,
       delayer: new Delayer(
         () => this.#advance(folder, entry),
         this.#clock,
@@ -972,6 +978,7 @@ export class WatchService {
     }
     this.#store.putRun(record);
     const entry = this.#newEntry(folder, record);
+    entry.isShown = record.state !== 'waiting-for-run';
     folder.runs.set(runId, entry);
     this.#log.info(
       `Watch/run(${runId}): found in folder ${shortId(folder.record.id)} (${record.state})`,
@@ -1045,6 +1052,18 @@ export class WatchService {
 
   /** One look at a run that is not final yet; schedules the next look. */
   async #advance(folder: FolderRuntime, entry: RunEntry): Promise<void> {
+    try {
+      await this.#look(folder, entry);
+    } finally {
+      if (!entry.isShown) {
+        entry.isShown = true;
+        this.#emitRunIfChanged(folder, entry, null);
+      }
+    }
+  }
+
+  /** The work of `#advance`. */
+  async #look(folder: FolderRuntime, entry: RunEntry): Promise<void> {
     const { state, runId } = entry.record;
     if (
       state !== 'waiting-for-run' &&
@@ -1554,6 +1573,7 @@ export class WatchService {
     entry: RunEntry,
     previousState: WatchRunState | null,
   ): void {
+    if (!entry.isShown) return;
     const view = this.#runView(folder, entry);
     const text = JSON.stringify(view);
     if (text === entry.lastView) return;
@@ -1631,7 +1651,9 @@ export class WatchService {
   }
 
   #folderView(folder: FolderRuntime): WatchFolderView {
-    const runs = [...folder.runs.values()].map((e) => this.#runView(folder, e));
+    const runs = [...folder.runs.values()]
+      .filter((e) => e.isShown)
+      .map((e) => this.#runView(folder, e));
     const notRuns = [...folder.notRuns.values()].map((n) =>
       this.#notRunView(folder, n),
     );

@@ -80,7 +80,11 @@ export function pathError(text: string): string | null {
   if (value === '') {
     return 'Choose the folder the instrument writes its run folders into.';
   }
-  if (!value.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(value) && !value.startsWith('\\\\')) {
+  if (
+    !value.startsWith('/') &&
+    !/^[A-Za-z]:[\\/]/.test(value) &&
+    !value.startsWith('\\\\')
+  ) {
     return 'Give the full path of the folder (for example /data/sequencer/output).';
   }
   return null;
@@ -165,7 +169,9 @@ export function AddWatchFolderDialog(props: {
       path: folder.trim(),
       projectId,
       destination:
-        destination.trim() === '' ? null : normalizeDestination(destination.trim()),
+        destination.trim() === ''
+          ? null
+          : normalizeDestination(destination.trim()),
       polling: isShare,
       settleSeconds: Number(settle),
       ignoreExistingRuns: ignoreExisting,
@@ -272,7 +278,11 @@ export function AddWatchFolderDialog(props: {
             </button>
           </div>
           {show(problems.path) ? (
-            <span className="field-error" role="alert" data-testid="watch-add-path-error">
+            <span
+              className="field-error"
+              role="alert"
+              data-testid="watch-add-path-error"
+            >
               {problems.path}
             </span>
           ) : (
@@ -296,7 +306,9 @@ export function AddWatchFolderDialog(props: {
           >
             {projects.items.length === 0 ? (
               <option value="">
-                {projects.status === 'loading' ? 'Loading projects…' : 'No project'}
+                {projects.status === 'loading'
+                  ? 'Loading projects…'
+                  : 'No project'}
               </option>
             ) : null}
             {projects.items.map((p) => (
@@ -338,7 +350,10 @@ export function AddWatchFolderDialog(props: {
               {problems.destination}
             </span>
           ) : (
-            <span className="field-help" data-testid="watch-add-destination-help">
+            <span
+              className="field-help"
+              data-testid="watch-add-destination-help"
+            >
               Each run goes to{' '}
               <span className="mono">{base}&lt;run folder name&gt;/</span>
             </span>

@@ -14,7 +14,11 @@
  * `plan-read` (with
  * `data-read`), `plan-file` (with `data-path`), `plan-show-more`,
  * `plan-ignored`, `plan-edit-error`, `plan-start-error`, `plan-saving`,
- * `plan-discard`, `plan-start`.
+ * `plan-discard`, `plan-start`; read-only (PlanReadOnly): `plan-client-id`,
+ * `plan-close`.
+ *
+ * PlanReadOnly shows a plan the engine made itself (a watched run) with the
+ * same parts, nothing editable.
  */
 import { useMemo, useState } from 'react';
 import type { KeyboardEvent } from 'react';
@@ -593,6 +597,8 @@ export interface PlanReadOnlyProps {
   plan: UploadPlan;
   title: string;
   subtitle?: string;
+  /** The plan's samples were uploaded already (the figures say "uploaded"). */
+  isDelivered?: boolean;
   onClose: () => void;
 }
 
@@ -636,7 +642,7 @@ export function PlanReadOnly(props: PlanReadOnlyProps) {
           included={included.length}
           includedBytes={includedBytes}
           counts={countProblems(plan)}
-          isPast
+          isPast={props.isDelivered}
         />
         <p className="muted small">
           Scanned:{' '}

@@ -49,14 +49,13 @@ import { PlanReadOnly } from './PlanPreview.tsx';
 import { ProgressBar } from './ProgressBar.tsx';
 import { StatusBadge } from './StatusBadge.tsx';
 
-const FOLDER_STATUS: Record<WatchFolderStatus, { text: string; tone: Tone }> =
-  {
-    watching: { text: 'Watching', tone: 'success' },
-    paused: { text: 'Paused', tone: 'warning' },
-    missing: { text: 'Missing', tone: 'danger' },
-    unreadable: { text: 'Unreadable', tone: 'danger' },
-    stopped: { text: 'Not watched', tone: 'neutral' },
-  };
+const FOLDER_STATUS: Record<WatchFolderStatus, { text: string; tone: Tone }> = {
+  watching: { text: 'Watching', tone: 'success' },
+  paused: { text: 'Paused', tone: 'warning' },
+  missing: { text: 'Missing', tone: 'danger' },
+  unreadable: { text: 'Unreadable', tone: 'danger' },
+  stopped: { text: 'Not watched', tone: 'neutral' },
+};
 
 const RUN_STATE: Record<WatchRunState, { text: string; tone: Tone }> = {
   'waiting-for-run': { text: 'Waiting for the run', tone: 'neutral' },
@@ -87,12 +86,22 @@ const UNSETTLED_SHOWN = 5;
 /** Run order: the ones still moving first, then newest first. */
 function runOrder(a: WatchRunView, b: WatchRunView): number {
   const rank = (r: WatchRunView) =>
-    r.state === 'not-a-run' ? 2 : RETRYABLE.has(r.state) || r.state === 'assigned' || r.state === 'duplicate' ? 1 : 0;
+    r.state === 'not-a-run'
+      ? 2
+      : RETRYABLE.has(r.state) ||
+          r.state === 'assigned' ||
+          r.state === 'duplicate'
+        ? 1
+        : 0;
   const byRank = rank(a) - rank(b);
   if (byRank !== 0) {
     return byRank;
   }
-  return a.firstSeenAt < b.firstSeenAt ? 1 : a.firstSeenAt > b.firstSeenAt ? -1 : 0;
+  return a.firstSeenAt < b.firstSeenAt
+    ? 1
+    : a.firstSeenAt > b.firstSeenAt
+      ? -1
+      : 0;
 }
 
 /** destinationText says where a folder's runs go. */
@@ -148,7 +157,11 @@ export function WatchFoldersView() {
     session?.mode === 'desktop' && settings.value?.canStartAtLogin === true;
 
   return (
-    <section className="page" data-testid="watch-view" aria-labelledby="watch-title">
+    <section
+      className="page"
+      data-testid="watch-view"
+      aria-labelledby="watch-title"
+    >
       <header className="page-header">
         <div>
           <h1 id="watch-title">Watch folders</h1>
@@ -198,11 +211,12 @@ export function WatchFoldersView() {
         />
       ) : null}
 
-      {watch.status !== 'loading' && watch.folders.length === 0 && !watch.error ? (
+      {watch.status !== 'loading' &&
+      watch.folders.length === 0 &&
+      !watch.error ? (
         <div className="empty" data-testid="watch-empty">
-          No watch folder yet. Add the folder a sequencer writes its run
-          folders into: runs are uploaded when the instrument has finished
-          them.
+          No watch folder yet. Add the folder a sequencer writes its run folders
+          into: runs are uploaded when the instrument has finished them.
         </div>
       ) : null}
 
@@ -240,6 +254,7 @@ export function WatchFoldersView() {
           plan={planView.plan}
           title={`Upload plan of ${planView.run.name}`}
           subtitle="Made by the watch folder when the run was complete. Samples with errors were left out."
+          isDelivered={planView.run.state === 'assigned'}
           onClose={() => setPlanView(null)}
         />
       ) : null}
@@ -278,7 +293,8 @@ function WatchFolderCard(props: {
   const controlWatchFolder = useAppStore((s) => s.controlWatchFolder);
   const navigate = useAppStore((s) => s.navigate);
   const status = FOLDER_STATUS[folder.status];
-  const isTroubled = folder.status === 'missing' || folder.status === 'unreadable';
+  const isTroubled =
+    folder.status === 'missing' || folder.status === 'unreadable';
   const runs = [...folder.runs].sort(runOrder);
   const titleId = `watch-folder-${folder.id}`;
 
@@ -291,7 +307,12 @@ function WatchFolderCard(props: {
       aria-labelledby={titleId}
     >
       <div className="watch-folder-head">
-        <h2 id={titleId} className="watch-folder-path mono" data-testid="watch-folder-path" title={folder.path}>
+        <h2
+          id={titleId}
+          className="watch-folder-path mono"
+          data-testid="watch-folder-path"
+          title={folder.path}
+        >
           {folder.path}
         </h2>
         <span data-testid="watch-folder-status" data-status={folder.status}>
@@ -305,7 +326,9 @@ function WatchFolderCard(props: {
           <button
             type="button"
             className="link-button"
-            onClick={() => navigate({ name: 'project', projectId: folder.projectId })}
+            onClick={() =>
+              navigate({ name: 'project', projectId: folder.projectId })
+            }
             data-testid="watch-folder-project"
           >
             {folder.projectName ?? folder.projectId}
@@ -319,12 +342,18 @@ function WatchFolderCard(props: {
         </span>
         <span data-testid="watch-folder-kind">
           {folder.isPolling ? 'Network share (polling)' : 'Local folder'}
-          <span className="muted"> · settles after {folder.settleSeconds.toLocaleString()} s</span>
+          <span className="muted">
+            {' '}
+            · settles after {folder.settleSeconds.toLocaleString()} s
+          </span>
         </span>
         {folder.metadata !== null && folder.metadata !== undefined ? (
           <span>
             <span className="muted">Metadata </span>
-            <code className="mono clamp metadata-inline" title={JSON.stringify(folder.metadata, null, 2)}>
+            <code
+              className="mono clamp metadata-inline"
+              title={JSON.stringify(folder.metadata, null, 2)}
+            >
               {JSON.stringify(folder.metadata)}
             </code>
           </span>
@@ -439,7 +468,11 @@ function WatchRunRow(props: {
       data-state={run.state}
     >
       <td className="watch-run-name">
-        <span className="mono strong" data-testid="watch-run-name" title={run.path}>
+        <span
+          className="mono strong"
+          data-testid="watch-run-name"
+          title={run.path}
+        >
           {run.name}
         </span>
         <div className="muted tiny">
@@ -453,85 +486,108 @@ function WatchRunRow(props: {
           <StatusBadge text={state.text} tone={state.tone} />
         </span>
       </td>
-      <td className="watch-run-details">
-        <div data-testid="watch-run-message">{run.message}</div>
-        {run.state === 'waiting-for-run' && run.missingMarkers.length > 0 ? (
-          <div className="small" data-testid="watch-run-markers">
-            <span className="muted">Missing: </span>
-            {run.missingMarkers.map((m) => (
-              <span key={m} className="mono chip">
-                {m}
-              </span>
-            ))}
-          </div>
-        ) : null}
-        {run.state === 'settling' && run.unsettledFiles.length > 0 ? (
-          <ul className="watch-unsettled small" data-testid="watch-run-unsettled">
-            {run.unsettledFiles.slice(0, UNSETTLED_SHOWN).map((f) => (
-              <li key={f.path}>
-                <span className="mono">{f.path}</span>
-                <span className="muted">
-                  {' '}
-                  — {f.reason}
-                  {f.readyAt ? ` (settled at ${formatClock(parseTimestamp(f.readyAt))} if unchanged)` : ''}
+      <td>
+        <div className="watch-run-details">
+          <div data-testid="watch-run-message">{run.message}</div>
+          {run.state === 'waiting-for-run' && run.missingMarkers.length > 0 ? (
+            <div className="small" data-testid="watch-run-markers">
+              <span className="muted">Missing: </span>
+              {run.missingMarkers.map((m) => (
+                <span key={m} className="mono chip">
+                  {m}
                 </span>
-              </li>
-            ))}
-            {run.unsettledFiles.length > UNSETTLED_SHOWN ? (
-              <li className="muted">
-                and {plural(run.unsettledFiles.length - UNSETTLED_SHOWN, 'more file')}
-              </li>
-            ) : null}
-          </ul>
-        ) : null}
-        {run.plan ? (
-          <div className="small muted" data-testid="watch-run-plan-summary">
-            {plural(run.plan.includedSamples, 'sample')} of{' '}
-            {run.plan.totalSamples.toLocaleString()} · {formatBytes(run.plan.totalBytes)} to{' '}
-            <span className="mono">{run.plan.destination}</span>
-          </div>
-        ) : null}
-        {run.state === 'uploading' && transfer ? (
-          <div className="watch-run-progress" data-testid="watch-run-progress">
-            <ProgressBar
-              value={transfer.bytesDone}
-              max={transfer.bytesTotal}
-              label={`Upload of ${run.name}`}
-              size="thin"
-              active
-            />
-            <span className="muted tiny">
-              {formatBytes(transfer.bytesDone)} of {formatBytes(transfer.bytesTotal)}
-              {transfer.bytesTotal ? ` (${formatPercent(transfer.bytesDone, transfer.bytesTotal)})` : ''}
-            </span>
-          </div>
-        ) : null}
-        {run.state === 'assigned' && run.assigned.length > 0 ? (
-          <details className="small" data-testid="watch-run-assigned">
-            <summary>{plural(run.assigned.length, 'sample')} assigned</summary>
-            <ul className="assigned-list">
-              {run.assigned.map((a) => (
-                <li key={a.sampleId}>
-                  <span className="mono">{a.clientId}</span>
-                  <span className="mono muted">{a.sampleId}</span>
+              ))}
+            </div>
+          ) : null}
+          {run.state === 'settling' && run.unsettledFiles.length > 0 ? (
+            <ul
+              className="watch-unsettled small"
+              data-testid="watch-run-unsettled"
+            >
+              {run.unsettledFiles.slice(0, UNSETTLED_SHOWN).map((f) => (
+                <li key={f.path}>
+                  <span className="mono">{f.path}</span>
+                  <span className="muted">
+                    {' '}
+                    — {f.reason}
+                    {f.readyAt
+                      ? ` (settled at ${formatClock(parseTimestamp(f.readyAt))} if unchanged)`
+                      : ''}
+                  </span>
+                </li>
+              ))}
+              {run.unsettledFiles.length > UNSETTLED_SHOWN ? (
+                <li className="muted">
+                  and{' '}
+                  {plural(
+                    run.unsettledFiles.length - UNSETTLED_SHOWN,
+                    'more file',
+                  )}
+                </li>
+              ) : null}
+            </ul>
+          ) : null}
+          {run.plan ? (
+            <div className="small muted" data-testid="watch-run-plan-summary">
+              {plural(run.plan.includedSamples, 'sample')} of{' '}
+              {run.plan.totalSamples.toLocaleString()} ·{' '}
+              {formatBytes(run.plan.totalBytes)} to{' '}
+              <span className="mono">{run.plan.destination}</span>
+            </div>
+          ) : null}
+          {run.state === 'uploading' && transfer ? (
+            <div
+              className="watch-run-progress"
+              data-testid="watch-run-progress"
+            >
+              <ProgressBar
+                value={transfer.bytesDone}
+                max={transfer.bytesTotal}
+                label={`Upload of ${run.name}`}
+                size="thin"
+                active
+              />
+              <span className="muted tiny">
+                {formatBytes(transfer.bytesDone)} of{' '}
+                {formatBytes(transfer.bytesTotal)}
+                {transfer.bytesTotal
+                  ? ` (${formatPercent(transfer.bytesDone, transfer.bytesTotal)})`
+                  : ''}
+              </span>
+            </div>
+          ) : null}
+          {run.state === 'assigned' && run.assigned.length > 0 ? (
+            <details className="small" data-testid="watch-run-assigned">
+              <summary>
+                {plural(run.assigned.length, 'sample')} assigned
+              </summary>
+              <ul className="assigned-list">
+                {run.assigned.map((a) => (
+                  <li key={a.sampleId}>
+                    <span className="mono">{a.clientId}</span>
+                    <span className="mono muted">{a.sampleId}</span>
+                  </li>
+                ))}
+              </ul>
+            </details>
+          ) : null}
+          {run.problems.length > 0 && run.state === 'failed' ? (
+            <ul className="problem-list" data-testid="watch-run-problems">
+              {run.problems.slice(0, 5).map((p, i) => (
+                <li
+                  key={`${p.code}-${i}`}
+                  className={`problem problem-${p.severity}`}
+                >
+                  <StatusBadge
+                    text={p.severity === 'error' ? 'Error' : 'Warning'}
+                    tone={p.severity === 'error' ? 'danger' : 'warning'}
+                  />
+                  <span className="problem-text small">{p.message}</span>
                 </li>
               ))}
             </ul>
-          </details>
-        ) : null}
-        {run.problems.length > 0 && run.state === 'failed' ? (
-          <ul className="problem-list" data-testid="watch-run-problems">
-            {run.problems.slice(0, 5).map((p, i) => (
-              <li key={`${p.code}-${i}`} className={`problem problem-${p.severity}`}>
-                <StatusBadge
-                  text={p.severity === 'error' ? 'Error' : 'Warning'}
-                  tone={p.severity === 'error' ? 'danger' : 'warning'}
-                />
-                <span className="problem-text small">{p.message}</span>
-              </li>
-            ))}
-          </ul>
-        ) : null}
+          ) : null}
+        </div>
       </td>
       <td className="watch-run-actions">
         {run.plan && run.runId ? (
@@ -558,7 +614,9 @@ function WatchRunRow(props: {
           <button
             type="button"
             className="button button-small"
-            onClick={() => navigate({ name: 'project', projectId: props.projectId })}
+            onClick={() =>
+              navigate({ name: 'project', projectId: props.projectId })
+            }
             data-testid="watch-run-open-project"
           >
             Open project
@@ -569,7 +627,13 @@ function WatchRunRow(props: {
             type="button"
             className="button button-small"
             disabled={pending !== undefined}
-            onClick={() => void controlWatchRun('retryRun', run.folderId, run.runId as string)}
+            onClick={() =>
+              void controlWatchRun(
+                'retryRun',
+                run.folderId,
+                run.runId as string,
+              )
+            }
             data-testid="watch-run-retry"
             title={
               hasBlockingProblem
@@ -577,7 +641,11 @@ function WatchRunRow(props: {
                 : undefined
             }
           >
-            {pending === 'retryRun' ? 'Retrying…' : run.state === 'ignored' ? 'Watch again' : 'Retry'}
+            {pending === 'retryRun'
+              ? 'Retrying…'
+              : run.state === 'ignored'
+                ? 'Watch again'
+                : 'Retry'}
           </button>
         ) : null}
         {run.runId && IGNORABLE.has(run.state) ? (
@@ -585,7 +653,13 @@ function WatchRunRow(props: {
             type="button"
             className="button button-small button-ghost"
             disabled={pending !== undefined}
-            onClick={() => void controlWatchRun('ignoreRun', run.folderId, run.runId as string)}
+            onClick={() =>
+              void controlWatchRun(
+                'ignoreRun',
+                run.folderId,
+                run.runId as string,
+              )
+            }
             data-testid="watch-run-ignore"
           >
             {pending === 'ignoreRun' ? 'Ignoring…' : 'Ignore run'}
@@ -599,7 +673,9 @@ function WatchRunRow(props: {
 function RemoveDialog(props: { folder: WatchFolderView; onClose: () => void }) {
   const controlWatchFolder = useAppStore((s) => s.controlWatchFolder);
   const [isRemoving, setIsRemoving] = useState(false);
-  const active = props.folder.runs.filter((r) => r.state === 'uploading').length;
+  const active = props.folder.runs.filter(
+    (r) => r.state === 'uploading',
+  ).length;
 
   async function remove() {
     setIsRemoving(true);
@@ -643,9 +719,9 @@ function RemoveDialog(props: { folder: WatchFolderView; onClose: () => void }) {
     >
       <p className="mono selectable">{props.folder.path}</p>
       <p>
-        <strong>Nothing is deleted on disk:</strong> the folder, its run
-        folders and their FASTQs stay where they are. Samples already
-        assigned stay in the project.
+        <strong>Nothing is deleted on disk:</strong> the folder, its run folders
+        and their FASTQs stay where they are. Samples already assigned stay in
+        the project.
       </p>
       <p className="muted small">
         {active > 0

@@ -11,6 +11,8 @@ import type {
   SampleRow,
   TransferSnapshot,
   UploadPlan,
+  WatchFolderView,
+  WatchRunView,
 } from '../../../shared/domain.ts';
 
 export function makeSession(overrides: Partial<SessionInfo> = {}): SessionInfo {
@@ -172,6 +174,56 @@ export function makeSnapshot(
     attempt: 1,
     startedAt: '2024-05-01T12:00:00Z',
     finishedAt: null,
+    ...overrides,
+  };
+}
+
+/** A run of watch folder `folder-1`, waiting for its markers by default. */
+export function makeWatchRun(
+  overrides: Partial<WatchRunView> = {},
+): WatchRunView {
+  const name = overrides.name ?? '20200123_FS10000482_42_BPG80712-1010';
+  return {
+    runId: name,
+    folderId: 'folder-1',
+    path: `/data/incoming/${name}`,
+    name,
+    state: 'waiting-for-run',
+    message: 'Waiting for the instrument to finish: CopyComplete.txt is missing.',
+    instrument: 'iSeq 100',
+    missingMarkers: ['CopyComplete.txt'],
+    unsettledFiles: [],
+    problems: [],
+    plan: null,
+    jobId: null,
+    assigned: [],
+    copies: [],
+    isPresent: true,
+    firstSeenAt: '2024-05-01T12:00:00Z',
+    updatedAt: '2024-05-01T12:00:00Z',
+    ...overrides,
+  };
+}
+
+/** A watched folder `/data/incoming` of the default project, with no run. */
+export function makeWatchFolder(
+  overrides: Partial<WatchFolderView> = {},
+): WatchFolderView {
+  return {
+    id: 'folder-1',
+    path: '/data/incoming',
+    projectId: '11111111-1111-4111-8111-111111111111',
+    projectName: 'Dog breeds 2024',
+    destination: null,
+    metadata: null,
+    isPolling: false,
+    settleSeconds: 60,
+    includeUndetermined: false,
+    status: 'watching',
+    message: 'Watching for runs.',
+    nextRetryAt: null,
+    runs: [],
+    createdAt: '2024-05-01T11:00:00Z',
     ...overrides,
   };
 }
