@@ -131,6 +131,9 @@ export interface AppServiceOptions {
   watchTimings?: Partial<WatchTimings>;
 }
 
+/** How long a sign-in waits for its host before saying it does not answer. */
+const SIGN_IN_TIMEOUT_MS = 20_000;
+
 /** Plans kept at most; the oldest is dropped first. */
 const MAX_PLANS = 50;
 
@@ -178,6 +181,8 @@ export class AppService implements ContractService {
   /** Tail of the chain that serialises session changes. */
   #sessionQueue: Promise<unknown> = Promise.resolve();
   #restored: Promise<void> | null = null;
+  /** The sign-in waiting for its host, if any; a newer one aborts it. */
+  #pendingSignIn: AbortController | null = null;
   #isClosed = false;
 
   constructor(opts: AppServiceOptions) {
@@ -350,12 +355,22 @@ export class AppService implements ContractService {
       email: session?.email ?? null,
       sandbox: session?.host.kind === 'sandbox',
       mode: this.#opts.mode,
-      remembered: session?.isRemembered ?? false,
+      // Serve mode keeps sign-ins in memory only: the next start is signed out.
+      remembered:
+        this.#opts.mode === 'desktop' && (session?.isRemembered ?? false),
     };
   }
 
   #signIn(request: ParsedRequestOf<'session:signIn'>): Promise<SessionInfo> {
+    // A newer sign-in replaces one still waiting for its host: a host that
+    // never answers must not hold every later sign-in behind it.
+    this.#pendingSignIn?.abort();
+    const attempt = new AbortController();
+    this.#pendingSignIn = attempt;
     return this.#enqueueSessionChange(async () => {
+      if (attempt.signal.aborted) {
+        throw new ServiceError('network', 'A newer sign-in replaced this one.');
+      }
       const { host, credentials, remember } = request;
       if (credentials.kind === 'sandbox-demo' && host.kind !== 'sandbox') {
         throw new ServiceError(
@@ -381,11 +396,25 @@ export class AppService implements ContractService {
         },
       });
       let user: { email: string };
+      const timeout = AbortSignal.timeout(SIGN_IN_TIMEOUT_MS);
       try {
-        user = await client.login();
+        user = await client.login({
+          signal: AbortSignal.any([attempt.signal, timeout]),
+        });
       } catch (err) {
         client.close();
+        if (timeout.aborted) {
+          throw new ServiceError(
+            'network',
+            `${hostUrl} did not answer within ${SIGN_IN_TIMEOUT_MS / 1000} s: check the address, or try again later.`,
+          );
+        }
+        if (attempt.signal.aborted) {
+          throw new ServiceError('network', 'A newer sign-in replaced this one.');
+        }
         throw err;
+      } finally {
+        if (this.#pendingSignIn === attempt) this.#pendingSignIn = null;
       }
       const storedAuth = storedAuthFor(credentials, received.tokens);
       const email = user.email || null;

@@ -145,7 +145,11 @@ describe('serve mode sessions', () => {
       host: { kind: 'custom', url: `http://127.0.0.1:${silentPort}` },
       credentials: { kind: 'api-key', apiKey: 'no-such-key' },
     });
-    await new Promise((r) => setTimeout(r, 500));
+    // The first sign-in reaches the silent host once the start-up restore of
+    // the sandbox session is done.
+    for (let i = 0; i < 100 && sockets.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(sockets.length).toBeGreaterThan(0);
 
     // The user gives up on that host and picks the sandbox instead.

@@ -40,6 +40,7 @@ import type {
 } from '../../electron/engine/watch/watchService.ts';
 import { watchCommand } from '../../electron/cli/watch.ts';
 import { startSandbox } from '../../sandbox/server.ts';
+import { cliEntry, runCli } from '../helpers.ts';
 import type { RunningSandbox } from '../../sandbox/server.ts';
 import type { WatchFolderView, WatchRunView } from '../../shared/domain.ts';
 
@@ -823,29 +824,36 @@ describe('watch folders (integration)', () => {
       'CLI2_VH00567_1_AAAGLG7HV',
     );
     fs.rmSync(path.join(unfinished, 'RTAComplete.txt'));
-    const opts = {
+    const args = [
+      'watch',
+      root,
+      '--project-id',
       projectId,
-      once: true,
-      settleSeconds: '1',
-      host: sandbox.info.api_url,
-      apiKey: sandbox.info.api_key,
-      dataDir: path.join(dir, 'home'),
-      metadata: '{"batch": "cron"}',
-    };
+      '--once',
+      '--settle-seconds',
+      '1',
+      '--metadata',
+      '{"batch": "cron"}',
+      '--host',
+      sandbox.info.api_url,
+      '--api-key',
+      sandbox.info.api_key,
+      '--data-dir',
+      path.join(dir, 'home'),
+    ];
 
-    const first = await captureStdout(() => watchCommand(root, opts));
-    const second = await captureStdout(() =>
-      watchCommand(root, { ...opts, json: true }),
-    );
+    const first = await runCli(args, {});
+    const second = await runCli([...args, '--json'], {});
 
-    expect(first.exitCode).toBe(0);
-    expect(first.output).toMatch(
+    expect(first.code).toBe(0);
+    expect(second.code).toBe(0);
+    expect(first.stdout).toMatch(
       /180723_NB500892_0277_AHJYM2BGX7 {2}assigned: /,
     );
-    expect(first.output).toMatch(
+    expect(first.stdout).toMatch(
       /unfinished {2}waiting-for-run: Waiting for the run to finish: RTAComplete\.txt/,
     );
-    const summary = JSON.parse(second.output.trim().split('\n').at(-1)!) as {
+    const summary = JSON.parse(second.stdout.trim().split('\n').at(-1)!) as {
       event: string;
       folder: WatchFolderView;
     };
@@ -855,7 +863,7 @@ describe('watch folders (integration)', () => {
     )!;
     expect(delivered.state).toBe('assigned');
     expect(delivered.assigned).toHaveLength(12);
-    expect(second.output).not.toMatch(/"state":"uploading"/);
+    expect(second.stdout).not.toMatch(/"state":"uploading"/);
     const samples = await samplesOf(
       projectId,
       delivered.assigned.map((a) => a.clientId),
@@ -870,31 +878,25 @@ describe('watch folders (integration)', () => {
     const root = path.join(dir, 'runs');
     fs.mkdirSync(root, { recursive: true });
     const projectId = await newProject();
-    const script = path.join(dir, 'watch-command.ts');
-    const moduleUrl = pathToFileURL(
-      path.join(repoRoot, 'electron/cli/watch.ts'),
-    ).href;
-    fs.writeFileSync(
-      script,
+    const child = spawn(
+      process.execPath,
       [
-        `import { watchCommand } from '${moduleUrl}';`,
-        'await watchCommand(process.argv[2], JSON.parse(process.env.WATCH_OPTIONS));',
-        '',
-      ].join('\n'),
+        cliEntry,
+        'watch',
+        root,
+        '--project-id',
+        projectId,
+        '--settle-seconds',
+        '1',
+        '--host',
+        sandbox.info.api_url,
+        '--api-key',
+        sandbox.info.api_key,
+        '--data-dir',
+        path.join(dir, 'home'),
+      ],
+      { env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const child = spawn(process.execPath, [script, root], {
-      env: {
-        ...process.env,
-        WATCH_OPTIONS: JSON.stringify({
-          projectId,
-          settleSeconds: '1',
-          host: sandbox.info.api_url,
-          apiKey: sandbox.info.api_key,
-          dataDir: path.join(dir, 'home'),
-        }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -967,28 +969,6 @@ describe('watch folders (integration)', () => {
     ).rejects.toThrow(/--settle-seconds "-3"/);
   });
 });
-
-/** Runs `fn` with stdout captured; restores process.exitCode afterwards. */
-async function captureStdout(
-  fn: () => Promise<void>,
-): Promise<{ output: string; exitCode: number | undefined }> {
-  const write = process.stdout.write.bind(process.stdout);
-  const savedExitCode = process.exitCode;
-  let output = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    output += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await fn();
-    const exitCode =
-      typeof process.exitCode === 'number' ? process.exitCode : undefined;
-    return { output, exitCode };
-  } finally {
-    process.stdout.write = write;
-    process.exitCode = savedExitCode;
-  }
-}
 
 /** Starts a watcher (engine + service) in a child process, as the app does. */
 function spawnWatcher(

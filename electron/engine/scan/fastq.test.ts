@@ -86,14 +86,17 @@ async function runChecker(
 const sha256 = (b: Buffer): string =>
   createHash('sha256').update(b).digest('hex');
 
-/** Seeded PRNG (mulberry32), so a failing random case can be rerun. */
+/**
+ * Seeded xorshift PRNG giving integers in [0, n), so that a failing random
+ * case can be rerun.
+ */
 function makeRandom(seed: number): (n: number) => number {
-  let a = seed >>> 0;
+  let x = seed >>> 0 || 1;
   return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return Math.floor(((x >>> 0) / 2 ** 32) * n);
   };
 }
 
@@ -189,7 +192,7 @@ function randomGzip(text: Buffer, random: (n: number) => number): Buffer {
   cuts.length = 1 + random(3);
   cuts.sort((a, b) => a - b);
   cuts.push(text.length);
-  const members = [];
+  const members: Buffer[] = [];
   for (let i = 0; i + 1 < cuts.length; i++) {
     members.push(zlib.gzipSync(text.subarray(cuts[i], cuts[i + 1])));
   }

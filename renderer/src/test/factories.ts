@@ -189,7 +189,8 @@ export function makeWatchRun(
     path: `/data/incoming/${name}`,
     name,
     state: 'waiting-for-run',
-    message: 'Waiting for the instrument to finish: CopyComplete.txt is missing.',
+    message:
+      'Waiting for the instrument to finish: CopyComplete.txt is missing.',
     instrument: 'iSeq 100',
     missingMarkers: ['CopyComplete.txt'],
     unsettledFiles: [],
