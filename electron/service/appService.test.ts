@@ -102,7 +102,7 @@ describe('AppService', () => {
 
   describe('session with the built-in sandbox', () => {
     it('starts the sandbox on first use and remembers the choice, never a key', async () => {
-      const store = new MemorySecretStore();
+      const store = new MemorySecretStore(null, true);
       const service = makeService({ secretStore: store });
       const events: SessionInfo[] = [];
       service.onDidEmit((event, payload) => {
@@ -137,7 +137,7 @@ describe('AppService', () => {
     });
 
     it('restores a remembered session in a new service, without signing in again', async () => {
-      const store = new MemorySecretStore();
+      const store = new MemorySecretStore(null, true);
       const dataDir = path.join(root, 'restore');
       const first = makeService({ dataDir, secretStore: store });
       await first.handle('session:signIn', {
@@ -160,7 +160,7 @@ describe('AppService', () => {
     });
 
     it('signs out, forgets the session and refuses platform calls afterwards', async () => {
-      const store = new MemorySecretStore();
+      const store = new MemorySecretStore(null, true);
       const service = makeService({ secretStore: store });
       await service.handle('session:signIn', {
         host: { kind: 'sandbox' },
@@ -228,7 +228,7 @@ describe('AppService', () => {
     });
 
     it('signs in with email and password and keeps the session tokens, not the password', async () => {
-      const store = new MemorySecretStore();
+      const store = new MemorySecretStore(null, true);
       const service = makeService({ secretStore: store });
 
       const info = await service.handle('session:signIn', {

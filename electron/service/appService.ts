@@ -355,9 +355,11 @@ export class AppService implements ContractService {
       email: session?.email ?? null,
       sandbox: session?.host.kind === 'sandbox',
       mode: this.#opts.mode,
-      // Serve mode keeps sign-ins in memory only: the next start is signed out.
+      // A store that lives in memory only (serve mode) remembers nothing
+      // for the next start.
       remembered:
-        this.#opts.mode === 'desktop' && (session?.isRemembered ?? false),
+        this.#opts.secretStore.isPersistent !== false &&
+        (session?.isRemembered ?? false),
     };
   }
 

@@ -11,6 +11,11 @@
  * `clear` succeeds when nothing is stored.
  */
 export interface SecretStore {
+  /**
+   * False when what is saved does not outlive this process (so a session
+   * is not "remembered" for the next start); true or absent otherwise.
+   */
+  readonly isPersistent?: boolean;
   load(): Promise<string | null>;
   save(secret: string): Promise<void>;
   clear(): Promise<void>;
@@ -21,10 +26,16 @@ export interface SecretStore {
  * the process ends. Used by serve mode and tests.
  */
 export class MemorySecretStore implements SecretStore {
+  readonly isPersistent: boolean;
   #secret: string | null;
 
-  constructor(initial: string | null = null) {
+  /**
+   * `isPersistent` is for tests that stand in for a real store (several
+   * services sharing one MemorySecretStore behave like restarts).
+   */
+  constructor(initial: string | null = null, isPersistent = false) {
     this.#secret = initial;
+    this.isPersistent = isPersistent;
   }
 
   async load(): Promise<string | null> {

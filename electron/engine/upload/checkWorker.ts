@@ -86,6 +86,7 @@ async function run(spec: CheckJob, job: RunningJob): Promise<void> {
     for await (const part of checkedPartDigests(
       spec.files,
       spec.partSize,
+      spec.algorithm,
       createFastqGzipChecker,
       signal,
     )) {

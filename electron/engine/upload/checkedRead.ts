@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Transform } from 'node:stream';
+import { crc32 } from 'node:zlib';
 
 import { CancelledError } from '../errors.ts';
 import type { PlanFile } from '../../../shared/domain.ts';
@@ -45,13 +46,49 @@ export class LocalFileError extends Error {
   }
 }
 
-/** The size and SHA-256 of one part of an object, as its bytes were checked. */
+/**
+ * The S3 checksum algorithms the uploader sends: CRC32 (cheap, S3's and the
+ * AWS SDKs' default) or SHA-256 (binds the bytes to the request signature
+ * where no TLS protects them).
+ */
+export type ChecksumAlgorithm = 'CRC32' | 'SHA256';
+
+/** The size and checksum of one part of an object, as its bytes were checked. */
 export interface PartDigest {
   /** 1-based part number. */
   number: number;
   size: number;
-  /** Lowercase hex SHA-256 of the part's bytes. */
-  sha256: string;
+  /** The part's checksum, base64 as S3 writes it (big-endian for CRC32). */
+  checksum: string;
+}
+
+/** An incremental checksum of one algorithm. */
+interface Checksum {
+  update(data: Buffer): void;
+  /** The base64 value; call once. */
+  digest(): string;
+}
+
+/** createChecksum starts an incremental checksum of `algorithm`. */
+export function createChecksum(algorithm: ChecksumAlgorithm): Checksum {
+  if (algorithm === 'SHA256') {
+    const hash = createHash('sha256');
+    return {
+      update: (data) => hash.update(data),
+      digest: () => hash.digest('base64'),
+    };
+  }
+  let value = 0;
+  return {
+    update: (data) => {
+      value = crc32(data, value);
+    },
+    digest: () => {
+      const out = Buffer.alloc(4);
+      out.writeUInt32BE(value >>> 0);
+      return out.toString('base64');
+    },
+  };
 }
 
 /** The fields of a plan file that reading needs. */
@@ -123,31 +160,32 @@ export async function* readCheckedFiles(
 /**
  * digestParts cuts a byte stream into parts of exactly `partSize` bytes
  * (the last one shorter; one empty part for an empty stream) and yields
- * each part's size and SHA-256, without holding the part's bytes. The last
- * part is yielded only once the source has ended without error.
+ * each part's size and checksum, without holding the part's bytes. The
+ * last part is yielded only once the source has ended without error.
  */
 export async function* digestParts(
   source: AsyncIterable<Buffer>,
   partSize: number,
+  algorithm: ChecksumAlgorithm,
 ): AsyncGenerator<PartDigest> {
-  let hash = createHash('sha256');
+  let checksum = createChecksum(algorithm);
   let size = 0;
   let number = 1;
   for await (let chunk of source) {
     while (chunk.length > 0) {
       const take = Math.min(partSize - size, chunk.length);
-      hash.update(take === chunk.length ? chunk : chunk.subarray(0, take));
+      checksum.update(take === chunk.length ? chunk : chunk.subarray(0, take));
       size += take;
       chunk = chunk.subarray(take);
       if (size === partSize) {
-        yield { number: number++, size, sha256: hash.digest('hex') };
-        hash = createHash('sha256');
+        yield { number: number++, size, checksum: checksum.digest() };
+        checksum = createChecksum(algorithm);
         size = 0;
       }
     }
   }
   if (size > 0 || number === 1) {
-    yield { number, size, sha256: hash.digest('hex') };
+    yield { number, size, checksum: checksum.digest() };
   }
 }
 
@@ -159,10 +197,15 @@ export async function* digestParts(
 export function checkedPartDigests(
   files: readonly CheckedFile[],
   partSize: number,
+  algorithm: ChecksumAlgorithm,
   createChecker: (label: string) => Transform,
   signal: AbortSignal,
 ): AsyncGenerator<PartDigest> {
-  return digestParts(readCheckedFiles(files, createChecker, signal), partSize);
+  return digestParts(
+    readCheckedFiles(files, createChecker, signal),
+    partSize,
+    algorithm,
+  );
 }
 
 function withFileName(path: string, err: unknown): string {

@@ -3,10 +3,10 @@
  * sending.
  *
  * `startPartChecks` reads the object's files through their FASTQ gzip
- * checkers and gives the size and SHA-256 of every part, in order. By
+ * checkers and gives the size and checksum of every part, in order. By
  * default that runs in a worker thread (checkWorker.ts): decompressing and
  * checking is most of an upload's CPU time, and the main thread then stays
- * free to send. The uploader sends each part with the SHA-256 of the bytes
+ * free to send. The uploader sends each part with the checksum of the bytes
  * the checker saw, read again from disk by `openPartBody`; S3 verifies the
  * checksum, so a byte that changed in between fails that part instead of
  * slipping into the object.
@@ -26,13 +26,18 @@ import {
   LocalFileError,
   checkedPartDigests,
 } from './checkedRead.ts';
-import type { CheckedFile, PartDigest } from './checkedRead.ts';
+import type {
+  CheckedFile,
+  ChecksumAlgorithm,
+  PartDigest,
+} from './checkedRead.ts';
 
 /** One content check, as the checker thread is asked to run it. */
 export interface CheckJob {
   id: number;
   files: CheckedFile[];
   partSize: number;
+  algorithm: ChecksumAlgorithm;
   /** Parts the job may report beyond the last one taken. */
   lookahead: number;
 }
@@ -72,6 +77,8 @@ export interface PartChecks {
 export interface PartChecksOptions {
   files: readonly CheckedFile[];
   partSize: number;
+  /** The checksum of each part. */
+  algorithm: ChecksumAlgorithm;
   signal: AbortSignal;
   /** Parts the check may run ahead of the parts taken (default 4). */
   lookahead?: number;
@@ -112,6 +119,7 @@ function inThisThread(
   const digests = checkedPartDigests(
     options.files,
     options.partSize,
+    options.algorithm,
     createChecker,
     options.signal,
   );
@@ -232,6 +240,7 @@ class ThreadPartChecks implements PartChecks {
         {
           files: options.files.map((f) => ({ path: f.path, size: f.size })),
           partSize: options.partSize,
+          algorithm: options.algorithm,
           lookahead: Math.max(1, options.lookahead ?? 4),
         },
         {
@@ -328,7 +337,7 @@ class ThreadPartChecks implements PartChecks {
             yield {
               number: message.number,
               size: message.size,
-              sha256: message.sha256,
+              checksum: message.checksum,
             };
             break;
           case 'done':

@@ -44,12 +44,13 @@ describe('UploadStore', () => {
       store.updateObject('j', dest, {
         multipartId: 'm1',
         partSize: 50,
+        checksumAlgorithm: 'CRC32',
         state: 'uploading',
       });
       store.recordPart('j', dest, 'm1', {
         number: 1,
         size: 50,
-        sha256: 'aa',
+        checksum: 'qg==',
         etag: '"e1"',
       });
       store.updateObject('j', dest, { state: 'completing' });
@@ -58,14 +59,46 @@ describe('UploadStore', () => {
       store.updateObject('j', dest, { multipartId: 'm2' });
 
       expect(kept).toEqual([
-        { number: 1, size: 50, sha256: 'aa', etag: '"e1"' },
+        { number: 1, size: 50, checksum: 'qg==', etag: '"e1"' },
       ]);
       expect(store.listParts('j', dest, 'm1')).toEqual([]);
       expect(store.getObject('j', dest)).toMatchObject({
         multipartId: 'm2',
         partSize: 50,
+        checksumAlgorithm: 'CRC32',
         state: 'completing',
       });
+    });
+
+    it('reads a multipart upload journaled before checksums had their own columns as SHA-256', () => {
+      const dest = 'gncv://f/A_R1.fastq.gz';
+      const sha256 = 'ab'.repeat(32);
+      journal.db
+        .prepare(
+          `UPDATE upload_objects SET multipart_id = 'm0', part_size = 50
+           WHERE job_id = 'j' AND destination = ?`,
+        )
+        .run(dest);
+      journal.db
+        .prepare(
+          `INSERT INTO upload_parts
+             (job_id, destination, multipart_id, number, size, sha256, etag, created_at)
+           VALUES ('j', ?, 'm0', 1, 50, ?, '"e0"', '2025-01-01T00:00:00Z')`,
+        )
+        .run(dest, sha256);
+
+      const object = store.getObject('j', dest);
+      const parts = store.listParts('j', dest, 'm0');
+
+      expect(object?.checksumAlgorithm).toBe('SHA256');
+      expect(parts).toEqual([
+        {
+          number: 1,
+          size: 50,
+          checksum: Buffer.from(sha256, 'hex').toString('base64'),
+          etag: '"e0"',
+        },
+      ]);
     });
 
     it('survives a reopen of the journal', () => {

@@ -7,6 +7,7 @@
  */
 import { JournalError, parseJson } from '../journal/journal.ts';
 import type { Journal } from '../journal/journal.ts';
+import type { ChecksumAlgorithm } from './checkedRead.ts';
 import type { Read } from '../../../shared/domain.ts';
 
 /**
@@ -33,6 +34,11 @@ export interface ObjectRecord {
   partSize: number | null;
   /** The S3 multipart UploadId while one is open. */
   multipartId: string | null;
+  /**
+   * The checksum algorithm of the open multipart upload (all its parts use
+   * it); null when none is open.
+   */
+  checksumAlgorithm: ChecksumAlgorithm | null;
   state: ObjectState;
   error: string | null;
 }
@@ -41,8 +47,11 @@ export interface ObjectRecord {
 export interface PartRecord {
   number: number;
   size: number;
-  /** Hex SHA-256 of the part's bytes. */
-  sha256: string;
+  /**
+   * The part's checksum in the object's `checksumAlgorithm`, base64 as S3
+   * writes it.
+   */
+  checksum: string;
   /** ETag as S3 returned it (quotes included). */
   etag: string;
 }
@@ -101,6 +110,14 @@ const UPLOAD_SCHEMA_V1 = [
   )`,
 ];
 
+// v2: the checksum algorithm of a multipart upload, and each part's
+// checksum in it. Rows written before have neither: their multipart uploads
+// use SHA-256, kept as hex in `sha256` (which later rows leave empty).
+const UPLOAD_SCHEMA_V2 = [
+  'ALTER TABLE upload_objects ADD COLUMN checksum_algorithm TEXT',
+  'ALTER TABLE upload_parts ADD COLUMN checksum TEXT',
+];
+
 interface ObjectRow {
   job_id: string;
   destination: string;
@@ -112,6 +129,7 @@ interface ObjectRow {
   object_key: string | null;
   part_size: number | null;
   multipart_id: string | null;
+  checksum_algorithm: string | null;
   state: string;
   error: string | null;
 }
@@ -127,6 +145,7 @@ export class UploadStore {
   constructor(journal: Journal) {
     this.journal = journal;
     journal.ensureSchema('uploads', 1, UPLOAD_SCHEMA_V1);
+    journal.ensureSchema('uploads', 2, UPLOAD_SCHEMA_V2);
   }
 
   /** addObjects records the objects of a new job (state 'pending'). */
@@ -193,6 +212,7 @@ export class UploadStore {
         | 'key'
         | 'partSize'
         | 'multipartId'
+        | 'checksumAlgorithm'
         | 'state'
         | 'error'
       >
@@ -205,6 +225,7 @@ export class UploadStore {
       key: 'object_key',
       partSize: 'part_size',
       multipartId: 'multipart_id',
+      checksumAlgorithm: 'checksum_algorithm',
       state: 'state',
       error: 'error',
     };
@@ -257,12 +278,12 @@ export class UploadStore {
     this.journal.db
       .prepare(
         `INSERT INTO upload_parts
-           (job_id, destination, multipart_id, number, size, sha256, etag, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           (job_id, destination, multipart_id, number, size, sha256, checksum, etag, created_at)
+         VALUES (?, ?, ?, ?, ?, '', ?, ?, ?)
          ON CONFLICT (job_id, destination, number) DO UPDATE SET
            multipart_id = excluded.multipart_id, size = excluded.size,
-           sha256 = excluded.sha256, etag = excluded.etag,
-           created_at = excluded.created_at`,
+           sha256 = excluded.sha256, checksum = excluded.checksum,
+           etag = excluded.etag, created_at = excluded.created_at`,
       )
       .run(
         jobId,
@@ -270,7 +291,7 @@ export class UploadStore {
         multipartId,
         part.number,
         part.size,
-        part.sha256,
+        part.checksum,
         part.etag,
         new Date().toISOString(),
       );
@@ -291,13 +312,26 @@ export class UploadStore {
     destination: string,
     multipartId: string,
   ): PartRecord[] {
-    return this.journal.db
+    const rows = this.journal.db
       .prepare(
-        `SELECT number, size, sha256, etag FROM upload_parts
+        `SELECT number, size, sha256, checksum, etag FROM upload_parts
          WHERE job_id = ? AND destination = ? AND multipart_id = ?
          ORDER BY number`,
       )
-      .all(jobId, destination, multipartId) as unknown as PartRecord[];
+      .all(jobId, destination, multipartId) as unknown as {
+      number: number;
+      size: number;
+      sha256: string;
+      checksum: string | null;
+      etag: string;
+    }[];
+    return rows.map((row) => ({
+      number: row.number,
+      size: row.size,
+      checksum:
+        row.checksum ?? Buffer.from(row.sha256, 'hex').toString('base64'),
+      etag: row.etag,
+    }));
   }
 
   /** listBatches returns the job's assignment batches by index. */
@@ -383,6 +417,13 @@ function toObjectRecord(row: ObjectRow): ObjectRecord {
     key: row.object_key,
     partSize: row.part_size,
     multipartId: row.multipart_id,
+    checksumAlgorithm:
+      row.checksum_algorithm === 'CRC32' || row.checksum_algorithm === 'SHA256'
+        ? row.checksum_algorithm
+        : // A multipart upload journaled before v2 uses SHA-256.
+          row.multipart_id !== null
+          ? 'SHA256'
+          : null,
     state: row.state as ObjectState,
     error: row.error,
   };

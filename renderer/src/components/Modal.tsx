@@ -2,15 +2,28 @@
  * Modal: an accessible dialog over the page (focus moves in and is kept
  * inside, Escape closes, focus returns to where it was on close).
  *
+ * Escape and the Tab focus trap are handled on the document while the
+ * dialog is open, so they keep working when focus has fallen out of it (a
+ * focused button became disabled or was removed): such focus is moved to
+ * the dialog itself. Only the topmost of nested dialogs reacts.
+ *
  * data-testid: the dialog element carries the `testId` prop;
  * `modal-close` is the Close button (absent while not dismissible).
  */
 import { useEffect, useId, useRef } from 'react';
-import type { KeyboardEvent, ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { createPortal } from 'react-dom';
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+// Open dialogs, innermost last: only the last one handles keys and focus.
+const openDialogs: object[] = [];
+
+/** isModalOpen is true while any Modal is mounted. */
+export function isModalOpen(): boolean {
+  return openDialogs.length > 0;
+}
 
 export interface ModalProps {
   title: ReactNode;
@@ -29,13 +42,33 @@ export interface ModalProps {
   dismissible?: boolean;
 }
 
+function focusableIn(root: HTMLElement): HTMLElement[] {
+  return [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter(
+    (el) => !el.closest('[inert]'),
+  );
+}
+
+/** hasLostFocus is true when focus is not on a usable control in root. */
+function hasLostFocus(root: HTMLElement): boolean {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLElement) || !root.contains(active)) {
+    return true;
+  }
+  return active !== root && active.matches(':disabled');
+}
+
 export function Modal(props: ModalProps) {
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
-  const { onClose } = props;
   const dismissible = props.dismissible ?? true;
+  // Read by the document listeners, which are set up once.
+  const latest = useRef({ onClose: props.onClose, dismissible });
+  latest.current = { onClose: props.onClose, dismissible };
 
   useEffect(() => {
+    const token = {};
+    openDialogs.push(token);
+    const isTop = () => openDialogs[openDialogs.length - 1] === token;
     const previous =
       document.activeElement instanceof HTMLElement
         ? document.activeElement
@@ -48,40 +81,92 @@ export function Modal(props: ModalProps) {
         ?.querySelector<HTMLElement>(FOCUSABLE) ??
       root;
     target?.focus();
+
+    function recoverFocus() {
+      if (root && isTop() && root.isConnected && hasLostFocus(root)) {
+        root.focus();
+      }
+    }
+
+    function onKeyDown(event: KeyboardEvent) {
+      if (!root || !isTop() || event.defaultPrevented) {
+        return;
+      }
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        if (latest.current.dismissible) {
+          latest.current.onClose();
+        }
+        return;
+      }
+      if (event.key !== 'Tab') {
+        return;
+      }
+      const items = focusableIn(root);
+      const active = document.activeElement;
+      if (items.length === 0) {
+        event.preventDefault();
+        root.focus();
+        return;
+      }
+      const first = items[0];
+      const last = items[items.length - 1];
+      const outside = !(active instanceof Node) || !root.contains(active);
+      if (outside || active === root) {
+        event.preventDefault();
+        (event.shiftKey ? last : first).focus();
+      } else if (event.shiftKey && active === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && active === last) {
+        event.preventDefault();
+        first.focus();
+      }
+    }
+
+    function onFocusIn(event: FocusEvent) {
+      if (
+        root &&
+        isTop() &&
+        event.target instanceof Node &&
+        !root.contains(event.target)
+      ) {
+        root.focus();
+      }
+    }
+
+    // A focused control that is disabled or removed leaves focus on the
+    // page body (browsers fire no event for it): check after each change.
+    const observer = new MutationObserver(recoverFocus);
+    if (root) {
+      observer.observe(root, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ['disabled', 'inert', 'hidden'],
+      });
+    }
+    function onFocusOut() {
+      setTimeout(recoverFocus, 0);
+    }
+    document.addEventListener('keydown', onKeyDown);
+    document.addEventListener('focusin', onFocusIn);
+    root?.addEventListener('focusout', onFocusOut);
+
     return () => {
+      observer.disconnect();
+      document.removeEventListener('keydown', onKeyDown);
+      document.removeEventListener('focusin', onFocusIn);
+      root?.removeEventListener('focusout', onFocusOut);
+      const at = openDialogs.indexOf(token);
+      if (at !== -1) {
+        openDialogs.splice(at, 1);
+      }
       if (previous && previous.isConnected) {
         previous.focus();
       }
     };
   }, []);
-
-  function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
-    if (event.key === 'Escape') {
-      event.stopPropagation();
-      if (dismissible) {
-        onClose();
-      }
-      return;
-    }
-    if (event.key !== 'Tab' || !ref.current) {
-      return;
-    }
-    const items = [
-      ...ref.current.querySelectorAll<HTMLElement>(FOCUSABLE),
-    ].filter((el) => !el.closest('[inert]'));
-    if (items.length === 0) {
-      return;
-    }
-    const first = items[0];
-    const last = items[items.length - 1];
-    if (event.shiftKey && document.activeElement === first) {
-      event.preventDefault();
-      last.focus();
-    } else if (!event.shiftKey && document.activeElement === last) {
-      event.preventDefault();
-      first.focus();
-    }
-  }
 
   return createPortal(
     <div className="modal-backdrop">
@@ -93,7 +178,6 @@ export function Modal(props: ModalProps) {
         data-testid={props.testId}
         ref={ref}
         tabIndex={-1}
-        onKeyDown={onKeyDown}
       >
         <header className="modal-header">
           <div>
@@ -108,7 +192,7 @@ export function Modal(props: ModalProps) {
             <button
               type="button"
               className="button button-ghost"
-              onClick={onClose}
+              onClick={props.onClose}
               data-testid="modal-close"
             >
               Close

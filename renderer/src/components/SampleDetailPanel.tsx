@@ -2,15 +2,20 @@
  * SampleDetailPanel: one sample's status, QC metrics and deliverable files
  * (`samples:get`), beside the sample table.
  *
+ * Escape closes it while it is open (unless a dialog is open above it).
+ *
  * data-testid: `sample-detail`, `sample-detail-close`, `sample-detail-error`,
  * `sample-qc-row` (with `data-key`, `data-status`), `sample-file-row` (with
  * `data-file-type`), `sample-metadata`.
  */
+import { useEffect } from 'react';
+
 import type { QcMetric } from '../../../shared/domain.ts';
 import { formatBytes, formatDateTime } from '../lib/format.ts';
 import { qcLabel, statusTone } from '../lib/status.ts';
 import { useAppStore } from '../store/react.tsx';
 import { ErrorNote } from './ErrorNote.tsx';
+import { isModalOpen } from './Modal.tsx';
 import { StatusBadge } from './StatusBadge.tsx';
 
 const compact = new Intl.NumberFormat(undefined, {
@@ -61,6 +66,30 @@ export function SampleDetailPanel() {
       ? s.samples.rows.find((r) => r.id === s.detail?.sampleId)
       : undefined,
   );
+  const isOpen = detail !== null;
+
+  useEffect(() => {
+    if (!isOpen) {
+      return;
+    }
+    function onKeyDown(event: KeyboardEvent) {
+      if (event.key !== 'Escape' || event.defaultPrevented || isModalOpen()) {
+        return;
+      }
+      event.preventDefault();
+      const hadFocus =
+        document.activeElement?.closest('.detail-panel') instanceof Element;
+      closeSample();
+      // Focus inside the panel would be lost with it: go back to the table.
+      if (hadFocus) {
+        document
+          .querySelector<HTMLElement>('.sample-table [role="grid"]')
+          ?.focus();
+      }
+    }
+    document.addEventListener('keydown', onKeyDown);
+    return () => document.removeEventListener('keydown', onKeyDown);
+  }, [isOpen, closeSample]);
 
   if (!detail) {
     return null;

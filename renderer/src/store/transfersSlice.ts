@@ -24,6 +24,8 @@ export interface TransfersState {
   destinations: Record<string, string>;
   /** Control calls in flight, by job id. */
   pendingActions: Record<string, TransferAction>;
+  /** Finished jobs the user hid from the list (this window only). */
+  dismissed: Record<string, true>;
 }
 
 export interface TransfersSlice {
@@ -39,6 +41,11 @@ export interface TransfersSlice {
   controlTransfer(action: TransferAction, jobId: string): Promise<boolean>;
   /** startDownload starts `download:start`. Never rejects. */
   startDownload(request: DownloadRequest): Promise<Result<{ jobId: string }>>;
+  /**
+   * dismissTransfer hides a job that is done, failed or cancelled from the
+   * list and the totals; it stays in the engine. Active jobs are kept.
+   */
+  dismissTransfer(jobId: string): void;
 }
 
 /** States in which a job still moves (or may move again by itself). */
@@ -54,7 +61,16 @@ export function isActiveTransfer(snapshot: TransferSnapshot): boolean {
   return ACTIVE_STATES.has(snapshot.state);
 }
 
-/** selectTransferTotals sums what is moving now; use with useShallow. */
+/** selectVisibleTransferIds lists job ids not dismissed, newest first. */
+export function selectVisibleTransferIds(state: AppState): string[] {
+  const { order, dismissed } = state.transfers;
+  return order.filter((id) => !dismissed[id]);
+}
+
+/**
+ * selectTransferTotals sums what is moving now (dismissed jobs left out);
+ * use with useShallow.
+ */
 export function selectTransferTotals(state: AppState): {
   active: number;
   failed: number;
@@ -65,7 +81,7 @@ export function selectTransferTotals(state: AppState): {
   let speed = 0;
   for (const id of state.transfers.order) {
     const t = state.transfers.byId[id];
-    if (!t) {
+    if (!t || state.transfers.dismissed[id]) {
       continue;
     }
     if (isActiveTransfer(t)) {
@@ -86,6 +102,7 @@ export const initialTransfersState = {
     error: null,
     destinations: {},
     pendingActions: {},
+    dismissed: {},
   } as TransfersState,
 };
 
@@ -194,6 +211,19 @@ export const createTransfersSlice: SliceCreator<TransfersSlice> =
         });
         return false;
       }
+    },
+
+    dismissTransfer(jobId) {
+      const t = get().transfers.byId[jobId];
+      if (!t || isActiveTransfer(t)) {
+        return;
+      }
+      set((s) => ({
+        transfers: {
+          ...s.transfers,
+          dismissed: { ...s.transfers.dismissed, [jobId]: true },
+        },
+      }));
     },
 
     async startDownload(request) {
