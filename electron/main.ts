@@ -111,9 +111,15 @@ function createService(): AppService {
         const failure = await shell.openPath(folder);
         if (failure) throw new Error(`Cannot open ${folder}: ${failure}`);
       },
-      setOpenAtLogin(isEnabled) {
-        app.setLoginItemSettings({ openAtLogin: isEnabled });
-      },
+      // Electron manages login items on macOS and Windows only; elsewhere
+      // the setting is not offered.
+      ...(hasLoginItems()
+        ? {
+            setOpenAtLogin(isEnabled: boolean) {
+              app.setLoginItemSettings({ openAtLogin: isEnabled });
+            },
+          }
+        : {}),
     },
     log: (line) => console.log(line),
   });
@@ -229,12 +235,17 @@ function focusMainWindow(): void {
  * or a data folder copied from another machine, still holds.
  */
 function setupLoginItem(service: AppService): void {
+  if (!hasLoginItems()) return;
   void service.loadSettings().then((settings) => {
     const current = app.getLoginItemSettings().openAtLogin;
     if (current !== settings.startAtLogin) {
       app.setLoginItemSettings({ openAtLogin: settings.startAtLogin });
     }
   });
+}
+
+function hasLoginItems(): boolean {
+  return process.platform === 'darwin' || process.platform === 'win32';
 }
 
 /** Restores the remembered session at once: its watch folders are watched from now on. */

@@ -124,6 +124,9 @@ export async function watchCommand(
   const printer = new WatchPrinter(opts.json === true);
   let unsubscribeRuns = (): void => {};
   let unsubscribeFolders = (): void => {};
+  // The service's timers do not hold the process open (a settle wait with
+  // nothing else pending would end it with exit code 13): this one does.
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
     const added = service.addFolder(options);
     // Only this folder is printed (and watched): the journal is shared with
@@ -147,6 +150,7 @@ export async function watchCommand(
     );
     await service.stop();
   } finally {
+    clearInterval(keepAlive);
     unsubscribeRuns();
     unsubscribeFolders();
     await service.stop().catch(() => {});
@@ -164,13 +168,10 @@ export function exitCodeForFolder(view: WatchFolderView): number {
   return view.runs.some((r) => r.state === 'failed') ? 1 : 0;
 }
 
-/** Resolves on the first SIGINT or SIGTERM (keeping the process alive). */
+/** Resolves on the first SIGINT or SIGTERM. */
 function untilInterrupted(): Promise<void> {
   return new Promise((resolve) => {
-    // The service's timers do not hold the process open: this one does.
-    const keepAlive = setInterval(() => {}, 60_000);
     const onSignal = (): void => {
-      clearInterval(keepAlive);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       resolve();

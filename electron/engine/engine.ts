@@ -38,6 +38,7 @@ import {
 import { plannedObjects, runUploadJob } from './upload/job.ts';
 import type { UploadJobRequest } from './upload/job.ts';
 import { UploadStore } from './upload/store.ts';
+import type { ChecksumAlgorithm } from './upload/checkedRead.ts';
 import type { ObjectRecord } from './upload/store.ts';
 import type {
   DownloadRequest,
@@ -58,7 +59,7 @@ export interface EngineOptions {
   fileConcurrency?: number;
   /** Parts of one object in flight at once (default 4). */
   partConcurrency?: number;
-  /** Smallest part size in bytes (default 8 MiB); for tests. */
+  /** Smallest part size in bytes (default 16 MiB); for tests. */
   partSize?: number;
   /** How long to wait for the sample sheet before assigning (default 300 s). */
   assignWindowMs?: number;
@@ -108,8 +109,11 @@ export class Engine {
     }[]
   >();
   #credentials: RefreshingCredentials | null = null;
-  #s3: Promise<{ s3: S3Client; credentials: RefreshingCredentials }> | null =
-    null;
+  #s3: Promise<{
+    s3: S3Client;
+    credentials: RefreshingCredentials;
+    checksumAlgorithm: ChecksumAlgorithm;
+  }> | null = null;
   #closing: Promise<void> | null = null;
 
   /**
@@ -604,6 +608,7 @@ export class Engine {
   async #getS3(): Promise<{
     s3: S3Client;
     credentials: RefreshingCredentials;
+    checksumAlgorithm: ChecksumAlgorithm;
   }> {
     if (!this.#s3) {
       this.#credentials ??= new RefreshingCredentials(this.client);
@@ -611,11 +616,11 @@ export class Engine {
       this.#s3 = createUploadS3Client({
         credentials,
         endpoint: this.#opts.s3Endpoint,
-      }).then(({ s3, endpoint }) => {
+      }).then(({ s3, endpoint, checksumAlgorithm }) => {
         this.#log.debug(
-          `Engine/s3: using ${endpoint ?? 'the AWS default endpoint'}`,
+          `Engine/s3: using ${endpoint ?? 'the AWS default endpoint'} with ${checksumAlgorithm} checksums`,
         );
-        return { s3, credentials };
+        return { s3, credentials, checksumAlgorithm };
       });
       // A failed creation (network down) is tried again by the next job.
       this.#s3.catch(() => {

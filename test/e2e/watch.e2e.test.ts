@@ -229,9 +229,16 @@ describe('watch folders in a browser (serve mode)', () => {
       path.join(stagingRun, LAST_MARKER),
       path.join(watchedDir, RUN_NAME, LAST_MARKER),
     );
+    // Stop early on a failed run, with its reason in the report.
     await expect
-      .poll(() => runRow.getAttribute('data-state'), { timeout: 60_000 })
-      .toBe('assigned');
+      .poll(() => runRow.getAttribute('data-state'), { timeout: 90_000 })
+      .toMatch(/^(assigned|failed)$/);
+    expect({
+      state: await runRow.getAttribute('data-state'),
+      message: await runRow
+        .locator(byTestId('watch-run-message'))
+        .textContent(),
+    }).toMatchObject({ state: 'assigned' });
     await screenshot('assigned');
 
     const [folder] = await service.handle('watch:list', {});
@@ -288,5 +295,5 @@ describe('watch folders in a browser (serve mode)', () => {
     await screenshot('project-samples');
 
     expect(pageErrors).toEqual([]);
-  });
+  }, 150_000);
 });

@@ -11,6 +11,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 
 import type { UploadCredentials } from '../api/models.ts';
+import type { ChecksumAlgorithm } from './checkedRead.ts';
 
 /** Refresh this long before expiry, for credentials that live long enough. */
 export const REFRESH_AHEAD_MS = 5 * 60_000;
@@ -167,15 +168,43 @@ export function resolveS3Endpoint(params: {
 }
 
 /**
+ * checksumAlgorithmFor picks the checksum uploads send to `endpoint`
+ * (undefined: AWS's own, over https). Bodies go with UNSIGNED-PAYLOAD, so
+ * the signed checksum header is what binds them to the request: CRC32 where
+ * TLS or the loopback interface already keeps the bytes from being altered
+ * on the way, SHA-256 over plain http to another host.
+ */
+export function checksumAlgorithmFor(
+  endpoint: string | undefined,
+): ChecksumAlgorithm {
+  if (endpoint === undefined) {
+    return 'CRC32';
+  }
+  const url = new URL(endpoint);
+  if (url.protocol === 'https:') {
+    return 'CRC32';
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const isLoopback =
+    host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return isLoopback ? 'CRC32' : 'SHA256';
+}
+
+/**
  * createUploadS3Client fetches the first credentials, then builds the S3
  * client on the refreshing provider. Retries are left to the engine
  * (`maxAttempts: 1`) so that every attempt is counted and logged once.
+ * Also returns the checksum algorithm uploads to that endpoint should use.
  */
 export async function createUploadS3Client(params: {
   credentials: RefreshingCredentials;
   endpoint?: string;
   env?: NodeJS.ProcessEnv;
-}): Promise<{ s3: S3Client; endpoint: string | undefined }> {
+}): Promise<{
+  s3: S3Client;
+  endpoint: string | undefined;
+  checksumAlgorithm: ChecksumAlgorithm;
+}> {
   await params.credentials.get();
   const endpoint = resolveS3Endpoint({
     configured: params.endpoint,
@@ -215,7 +244,7 @@ export async function createUploadS3Client(params: {
     step: 'build',
     name: 'gencoveUnsignedPayloadWithChecksum',
   });
-  return { s3, endpoint };
+  return { s3, endpoint, checksumAlgorithm: checksumAlgorithmFor(endpoint) };
 }
 
 const SILENT_LOGGER = {
@@ -226,16 +255,18 @@ const SILENT_LOGGER = {
   error: () => {},
 };
 
-/** Headers by which a request carries a SHA-256 of its body. */
-const BODY_SHA256_HEADER = 'x-amz-checksum-sha256';
+/** Headers by which a request carries a checksum of its body. */
+const BODY_CHECKSUM_HEADERS = new Set([
+  'x-amz-checksum-crc32',
+  'x-amz-checksum-sha256',
+]);
 
 /**
- * A build-step middleware: a request whose body already carries an
- * `x-amz-checksum-sha256` header is signed with `UNSIGNED-PAYLOAD`. The
- * checksum header is itself signed, so the body stays bound to the
- * signature, and S3 verifies it; hashing the body a second time for the
- * signature (the SDK's default over http) would only double the work on
- * both sides.
+ * A build-step middleware: a request whose body already carries a checksum
+ * header (the uploader's, see checksumAlgorithmFor) is signed with
+ * `UNSIGNED-PAYLOAD`. The checksum header is itself signed and S3 verifies
+ * it; hashing the body once more for the signature (the SDK's default over
+ * http) would double the work on both sides.
  */
 function unsignedPayloadWithChecksum<Input extends object, Output extends object>(
   next: (args: { input: Input; request: unknown }) => Promise<Output>,
@@ -245,7 +276,7 @@ function unsignedPayloadWithChecksum<Input extends object, Output extends object
     const headers = request.headers;
     if (
       headers &&
-      Object.keys(headers).some((h) => h.toLowerCase() === BODY_SHA256_HEADER)
+      Object.keys(headers).some((h) => BODY_CHECKSUM_HEADERS.has(h.toLowerCase()))
     ) {
       headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
     }

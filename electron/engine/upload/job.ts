@@ -15,6 +15,7 @@ import { JobFailure, toJobError } from '../scheduler.ts';
 import type { Limiter } from '../scheduler.ts';
 import { assignUploads, AssignTimeoutError } from './assign.ts';
 import type { AssignApi, AssignedSample } from './assign.ts';
+import type { ChecksumAlgorithm } from './checkedRead.ts';
 import type { RefreshingCredentials } from './credentials.ts';
 import type { UploadStore } from './store.ts';
 import { ContentError, LocalFileError, uploadObject } from './uploader.ts';
@@ -54,8 +55,15 @@ export interface UploadJobParams {
   request: UploadJobRequest;
   client: UploadSlotApi & AssignApi;
   store: UploadStore;
-  /** Gives the S3 client (created once per engine, on first use). */
-  getS3: () => Promise<{ s3: S3Client; credentials: RefreshingCredentials }>;
+  /**
+   * Gives the S3 client (created once per engine, on first use) and the
+   * checksum algorithm for new uploads (default CRC32).
+   */
+  getS3: () => Promise<{
+    s3: S3Client;
+    credentials: RefreshingCredentials;
+    checksumAlgorithm?: ChecksumAlgorithm;
+  }>;
   signal: AbortSignal;
   events: UploadJobEvents;
   fileConcurrency?: number;
@@ -113,8 +121,9 @@ export async function runUploadJob(
       const destination = read.destination;
       try {
         const upload = async () => {
-          const { s3, credentials } = await params.getS3();
+          const { s3, credentials, checksumAlgorithm } = await params.getS3();
           return uploadObject({
+            checksumAlgorithm,
             jobId,
             read,
             client: params.client,

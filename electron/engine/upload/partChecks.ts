@@ -391,7 +391,7 @@ async function* rangeChunks(
         const input = createReadStream(file.path, {
           start,
           end: start + take - 1,
-          highWaterMark: CHECK_READ_CHUNK_BYTES,
+          highWaterMark: process.env.BODY_KIB ? Number(process.env.BODY_KIB) * 1024 : CHECK_READ_CHUNK_BYTES,
         });
         for await (const chunk of input as AsyncIterable<Buffer>) {
           got += chunk.length;

@@ -27,9 +27,10 @@ describe('partSize', () => {
       {
         group: 'boundary',
         size: DEFAULT_PART_SIZE * MAX_PARTS + 1,
-        want: 9 * MIB,
+        want: 17 * MIB,
       },
-      { group: 'large', size: 100 * GIB, want: 11 * MIB },
+      { group: 'large', size: 100 * GIB, want: DEFAULT_PART_SIZE },
+      { group: 'large', size: 200 * GIB, want: 21 * MIB },
       { group: 'large', size: TIB, want: 105 * MIB },
       { group: 'extreme', size: MAX_OBJECT_SIZE, want: 525 * MIB },
     ];
@@ -41,7 +42,7 @@ describe('partSize', () => {
 
     it('never needs more than 10,000 parts, up to 5 TiB', () => {
       const sizes = [
-        8 * MIB * MAX_PARTS + 1,
+        DEFAULT_PART_SIZE * MAX_PARTS + 1,
         50 * GIB + 12345,
         777 * GIB - 1,
         TIB + 1,

@@ -5,8 +5,12 @@
 
 export const MIB = 1024 * 1024;
 
-/** Default (and smallest production) part size. */
-export const DEFAULT_PART_SIZE = 8 * MIB;
+/**
+ * Default (and smallest production) part size. Parts are streamed from
+ * disk, so their size costs no memory; larger parts mean fewer requests and
+ * journal writes per object.
+ */
+export const DEFAULT_PART_SIZE = 16 * MIB;
 
 /** S3's limit on the number of parts of one object. */
 export const MAX_PARTS = 10_000;
@@ -19,7 +23,7 @@ export const MAX_PART_SIZE = 5 * 1024 * MIB;
 
 /**
  * computePartSize returns the part size for an object of `size` bytes:
- * `minPartSize` (default 8 MiB) or, when that would need more than 10,000
+ * `minPartSize` (default 16 MiB) or, when that would need more than 10,000
  * parts, ceil(size / 10,000) rounded up to a whole MiB. Throws RangeError
  * for a negative or non-integer size, or one above S3's 5 TiB limit.
  *

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import {
   copyFileSync,
   mkdtempSync,
@@ -111,22 +112,35 @@ describe('uploader streams', () => {
       { name: 'smaller than one part', sizes: [4], partSize: 10, want: [4] },
       { name: 'empty stream', sizes: [], partSize: 10, want: [0] },
     ];
-    for (const c of cases) {
-      it(`${c.name}: chunks ${c.sizes.join('+') || 'none'} in parts of ${c.partSize}`, async () => {
-        const parts = await collect(
-          digestParts(chunks(...c.sizes), c.partSize),
-        );
+    const checksums = {
+      SHA256: (data: Buffer) =>
+        createHash('sha256').update(data).digest('base64'),
+      CRC32: (data: Buffer) => {
+        const out = Buffer.alloc(4);
+        out.writeUInt32BE(crc32(data) >>> 0);
+        return out.toString('base64');
+      },
+    };
+    for (const algorithm of ['SHA256', 'CRC32'] as const) {
+      for (const c of cases) {
+        it(`${c.name}: chunks ${c.sizes.join('+') || 'none'} in parts of ${c.partSize}, ${algorithm}`, async () => {
+          const parts = await collect(
+            digestParts(chunks(...c.sizes), c.partSize, algorithm),
+          );
 
-        expect(parts.map((p) => p.size)).toEqual(c.want);
-        expect(parts.map((p) => p.number)).toEqual(c.want.map((_, i) => i + 1));
-        const bytes = Buffer.concat(await collect(chunks(...c.sizes)));
-        const expected = c.want.map((size, i) =>
-          createHash('sha256')
-            .update(bytes.subarray(i * c.partSize, i * c.partSize + size))
-            .digest('hex'),
-        );
-        expect(parts.map((p) => p.sha256)).toEqual(expected);
-      });
+          expect(parts.map((p) => p.size)).toEqual(c.want);
+          expect(parts.map((p) => p.number)).toEqual(
+            c.want.map((_, i) => i + 1),
+          );
+          const bytes = Buffer.concat(await collect(chunks(...c.sizes)));
+          const expected = c.want.map((size, i) =>
+            checksums[algorithm](
+              bytes.subarray(i * c.partSize, i * c.partSize + size),
+            ),
+          );
+          expect(parts.map((p) => p.checksum)).toEqual(expected);
+        });
+      }
     }
   });
 

@@ -39,7 +39,7 @@ import type { BackoffPolicy } from '../backoff.ts';
 import { CancelledError, isCancellation, toUserMessage } from '../errors.ts';
 import { createFastqGzipChecker } from '../scan/fastq.ts';
 import { ContentError, LocalFileError } from './checkedRead.ts';
-import type { PartDigest } from './checkedRead.ts';
+import type { ChecksumAlgorithm, PartDigest } from './checkedRead.ts';
 import { openPartBody, startPartChecks } from './partChecks.ts';
 import { computePartSize, DEFAULT_PART_SIZE } from './partSize.ts';
 import type { RefreshingCredentials } from './credentials.ts';
@@ -53,7 +53,7 @@ export {
   digestParts,
   readCheckedFiles,
 } from './checkedRead.ts';
-export type { PartDigest } from './checkedRead.ts';
+export type { ChecksumAlgorithm, PartDigest } from './checkedRead.ts';
 
 /**
  * PartMismatchError: bytes of a part already uploaded in an earlier run
@@ -84,10 +84,15 @@ export interface UploadObjectParams {
   credentials: RefreshingCredentials;
   store: UploadStore;
   signal: AbortSignal;
-  /** Smallest part size (default 8 MiB); grows for very large objects. */
+  /** Smallest part size (default 16 MiB); grows for very large objects. */
   partSize?: number;
   /** Parts in flight at once (default 4). */
   partConcurrency?: number;
+  /**
+   * The checksum sent with new objects and multipart uploads (default
+   * CRC32); a multipart upload resumed from the journal keeps its own.
+   */
+  checksumAlgorithm?: ChecksumAlgorithm;
   /**
    * Called with bytes that reached S3 (monotonic sum per object).
    * `isResumed` marks bytes that were already there from an earlier run.
@@ -183,6 +188,7 @@ export async function uploadObject(
     tag,
     files: sortFiles(read.files),
     customChecker: params.createChecker ?? (process.env.INTHREAD ? createFastqGzipChecker : undefined),
+    preferredAlgorithm: params.checksumAlgorithm ?? 'CRC32',
     partConcurrency: Math.max(1, params.partConcurrency ?? 4),
     partRetryPolicy: params.partRetryPolicy ?? TRANSFER_POLICY,
     reported: 0,
@@ -243,6 +249,8 @@ interface ObjectContext extends UploadObjectParams {
   files: PlanFile[];
   /** The checker the caller gave, if any (checked in this thread then). */
   customChecker: ((label: string) => Transform) | undefined;
+  /** The checksum of new uploads. */
+  preferredAlgorithm: ChecksumAlgorithm;
   partConcurrency: number;
   partRetryPolicy: BackoffPolicy;
   /** Bytes reported through onBytes so far (kept monotonic). */
@@ -259,6 +267,7 @@ async function putSingle(ctx: ObjectContext): Promise<void> {
     files: ctx.files,
     // One part: the whole object (an empty one still has one empty part).
     partSize: Math.max(1, size),
+    algorithm: ctx.preferredAlgorithm,
     signal: ctx.signal,
     createChecker: ctx.customChecker,
     onFallback: (reason) => logFallback(ctx, reason),
@@ -275,7 +284,6 @@ async function putSingle(ctx: ObjectContext): Promise<void> {
     throw new Error(`The content check of ${ctx.read.destination} gave no digest`);
   }
   // Every checker has finished without error: the content is valid.
-  const checksum = hexToBase64(digest.sha256);
   ctx.store.updateObject(ctx.jobId, ctx.read.destination, {
     state: 'completing',
   });
@@ -286,7 +294,7 @@ async function putSingle(ctx: ObjectContext): Promise<void> {
         Key: ctx.key,
         Body: body,
         ContentLength: size,
-        ChecksumSHA256: checksum,
+        ...checksumField(ctx.preferredAlgorithm, digest.checksum),
       }),
       { abortSignal: signal },
     ),
@@ -308,10 +316,11 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
   if (ctx.signal.aborted) {
     onAbort();
   }
-  // Started first: the checker boots while S3 opens the multipart upload.
+  // Started first: the check runs while S3 opens the multipart upload.
   const checks = startPartChecks({
     files: ctx.files,
     partSize: ctx.partSize,
+    algorithm: multipartAlgorithm(ctx),
     signal: partsController.signal,
     lookahead: ctx.partConcurrency,
     createChecker: ctx.customChecker,
@@ -368,10 +377,10 @@ async function sendParts(
       if (partError) {
         break;
       }
-      const { number, size, sha256 } = digest;
+      const { number, size, checksum } = digest;
       const known = confirmed.get(number);
       if (known) {
-        if (known.sha256 !== sha256 || known.size !== size) {
+        if (known.checksum !== checksum || known.size !== size) {
           throw new PartMismatchError(
             ctx.files[0]?.path ?? destination,
             `The local files of ${destinationName(destination)} changed since part ${number} was uploaded`,
@@ -380,7 +389,11 @@ async function sendParts(
         continue;
       }
       const onServer = serverOnly.get(number);
-      if (onServer && onServer.size === size && onServer.sha256 === sha256) {
+      if (
+        onServer &&
+        onServer.size === size &&
+        onServer.checksum === checksum
+      ) {
         // Sent before a crash but not journaled: S3 has exactly these bytes.
         const part: PartRecord = { ...digest, etag: onServer.etag };
         store.recordPart(jobId, destination, multipartId, part);
@@ -444,14 +457,13 @@ async function sendParts(
   await completeMultipart(ctx, multipartId, parts);
 }
 
-/** Uploads one part with the checker's SHA-256; returns its ETag. */
+/** Uploads one part with the checker's checksum; returns its ETag. */
 async function uploadPart(
   ctx: ObjectContext,
   multipartId: string,
   digest: PartDigest,
   signal: AbortSignal,
 ): Promise<string> {
-  const checksum = hexToBase64(digest.sha256);
   const result = await sendChecked(
     ctx,
     `UploadPart ${digest.number}`,
@@ -467,7 +479,7 @@ async function uploadPart(
           PartNumber: digest.number,
           Body: body,
           ContentLength: digest.size,
-          ChecksumSHA256: checksum,
+          ...checksumField(multipartAlgorithm(ctx), digest.checksum),
         }),
         { abortSignal: s },
       ),
@@ -563,7 +575,7 @@ async function openMultipart(ctx: ObjectContext): Promise<{
   confirmed: Map<number, PartRecord>;
   serverOnly: Map<
     number,
-    { size: number; etag: string; sha256: string | null }
+    { size: number; etag: string; checksum: string | null }
   >;
 }> {
   const { store, jobId } = ctx;
@@ -571,7 +583,7 @@ async function openMultipart(ctx: ObjectContext): Promise<{
   const confirmed = new Map<number, PartRecord>();
   const serverOnly = new Map<
     number,
-    { size: number; etag: string; sha256: string | null }
+    { size: number; etag: string; checksum: string | null }
   >();
   const existing = ctx.object.multipartId;
   if (existing) {
@@ -613,7 +625,7 @@ async function openMultipart(ctx: ObjectContext): Promise<{
         new CreateMultipartUploadCommand({
           Bucket: ctx.bucket,
           Key: ctx.key,
-          ChecksumAlgorithm: 'SHA256',
+          ChecksumAlgorithm: multipartAlgorithm(ctx),
         }),
         { abortSignal },
       ),
@@ -624,6 +636,7 @@ async function openMultipart(ctx: ObjectContext): Promise<{
   store.updateObject(jobId, destination, {
     multipartId: created.UploadId,
     partSize: ctx.partSize,
+    checksumAlgorithm: multipartAlgorithm(ctx),
   });
   return { multipartId: created.UploadId, confirmed, serverOnly };
 }
@@ -637,11 +650,11 @@ async function listServerParts(
   multipartId: string,
 ): Promise<Map<
   number,
-  { size: number; etag: string; sha256: string | null }
+  { size: number; etag: string; checksum: string | null }
 > | null> {
   const parts = new Map<
     number,
-    { size: number; etag: string; sha256: string | null }
+    { size: number; etag: string; checksum: string | null }
   >();
   let marker: string | undefined;
   try {
@@ -668,7 +681,10 @@ async function listServerParts(
         parts.set(part.PartNumber, {
           size: part.Size ?? -1,
           etag: part.ETag,
-          sha256: part.ChecksumSHA256 ? base64ToHex(part.ChecksumSHA256) : null,
+          checksum:
+            (multipartAlgorithm(ctx) === 'CRC32'
+              ? part.ChecksumCRC32
+              : part.ChecksumSHA256) ?? null,
         });
       }
       if (!page.IsTruncated || !page.NextPartNumberMarker) {
@@ -705,7 +721,7 @@ async function completeMultipart(
               Parts: parts.map((part) => ({
                 PartNumber: part.number,
                 ETag: part.etag,
-                ChecksumSHA256: hexToBase64(part.sha256),
+                ...checksumField(multipartAlgorithm(ctx), part.checksum),
               })),
             },
           }),
@@ -845,12 +861,24 @@ function sameEtag(a: string, b: string): boolean {
   return a.replace(/"/g, '') === b.replace(/"/g, '');
 }
 
-function hexToBase64(hex: string): string {
-  return Buffer.from(hex, 'hex').toString('base64');
+/**
+ * The checksum algorithm of the object's multipart upload: its journaled
+ * one when it has an open upload, else the one for new uploads.
+ */
+function multipartAlgorithm(ctx: ObjectContext): ChecksumAlgorithm {
+  return ctx.object.multipartId !== null
+    ? (ctx.object.checksumAlgorithm ?? 'SHA256')
+    : ctx.preferredAlgorithm;
 }
 
-function base64ToHex(b64: string): string {
-  return Buffer.from(b64, 'base64').toString('hex');
+/** The request field that carries `checksum` (base64) of `algorithm`. */
+function checksumField(
+  algorithm: ChecksumAlgorithm,
+  checksum: string,
+): { ChecksumCRC32: string } | { ChecksumSHA256: string } {
+  return algorithm === 'CRC32'
+    ? { ChecksumCRC32: checksum }
+    : { ChecksumSHA256: checksum };
 }
 
 /** The last path segment of a gncv:// destination, for log lines. */

@@ -1,12 +1,15 @@
 /**
  * DownloadDialog: download a whole project's deliverables or the selected
  * samples' — destination folder (default from `download:defaults`,
- * editable, with a folder browser), path template (with a live example of
- * the resulting path) and skip-existing. Progress then shows in Transfers.
+ * editable, with a folder browser; absolute paths only), path template
+ * (with a live example of the resulting path, names made safe as the engine
+ * will) and skip-existing. Progress then shows in Transfers.
  *
  * data-testid: `download-dialog`, `download-destination`, `download-browse`,
- * `download-template`, `download-template-reset`, `download-template-error`,
- * `download-template-warning`, `download-example`, `download-skip-existing`,
+ * `download-destination-error`, `download-template`,
+ * `download-template-reset`, `download-template-error`,
+ * `download-template-warning`, `download-template-reserved`,
+ * `download-example`, `download-skip-existing`,
  * `download-submit`, `download-cancel`, `download-error`,
  * `download-defaults-error`.
  */
@@ -20,9 +23,11 @@ import { call, toContractError } from '../lib/call.ts';
 import { plural } from '../lib/format.ts';
 import {
   TEMPLATE_TOKENS,
+  absolutePathError,
   exampleValues,
-  expandTemplate,
+  expandTemplateSafely,
   joinLocalPath,
+  reservedNameNote,
   templateError,
   templateWarning,
 } from '../lib/template.ts';
@@ -61,6 +66,7 @@ export function DownloadDialog(props: DownloadDialogProps) {
   const [error, setError] = useState<ContractError | null>(null);
   const [browsing, setBrowsing] = useState(false);
   const [touched, setTouched] = useState(false);
+  const [destLeft, setDestLeft] = useState(false);
 
   useEffect(() => {
     let live = true;
@@ -91,14 +97,16 @@ export function DownloadDialog(props: DownloadDialogProps) {
 
   const tplProblem = templateError(template);
   const tplWarning = tplProblem ? null : templateWarning(template);
-  const destProblem =
-    destination.trim() === '' ? 'Choose the folder to download into.' : null;
+  const tplReserved = tplProblem ? null : reservedNameNote(template);
+  const destProblem = absolutePathError(destination);
+  // Said once the user leaves the field or submits, not while typing.
+  const showDestProblem = destProblem !== null && (touched || destLeft);
   const example =
     tplProblem || destProblem
       ? null
       : joinLocalPath(
           destination.trim(),
-          expandTemplate(template, exampleValues(props.exampleSample)),
+          expandTemplateSafely(template, exampleValues(props.exampleSample)),
         );
 
   async function onSubmit(event: FormEvent) {
@@ -167,8 +175,12 @@ export function DownloadDialog(props: DownloadDialogProps) {
                   loadingDefaults ? 'Loading the default folder…' : ''
                 }
                 onChange={(e) => setDestination(e.target.value)}
+                onBlur={() => setDestLeft(destination.trim() !== '')}
                 spellCheck={false}
-                aria-invalid={touched && destProblem ? true : undefined}
+                aria-invalid={showDestProblem ? true : undefined}
+                aria-describedby={
+                  showDestProblem ? 'download-destination-error' : undefined
+                }
                 data-testid="download-destination"
               />
               <button
@@ -180,8 +192,13 @@ export function DownloadDialog(props: DownloadDialogProps) {
                 Browse…
               </button>
             </div>
-            {touched && destProblem ? (
-              <span className="field-error" role="alert">
+            {showDestProblem ? (
+              <span
+                id="download-destination-error"
+                className="field-error"
+                role="alert"
+                data-testid="download-destination-error"
+              >
                 {destProblem}
               </span>
             ) : null}
@@ -228,6 +245,14 @@ export function DownloadDialog(props: DownloadDialogProps) {
                 data-testid="download-template-warning"
               >
                 {tplWarning}
+              </span>
+            ) : null}
+            {tplReserved ? (
+              <span
+                className="field-warning"
+                data-testid="download-template-reserved"
+              >
+                {tplReserved}
               </span>
             ) : null}
             <span id="download-template-help" className="field-help">

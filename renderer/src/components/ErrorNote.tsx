@@ -1,6 +1,7 @@
 /**
  * ErrorNote: an error from the engine, with its code, a hint when the code
- * has one, and an optional retry button.
+ * has one (or the `hint` given; null for none), and an optional retry
+ * button.
  *
  * data-testid: the `testId` prop (default `error-note`); `error-retry`.
  */
@@ -10,10 +11,13 @@ import { errorHint } from '../lib/call.ts';
 export function ErrorNote(props: {
   error: ContractError;
   title?: string;
+  /** Replaces the code's own hint; null shows none. */
+  hint?: string | null;
   onRetry?: () => void;
   testId?: string;
 }) {
-  const hint = errorHint(props.error.code);
+  const hint =
+    props.hint === undefined ? errorHint(props.error.code) : props.hint;
   return (
     <div
       className="note note-error"

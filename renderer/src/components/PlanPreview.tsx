@@ -56,17 +56,25 @@ function hasError(sample: PlannedSample): boolean {
   return sample.problems.some((p) => p.severity === 'error');
 }
 
+/** Client ids are compared as the engine does: NFC, case ignored. */
+function idKey(id: string): string {
+  return id.normalize('NFC').toLowerCase();
+}
+
 /**
- * clientIdIssues validates every included sample's client id as it will be
- * sent (drafts applied): the id rules, and no two included samples sharing
- * one (their objects would have the same name). Returns key → message.
+ * clientIdIssues validates every sample's client id as it will be sent
+ * (drafts applied): the id rules, and no two samples sharing one, compared
+ * without regard to case (their objects would have the same name). Like
+ * the engine, it counts left-out samples too: a duplicate keeps both
+ * samples out. Every sample concerned gets a message naming the others.
+ * Returns key → message.
  */
 export function clientIdIssues(
   samples: PlannedSample[],
   drafts: Record<string, string>,
 ): Map<string, string> {
   const issues = new Map<string, string>();
-  const byId = new Map<string, string[]>();
+  const byId = new Map<string, PlannedSample[]>();
   for (const s of samples) {
     const id = drafts[s.key] ?? s.clientId;
     const problem = clientIdError(id);
@@ -74,24 +82,43 @@ export function clientIdIssues(
       issues.set(s.key, problem);
       continue;
     }
-    if (!s.included) {
+    const list = byId.get(idKey(id)) ?? [];
+    list.push(s);
+    byId.set(idKey(id), list);
+  }
+  for (const list of byId.values()) {
+    if (list.length < 2) {
       continue;
     }
-    const keys = byId.get(id) ?? [];
-    keys.push(s.key);
-    byId.set(id, keys);
-  }
-  for (const [id, keys] of byId) {
-    if (keys.length > 1) {
-      for (const key of keys) {
-        issues.set(
-          key,
-          `${keys.length} included samples use "${id}"; they would upload to the same ${id}_R1.fastq.gz.`,
-        );
-      }
+    for (const sample of list) {
+      const id = drafts[sample.key] ?? sample.clientId;
+      const others = list
+        .filter((o) => o !== sample)
+        .map((o) => `"${o.sourceName}"`);
+      const named =
+        others.length > 3
+          ? `${others.slice(0, 3).join(', ')} and ${others.length - 3} more`
+          : others.join(', ');
+      issues.set(
+        sample.key,
+        `"${id}" is also the client id of ${named}; both would upload to the same ${id}_R1.fastq.gz, so neither is uploaded until one is renamed.`,
+      );
     }
   }
   return issues;
+}
+
+/**
+ * uploadableSamples are the samples an upload would really send: included,
+ * without an error from the scan and without a client id issue.
+ */
+export function uploadableSamples(
+  samples: PlannedSample[],
+  issues: ReadonlyMap<string, string>,
+): PlannedSample[] {
+  return samples.filter(
+    (s) => s.included && !hasError(s) && !issues.has(s.key),
+  );
 }
 
 function countProblems(plan: UploadPlan): { errors: number; warnings: number } {
@@ -238,13 +265,18 @@ function PlanReady(props: {
   );
   const destination = destinationDraft ?? plan.destination;
   const destProblem = destinationError(destination);
-  const included = plan.samples.filter((s) => s.included);
+  const included = uploadableSamples(plan.samples, issues);
   const includedBytes = included.reduce(
     (sum, s) => sum + (s.r1?.size ?? 0) + (s.r2?.size ?? 0),
     0,
   );
   const counts = countProblems(plan);
-  const blockingIssues = included.filter((s) => issues.has(s.key)).length;
+  // Samples the user wants that an id issue keeps out.
+  const blockingIssues = plan.samples.filter(
+    (s) =>
+      issues.has(s.key) &&
+      (s.included || !state.edits.excluded.includes(s.key)),
+  ).length;
   const starting = state.status === 'starting';
   // Escape must not throw edits away; "Discard plan" still does.
   const edited =
@@ -333,8 +365,10 @@ function PlanReady(props: {
                 Saving changes…
               </span>
             ) : null}
-            {!canStart && !starting && included.length > 0 ? (
-              <span className="muted small">
+            {!canStart &&
+            !starting &&
+            (included.length > 0 || blockingIssues > 0) ? (
+              <span className="muted small" data-testid="plan-start-hint">
                 {blockingIssues > 0
                   ? `Fix ${plural(blockingIssues, 'client id')} to start.`
                   : destProblem

@@ -15,7 +15,9 @@ import { createFakeBridge } from '../test/fakeBridge.ts';
 import type { FakeBridge, FakeBridgeOptions } from '../test/fakeBridge.ts';
 import { makePlan, makeProject, makeRows } from '../test/factories.ts';
 import { renderApp } from '../test/renderApp.tsx';
-import { AUTO_REFRESH_MS, ProjectDetail } from './ProjectDetail.tsx';
+import { ProjectDetail, refreshIntervalMs } from './ProjectDetail.tsx';
+
+const AUTO_REFRESH_MS = refreshIntervalMs(3);
 
 afterEach(() => {
   cleanup();
@@ -412,6 +414,121 @@ describe('ProjectDetail', () => {
       expect(store.getState().transfers.destinations).toEqual({
         'dl-9': '/home/lab/Gencove',
       });
+    });
+  });
+  describe('polish (issue #3)', () => {
+    describe('refreshIntervalMs()', () => {
+      const cases = [
+        { count: 0, want: 5_000 },
+        { count: 500, want: 5_000 },
+        { count: 501, want: 15_000 },
+        { count: 5_000, want: 15_000 },
+        { count: 5_001, want: 60_000 },
+        { count: 250_000, want: 60_000 },
+      ];
+      for (const c of cases) {
+        it(`waits ${c.want} ms for ${c.count} samples`, () => {
+          expect(refreshIntervalMs(c.count)).toBe(c.want);
+        });
+      }
+    });
+
+    it('never starts a refresh while the previous one is still running', async () => {
+      vi.useFakeTimers();
+      const rows = makeRows(3).map((r) => ({ ...r, status: 'running' }));
+      const { bridge } = setup({ rows });
+      await act(() => vi.advanceTimersByTimeAsync(0));
+      // From now on the platform takes 12 s to answer.
+      let answering = 0;
+      bridge.handle('samples:list', async () => {
+        answering += 1;
+        await new Promise((r) => setTimeout(r, 12_000));
+        return rows;
+      });
+
+      await act(() => vi.advanceTimersByTimeAsync(AUTO_REFRESH_MS));
+      expect(answering).toBe(1);
+      expect(screen.getByTestId('samples-updated').textContent).toContain(
+        'Refreshing…',
+      );
+      // The 5 s pause has passed twice over; still only the one request.
+      await act(() => vi.advanceTimersByTimeAsync(11_000));
+      expect(answering).toBe(1);
+
+      await act(() => vi.advanceTimersByTimeAsync(1_000));
+      expect(screen.getByTestId('samples-updated').textContent).toMatch(
+        /^Updated /,
+      );
+      // The next one is planned from the end of this one.
+      await act(() => vi.advanceTimersByTimeAsync(AUTO_REFRESH_MS - 1));
+      expect(answering).toBe(1);
+      await act(() => vi.advanceTimersByTimeAsync(1));
+      expect(answering).toBe(2);
+    });
+
+    it('refreshes a project of 600 samples every 15 s and says so', async () => {
+      vi.useFakeTimers();
+      const rows = makeRows(600).map((r) => ({ ...r, status: 'running' }));
+      const { bridge } = setup({ rows });
+      await act(() => vi.advanceTimersByTimeAsync(0));
+
+      expect(screen.getByTestId('samples-updated').textContent).toContain(
+        'refreshes every 15 s',
+      );
+      await act(() => vi.advanceTimersByTimeAsync(14_999));
+      expect(bridge.callsOf('samples:list')).toHaveLength(1);
+      await act(() => vi.advanceTimersByTimeAsync(1));
+      expect(bridge.callsOf('samples:list')).toHaveLength(2);
+    });
+
+    it('drops a background refresh asked for while one runs', async () => {
+      const rows = makeRows(2);
+      const { bridge, store } = setup({ rows });
+      await screen.findAllByTestId('sample-row');
+      let release: () => void = () => undefined;
+      bridge.handle(
+        'samples:list',
+        () => new Promise((r) => (release = () => r(rows))),
+      );
+
+      const first = store
+        .getState()
+        .loadSamples(project.id, { background: true });
+      const second = store
+        .getState()
+        .loadSamples(project.id, { background: true });
+      release();
+      await Promise.all([first, second]);
+
+      expect(bridge.callsOf('samples:list')).toHaveLength(2);
+    });
+
+    it('puts focus on the project heading when the project opens', async () => {
+      setup();
+
+      const heading = await screen.findByTestId('project-name');
+
+      expect(document.activeElement).toBe(heading);
+      expect(heading.tagName).toBe('H1');
+    });
+
+    it('closes the sample detail with Escape, even with focus on the page', async () => {
+      const { bridge } = setup();
+      bridge.handle('samples:get', (req) => ({
+        ...makeRows(1)[0],
+        id: req.sampleId,
+        projectId: project.id,
+        qc: [],
+        files: [],
+        metadata: null,
+      }));
+      fireEvent.click((await screen.findAllByTestId('sample-row'))[0]);
+      await screen.findByTestId('sample-detail');
+      (document.activeElement as HTMLElement | null)?.blur();
+
+      fireEvent.keyDown(document.body, { key: 'Escape' });
+
+      expect(screen.queryByTestId('sample-detail')).toBeNull();
     });
   });
 });

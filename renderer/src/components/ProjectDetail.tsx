@@ -9,7 +9,7 @@
  * `download-selected-button`, `samples-refresh`, `samples-updated`,
  * `samples-error`, `samples-loading`.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
 import type { SampleRow } from '../../../shared/domain.ts';
 import { formatClock, plural } from '../lib/format.ts';
@@ -24,8 +24,22 @@ import { PlanPreview } from './PlanPreview.tsx';
 import { SampleDetailPanel } from './SampleDetailPanel.tsx';
 import { SampleTable } from './SampleTable.tsx';
 
-/** How often samples are reloaded while any of them is not terminal. */
-export const AUTO_REFRESH_MS = 5_000;
+/**
+ * Pause between the end of one automatic sample refresh and the start of
+ * the next, by project size: listing a large project costs the platform
+ * (and this app) more, so it is asked less often.
+ */
+export const AUTO_REFRESH_STEPS: readonly { upTo: number; ms: number }[] = [
+  { upTo: 500, ms: 5_000 },
+  { upTo: 5_000, ms: 15_000 },
+  { upTo: Infinity, ms: 60_000 },
+];
+
+/** refreshIntervalMs is the automatic refresh pause for a sample count. */
+export function refreshIntervalMs(sampleCount: number): number {
+  const step = AUTO_REFRESH_STEPS.find((s) => sampleCount <= s.upTo);
+  return (step ?? AUTO_REFRESH_STEPS[AUTO_REFRESH_STEPS.length - 1]).ms;
+}
 
 const SERVE_DROP_NOTICE =
   'Browsers do not reveal where dropped files are stored. Pick the same folders or files here; the app reads them from this computer.';
@@ -57,6 +71,7 @@ export function ProjectDetail(props: { projectId: string }) {
   const [browser, setBrowser] = useState<{ notice?: string } | null>(null);
   const [download, setDownload] = useState<DownloadScope | null>(null);
 
+  const headingRef = useRef<HTMLHeadingElement>(null);
   const name = project?.name ?? 'Project';
   const ours = samples.projectId === projectId;
   const rows = ours ? samples.rows : [];
@@ -64,6 +79,11 @@ export function ProjectDetail(props: { projectId: string }) {
   useEffect(() => {
     void loadSamples(projectId);
   }, [projectId, loadSamples]);
+
+  // Keyboard and screen-reader users land on the project they opened.
+  useEffect(() => {
+    headingRef.current?.focus();
+  }, [projectId]);
 
   useEffect(() => {
     if (projectsStatus === 'idle') {
@@ -76,16 +96,31 @@ export function ProjectDetail(props: { projectId: string }) {
     [rows],
   );
 
+  const intervalMs = refreshIntervalMs(rows.length);
+  const isLoading = samples.status === 'loading' || samples.refreshing;
+  const canChange = inProgress > 0;
+
   // Poll while anything can still change; stop as soon as all is terminal.
+  // The next refresh is planned only once the previous one has ended (each
+  // end changes loadedAt or refreshing), so two never overlap.
   useEffect(() => {
-    if (!ours || samples.status !== 'ready' || inProgress === 0) {
+    if (!ours || samples.status !== 'ready' || !canChange || isLoading) {
       return;
     }
-    const timer = setInterval(() => {
+    const timer = setTimeout(() => {
       void loadSamples(projectId, { background: true });
-    }, AUTO_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [ours, samples.status, inProgress, projectId, loadSamples]);
+    }, intervalMs);
+    return () => clearTimeout(timer);
+  }, [
+    ours,
+    samples.status,
+    samples.loadedAt,
+    canChange,
+    isLoading,
+    intervalMs,
+    projectId,
+    loadSamples,
+  ]);
 
   // The open sample changed on the platform: reload its detail too.
   useEffect(() => {
@@ -151,7 +186,12 @@ export function ProjectDetail(props: { projectId: string }) {
             >
               ← All projects
             </button>
-            <h1 id="project-title" data-testid="project-name">
+            <h1
+              id="project-title"
+              data-testid="project-name"
+              tabIndex={-1}
+              ref={headingRef}
+            >
               {name}
             </h1>
             <p className="muted">
@@ -221,11 +261,11 @@ export function ProjectDetail(props: { projectId: string }) {
               data-testid="samples-updated"
               aria-live="off"
             >
-              {samples.refreshing
+              {isLoading
                 ? 'Refreshing…'
                 : `Updated ${formatClock(samples.loadedAt)}`}
-              {inProgress > 0
-                ? ` · refreshes every ${AUTO_REFRESH_MS / 1000} s while samples are in progress`
+              {canChange
+                ? ` · refreshes every ${intervalMs / 1000} s while samples are in progress`
                 : ''}
             </span>
           ) : null}

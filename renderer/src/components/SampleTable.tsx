@@ -34,6 +34,7 @@ import {
 } from '../lib/format.ts';
 import {
   STATUS_FILTERS,
+  isTerminalStatus,
   matchesStatusFilter,
   qcLabel,
   statusTone,
@@ -100,7 +101,26 @@ function qcRank(row: SampleRow): number {
 }
 
 /**
- * sortSamples returns a sorted copy; ties keep a stable order by Gencove
+ * statusRank orders statuses by lifecycle: anything still in progress (0),
+ * then succeeded (1), failed QC (2), other failures (3), no status (4).
+ */
+export function statusRank(status: string): number {
+  const s = status.trim().toLowerCase();
+  if (s === '') {
+    return 4;
+  }
+  if (!isTerminalStatus(s)) {
+    return 0;
+  }
+  if (s.startsWith('succeeded')) {
+    return 1;
+  }
+  return s.startsWith('failed qc') ? 2 : 3;
+}
+
+/**
+ * sortSamples returns a sorted copy (statuses by {@link statusRank}, then
+ * by name); ties keep a stable order by Gencove
  * id so that refreshes do not shuffle equal rows.
  */
 export function sortSamples(rows: SampleRow[], order: SortOrder): SampleRow[] {
@@ -118,7 +138,7 @@ export function sortSamples(rows: SampleRow[], order: SortOrder): SampleRow[] {
       case 'id':
         return { row, n: 0, s: row.id };
       case 'status':
-        return { row, n: 0, s: row.status };
+        return { row, n: statusRank(row.status), s: row.status };
     }
   });
   keyed.sort((a, b) => {

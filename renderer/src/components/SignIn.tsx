@@ -14,7 +14,11 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 
-import type { HostChoice, SignInRequest } from '../../../shared/contract.ts';
+import type {
+  ContractError,
+  HostChoice,
+  SignInRequest,
+} from '../../../shared/contract.ts';
 import { HOSTS } from '../../../shared/domain.ts';
 import { useAppStore } from '../store/react.tsx';
 import { ErrorNote } from './ErrorNote.tsx';
@@ -67,6 +71,50 @@ export function customUrlError(value: string): string | null {
   return null;
 }
 
+type CredentialKind = SignInRequest['credentials']['kind'];
+
+const SIGN_IN_PREFIX = /^\s*sign-in failed\s*[:.]\s*/i;
+
+/**
+ * signInErrorText words a failed sign-in for the note under the form, whose
+ * title already says "Sign-in failed.": the message without that prefix,
+ * and a hint that fits the credentials that were tried (an API key is never
+ * told to check the email and password). Hint undefined: the error code's
+ * usual hint; null: none.
+ */
+export function signInErrorText(
+  error: ContractError,
+  kind: CredentialKind,
+): { message: string; hint: string | null | undefined } {
+  const rest = error.message.replace(SIGN_IN_PREFIX, '').trim();
+  let message =
+    rest === '' ? 'The platform gave no reason.' : capitalise(rest);
+  if (!/[.!?]$/.test(message)) {
+    message = `${message}.`;
+  }
+  if (error.code !== 'bad-credentials') {
+    return { message, hint: undefined };
+  }
+  switch (kind) {
+    case 'api-key':
+      return {
+        message: 'The API key was not accepted.',
+        hint: 'Copy the key again from the platform’s account settings; a revoked or expired key no longer works.',
+      };
+    case 'password':
+      return {
+        message,
+        hint: 'Check the email address and the password.',
+      };
+    case 'sandbox-demo':
+      return { message, hint: null };
+  }
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 export function SignIn() {
   const signIn = useAppStore((s) => s.signIn);
   const submitSignIn = useAppStore((s) => s.submitSignIn);
@@ -82,6 +130,9 @@ export function SignIn() {
   const [otp, setOtp] = useState('');
   const [remember, setRemember] = useState(true);
   const [localError, setLocalError] = useState<string | null>(null);
+  // What the last attempt sent, to word its error.
+  const [triedKind, setTriedKind] = useState<CredentialKind>('sandbox-demo');
+  const clearSignInError = useAppStore((s) => s.clearSignInError);
 
   const showCredentials = hostKind !== 'sandbox' || sandboxAccount;
 
@@ -97,8 +148,15 @@ export function SignIn() {
     return { kind: 'custom', url: customUrl.trim() };
   }
 
-  function openSandbox() {
+  /** startAttempt clears every earlier error: a new attempt begins. */
+  function startAttempt() {
     setLocalError(null);
+    clearSignInError();
+  }
+
+  function openSandbox() {
+    startAttempt();
+    setTriedKind('sandbox-demo');
     void submitSignIn({
       host: { kind: 'sandbox' },
       credentials: { kind: 'sandbox-demo' },
@@ -108,7 +166,7 @@ export function SignIn() {
 
   function onSubmit(event: FormEvent) {
     event.preventDefault();
-    setLocalError(null);
+    startAttempt();
     const host = hostChoice();
     if (!host) {
       return;
@@ -138,12 +196,13 @@ export function SignIn() {
         ...(signIn.otpRequired ? { otp: otp.trim() } : {}),
       };
     }
+    setTriedKind(credentials.kind);
     void submitSignIn({ host, credentials, remember });
   }
 
   function chooseHost(kind: HostKind) {
     setHostKind(kind);
-    setLocalError(null);
+    startAttempt();
     if (signIn.otpRequired) {
       cancelOtp();
     }
@@ -376,14 +435,22 @@ export function SignIn() {
             {localError}
           </p>
         ) : null}
-        {signIn.error ? (
-          <ErrorNote
-            error={signIn.error}
-            title="Sign-in failed."
-            testId="signin-error"
-          />
+        {signIn.error && !localError ? (
+          <SignInError error={signIn.error} kind={triedKind} />
         ) : null}
       </div>
     </main>
+  );
+}
+
+function SignInError(props: { error: ContractError; kind: CredentialKind }) {
+  const { message, hint } = signInErrorText(props.error, props.kind);
+  return (
+    <ErrorNote
+      error={{ ...props.error, message }}
+      hint={hint}
+      title="Sign-in failed."
+      testId="signin-error"
+    />
   );
 }

@@ -1,7 +1,7 @@
 /**
  * TopBar: the app's name, navigation (Projects, Transfers with a count of
  * active jobs, Watch folders with a count of folders in trouble), where the
- * session is signed in, and Sign out.
+ * session is signed in, and Sign out (asking first while transfers run).
  *
  * data-testid: `nav-projects`, `nav-transfers`, `nav-transfers-count`,
  * `nav-watch`, `nav-watch-count`, `session-host`, `signout-button`.
@@ -11,6 +11,7 @@ import { formatSpeed } from '../lib/format.ts';
 import { useAppStore, useAppStoreShallow } from '../store/react.tsx';
 import { selectTransferTotals } from '../store/transfersSlice.ts';
 import { selectWatchTotals } from '../store/watchSlice.ts';
+import { SignOutButton } from './SignOutButton.tsx';
 
 /** hostLabel names where a session is signed in, for people. */
 export function hostLabel(session: SessionInfo): string {
@@ -31,7 +32,6 @@ export function TopBar() {
   const session = useAppStore((s) => s.session);
   const view = useAppStore((s) => s.view);
   const navigate = useAppStore((s) => s.navigate);
-  const signOut = useAppStore((s) => s.signOut);
   const totals = useAppStoreShallow(selectTransferTotals);
   const watchTotals = useAppStoreShallow(selectWatchTotals);
 
@@ -116,14 +116,7 @@ export function TopBar() {
               <span className="muted"> · {session.email}</span>
             ) : null}
           </span>
-          <button
-            type="button"
-            className="button button-ghost button-small"
-            onClick={() => void signOut()}
-            data-testid="signout-button"
-          >
-            Sign out
-          </button>
+          <SignOutButton />
         </div>
       ) : null}
     </header>

@@ -22,8 +22,11 @@ import { TransfersView, actionsFor } from './TransfersView.tsx';
 
 afterEach(cleanup);
 
-function setup(list: TransferSnapshot[]) {
-  const bridge: FakeBridge = createFakeBridge();
+function setup(
+  list: TransferSnapshot[],
+  mode: 'desktop' | 'serve' = 'desktop',
+) {
+  const bridge: FakeBridge = createFakeBridge({ mode });
   bridge.handle('transfers:list', () => list);
   for (const action of ['pause', 'resume', 'cancel', 'retry'] as const) {
     bridge.handle(`transfers:${action}`, () => null);
@@ -505,5 +508,136 @@ describe('TransfersView', () => {
     expect(
       (await screen.findByTestId('transfers-empty')).textContent,
     ).toContain('No transfers yet');
+  });
+  describe('polish (issue #3)', () => {
+    const finishedDownload = (
+      state: 'done' | 'skipped' = 'done',
+    ): TransferSnapshot =>
+      makeSnapshot({
+        id: 'dl-1',
+        kind: 'download',
+        state: 'done',
+        bytesDone: state === 'done' ? 2 : 0,
+        bytesTotal: state === 'done' ? 2 : 0,
+        speed: null,
+        etaSeconds: null,
+        finishedAt: '2024-05-01T12:10:00Z',
+        files: ['S1', 'S2'].map((c) => ({
+          name: `/home/u/Gencove/${c}/x_${c}.vcf.gz`,
+          clientId: c,
+          bytesDone: state === 'done' ? 1 : 0,
+          bytesTotal: 1,
+          state,
+        })),
+      });
+
+    it('shows a finished download’s folder as text in serve mode, with no Open folder', async () => {
+      setup([finishedDownload()], 'serve');
+
+      const row = await rowOf('dl-1');
+
+      expect(within(row).queryByTestId('transfer-open-folder')).toBeNull();
+      expect(within(row).getByTestId('transfer-folder-path').textContent).toBe(
+        '/home/u/Gencove',
+      );
+    });
+
+    it('offers Open folder on the desktop and shows no path text there', async () => {
+      setup([finishedDownload()], 'desktop');
+
+      const row = await rowOf('dl-1');
+
+      expect(within(row).getByTestId('transfer-open-folder')).toBeTruthy();
+      expect(within(row).queryByTestId('transfer-folder-path')).toBeNull();
+    });
+
+    it('shows "—" for the speed until the engine knows it', async () => {
+      setup([makeSnapshot({ speed: null, bytesDone: 0, etaSeconds: null })]);
+
+      const row = await rowOf('job-1');
+
+      expect(within(row).getByTestId('transfer-speed').textContent).toBe(
+        'Speed —',
+      );
+      expect(within(row).getByTestId('transfer-speed').textContent).not.toContain(
+        'B/s',
+      );
+    });
+
+    it('says a download where every file was there already had nothing to do', async () => {
+      setup([finishedDownload('skipped')]);
+
+      const row = await rowOf('dl-1');
+
+      expect(within(row).getByTestId('transfer-bytes').textContent).toBe(
+        '2 files already there, nothing to download',
+      );
+    });
+
+    it('counts skipped files beside the bytes of a partly skipped download', async () => {
+      const job = finishedDownload();
+      job.files[1] = { ...job.files[1], state: 'skipped', bytesDone: 0 };
+      setup([job]);
+
+      const row = await rowOf('dl-1');
+
+      expect(within(row).getByTestId('transfer-bytes').textContent).toContain(
+        '· 1 already there',
+      );
+    });
+
+    it('hides a finished job on Dismiss and leaves it out of the totals', async () => {
+      const failed = makeSnapshot({
+        id: 'job-2',
+        state: 'failed',
+        error: { code: 'network', message: 'Connection reset' },
+      });
+      const { store } = setup([makeSnapshot(), failed]);
+      const row = await rowOf('job-2');
+      expect(within(await rowOf('job-1')).queryByTestId('transfer-dismiss')).toBeNull();
+
+      fireEvent.click(within(row).getByTestId('transfer-dismiss'));
+
+      await waitFor(() =>
+        expect(
+          screen.getAllByTestId('transfer-row').map((r) => r.dataset.transferId),
+        ).toEqual(['job-1']),
+      );
+      expect(store.getState().transfers.byId['job-2']).toBeDefined();
+    });
+
+    it('shows a dismissed job again when it becomes active', async () => {
+      const failed = makeSnapshot({ state: 'failed' });
+      const { store, bridge } = setup([failed]);
+      fireEvent.click(within(await rowOf('job-1')).getByTestId('transfer-dismiss'));
+      await waitFor(() => expect(screen.queryAllByTestId('transfer-row')).toHaveLength(0));
+
+      act(() => bridge.emit('transfers:didChange', [makeSnapshot({ state: 'running' })]));
+
+      expect((await rowOf('job-1')).dataset.state).toBe('running');
+      expect(store.getState().transfers.dismissed).toEqual({});
+    });
+
+    for (const code of ['validation', 'not-found']) {
+      it(`offers no Retry for a failure with code ${code}`, async () => {
+        setup([
+          makeSnapshot({
+            state: 'failed',
+            error: { code, message: 'The destination is not a folder.' },
+          }),
+        ]);
+
+        const row = await rowOf('job-1');
+
+        expect(within(row).queryByTestId('transfer-retry')).toBeNull();
+        expect(within(row).getByTestId('transfer-dismiss')).toBeTruthy();
+      });
+    }
+
+    it('keeps Retry for a failure that a new attempt can fix', () => {
+      expect(actionsFor('failed', 'network')).toEqual(['retry']);
+      expect(actionsFor('failed', 'validation')).toEqual([]);
+      expect(actionsFor('cancelled')).toEqual(['retry']);
+    });
   });
 });

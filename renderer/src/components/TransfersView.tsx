@@ -1,15 +1,18 @@
 /**
  * TransfersView: every upload and download job with total and per-file
  * progress, speed, ETA ("unknown" when it cannot be computed), state, the
- * failure reason, and pause / resume / cancel / retry. A finished upload
- * lists the samples it created; a finished download offers "Open folder".
+ * failure reason, and pause / resume / cancel / retry (retry only when it
+ * can help). A finished upload lists the samples it created; a finished
+ * download offers "Open folder" on the desktop and shows its folder as text
+ * in serve mode. Finished jobs can be dismissed from the list.
  *
  * data-testid: `transfers` (screen), `transfers-empty`, `transfers-error`,
  * `transfer-row` (with `data-transfer-id`, `data-state`, `data-kind`),
  * `transfer-title`, `transfer-state`, `transfer-progress`,
  * `transfer-bytes`, `transfer-speed`, `transfer-eta`, `transfer-attempt`,
  * `transfer-error`, `transfer-pause`, `transfer-resume`, `transfer-cancel`,
- * `transfer-retry`, `transfer-open-folder`, `transfer-open-project`,
+ * `transfer-retry`, `transfer-open-folder`, `transfer-folder-path`,
+ * `transfer-copy-path`, `transfer-dismiss`, `transfer-open-project`,
  * `transfer-files-toggle`, `transfer-file-row` (with `data-state`),
  * `transfer-file-error`, `transfer-assigned`, `transfer-assigned-row`.
  */
@@ -37,6 +40,7 @@ import type { TransferAction } from '../store/transfersSlice.ts';
 import {
   isActiveTransfer,
   selectTransferTotals,
+  selectVisibleTransferIds,
 } from '../store/transfersSlice.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { ProgressBar } from './ProgressBar.tsx';
@@ -67,8 +71,22 @@ const STATE_TONE: Record<JobState | 'skipped', Tone> = {
   skipped: 'neutral',
 };
 
-/** Which controls a job in a state offers. */
-export function actionsFor(state: JobState): TransferAction[] {
+/** Failure codes for which running the same job again cannot help. */
+export const HOPELESS_CODES: ReadonlySet<string> = new Set([
+  'validation',
+  'not-found',
+  'invalid-request',
+  'unsupported',
+]);
+
+/**
+ * actionsFor lists the controls a job in a state offers; a failure whose
+ * code is in {@link HOPELESS_CODES} offers no retry.
+ */
+export function actionsFor(
+  state: JobState,
+  errorCode?: string,
+): TransferAction[] {
   switch (state) {
     case 'queued':
     case 'running':
@@ -78,7 +96,9 @@ export function actionsFor(state: JobState): TransferAction[] {
       return ['resume', 'cancel'];
     case 'failed':
     case 'cancelled':
-      return ['retry'];
+      return errorCode !== undefined && HOPELESS_CODES.has(errorCode)
+        ? []
+        : ['retry'];
     case 'done':
       return [];
   }
@@ -92,7 +112,7 @@ const ACTION_TEXT: Record<TransferAction, string> = {
 };
 
 export function TransfersView() {
-  const order = useAppStoreShallow((s) => s.transfers.order);
+  const order = useAppStoreShallow(selectVisibleTransferIds);
   const status = useAppStore((s) => s.transfers.status);
   const error = useAppStore((s) => s.transfers.error);
   const loadTransfers = useAppStore((s) => s.loadTransfers);
@@ -159,6 +179,7 @@ export function TransferRow(props: { id: string }) {
   const pending = useAppStore((s) => s.transfers.pendingActions[props.id]);
   const destination = useAppStore((s) => s.transfers.destinations[props.id]);
   const controlTransfer = useAppStore((s) => s.controlTransfer);
+  const dismissTransfer = useAppStore((s) => s.dismissTransfer);
   const navigate = useAppStore((s) => s.navigate);
   const pushToast = useAppStore((s) => s.pushToast);
   const bridge = useBridge();
@@ -169,10 +190,17 @@ export function TransferRow(props: { id: string }) {
   }
   const active = isActiveTransfer(t);
   const pct = formatPercent(t.bytesDone, t.bytesTotal);
+  const skipped = t.files.reduce(
+    (n, f) => (f.state === 'skipped' ? n + 1 : n),
+    0,
+  );
+  const allSkipped = t.files.length > 0 && skipped === t.files.length;
+  const canOpenFolder = bridge.mode === 'desktop';
   const folder =
     t.kind === 'download'
       ? (destination ?? commonFolder(t.files.map((f) => f.name)))
       : null;
+  const isSaved = t.kind === 'download' && t.state === 'done' && !!folder;
 
   async function openFolder() {
     if (!folder) {
@@ -233,15 +261,28 @@ export function TransferRow(props: { id: string }) {
 
       <div className="transfer-figures">
         <span data-testid="transfer-bytes">
-          {formatBytes(t.bytesDone)} of{' '}
-          {t.bytesTotal === null ? 'unknown size' : formatBytes(t.bytesTotal)}
-          {pct ? ` (${pct})` : ''}
+          {allSkipped ? (
+            `${plural(skipped, 'file')} already there, nothing to ${t.kind}`
+          ) : (
+            <>
+              {formatBytes(t.bytesDone)} of{' '}
+              {t.bytesTotal === null
+                ? 'unknown size'
+                : formatBytes(t.bytesTotal)}
+              {pct ? ` (${pct})` : ''}
+              {skipped > 0
+                ? ` · ${skipped.toLocaleString()} already there`
+                : ''}
+            </>
+          )}
         </span>
         {active ? (
           <>
             <span data-testid="transfer-speed">
               <span className="muted">Speed </span>
-              {t.state === 'running' ? formatSpeed(t.speed) : '—'}
+              {t.state === 'running' && t.speed !== null && t.speed > 0
+                ? formatSpeed(t.speed)
+                : '—'}
             </span>
             <span data-testid="transfer-eta">
               <span className="muted">Time left </span>
@@ -282,7 +323,7 @@ export function TransferRow(props: { id: string }) {
       ) : null}
 
       <div className="transfer-actions">
-        {actionsFor(t.state).map((action) => (
+        {actionsFor(t.state, t.error?.code).map((action) => (
           <button
             key={action}
             type="button"
@@ -296,7 +337,7 @@ export function TransferRow(props: { id: string }) {
               : ACTION_TEXT[action]}
           </button>
         ))}
-        {t.kind === 'download' && t.state === 'done' && folder ? (
+        {isSaved && canOpenFolder ? (
           <button
             type="button"
             className="button button-small button-primary"
@@ -319,6 +360,17 @@ export function TransferRow(props: { id: string }) {
             Open project
           </button>
         ) : null}
+        {!active ? (
+          <button
+            type="button"
+            className="button button-ghost button-small"
+            onClick={() => dismissTransfer(t.id)}
+            aria-label={`Dismiss ${t.title}`}
+            data-testid="transfer-dismiss"
+          >
+            Dismiss
+          </button>
+        ) : null}
         {t.files.length > 0 ? (
           <button
             type="button"
@@ -334,6 +386,10 @@ export function TransferRow(props: { id: string }) {
           </button>
         ) : null}
       </div>
+
+      {isSaved && folder && !canOpenFolder ? (
+        <FolderPath path={folder} />
+      ) : null}
 
       {t.kind === 'upload' && t.assigned && t.assigned.length > 0 ? (
         <details
@@ -357,6 +413,50 @@ export function TransferRow(props: { id: string }) {
 
       {showFiles ? <FileList files={t.files} kind={t.kind} /> : null}
     </li>
+  );
+}
+
+/**
+ * FolderPath shows where a download went as selectable text, with a copy
+ * button where the browser allows writing to the clipboard (serve mode
+ * cannot open folders on this computer).
+ */
+function FolderPath(props: { path: string }) {
+  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
+  const canCopy =
+    typeof navigator !== 'undefined' &&
+    typeof navigator.clipboard?.writeText === 'function';
+
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(props.path);
+      setCopied('yes');
+    } catch {
+      setCopied('failed');
+    }
+  }
+
+  return (
+    <div className="transfer-folder small">
+      <span className="muted">Saved in </span>
+      <code className="mono selectable" data-testid="transfer-folder-path">
+        {props.path}
+      </code>
+      {canCopy ? (
+        <button
+          type="button"
+          className="button button-ghost button-small"
+          onClick={() => void copy()}
+          data-testid="transfer-copy-path"
+        >
+          {copied === 'yes'
+            ? 'Copied'
+            : copied === 'failed'
+              ? 'Copy failed; select the text'
+              : 'Copy path'}
+        </button>
+      ) : null}
+    </div>
   );
 }
 

@@ -33,7 +33,9 @@ export interface SamplesSlice {
   /**
    * loadSamples loads a project's rows. A different project clears rows and
    * selection first; `background` keeps rows visible while loading. Answers
-   * for a project that is no longer open are dropped. Never rejects.
+   * for a project that is no longer open are dropped. A `background` load
+   * while the same project is already loading does nothing (refreshes never
+   * overlap). Never rejects.
    */
   loadSamples(
     projectId: string,
@@ -67,6 +69,10 @@ export const createSamplesSlice: SliceCreator<SamplesSlice> =
 
     async loadSamples(projectId, opts = {}) {
       const current = get().samples;
+      const isBusy = current.refreshing || current.status === 'loading';
+      if (opts.background && current.projectId === projectId && isBusy) {
+        return;
+      }
       if (current.projectId !== projectId) {
         set({
           samples: {

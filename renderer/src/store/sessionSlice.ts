@@ -37,6 +37,8 @@ export interface SessionSlice {
   setSession(info: SessionInfo): void;
   /** cancelOtp leaves the one-time-code step. */
   cancelOtp(): void;
+  /** clearSignInError forgets the last sign-in error (a new attempt). */
+  clearSignInError(): void;
 }
 
 const idleSignIn: SignInState = {
@@ -136,5 +138,11 @@ export const createSessionSlice: SliceCreator<SessionSlice> =
 
     cancelOtp() {
       set({ signIn: idleSignIn });
+    },
+
+    clearSignInError() {
+      if (get().signIn.error) {
+        set({ signIn: { ...get().signIn, error: null } });
+      }
     },
   });

@@ -180,7 +180,15 @@ export const createTransfersSlice: SliceCreator<TransfersSlice> =
           added.length > 0
             ? [...added.reverse(), ...s.transfers.order]
             : s.transfers.order;
-        return { transfers: { ...s.transfers, byId, order } };
+        // A hidden job that moves again (retried elsewhere) shows again.
+        let dismissed = s.transfers.dismissed;
+        for (const t of snapshots) {
+          if (dismissed[t.id] && isActiveTransfer(t)) {
+            dismissed = { ...dismissed };
+            delete dismissed[t.id];
+          }
+        }
+        return { transfers: { ...s.transfers, byId, order, dismissed } };
       });
     },
 
