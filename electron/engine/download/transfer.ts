@@ -31,6 +31,9 @@ import {
 /** Idle time (no bytes either way) after which a transfer fails, in ms. */
 export const DEFAULT_STORAGE_TIMEOUT_MS = 30_000;
 
+/** Bytes of `.part` writes a transfer keeps in flight while receiving. */
+const WRITE_WINDOW_BYTES = 4 * 1024 * 1024;
+
 /**
  * IntegrityError means the bytes are not the file the platform describes
  * (wrong size or SHA-256). It is never retried as it is (classify treats
@@ -246,6 +249,21 @@ async function receive(
     throw err;
   }
   let written = offset;
+  // Writes go out while the next bytes arrive: up to WRITE_WINDOW_BYTES of
+  // positional writes in flight (each chunk is its own buffer, so they do
+  // not depend on one another); waiting for each one would stall the
+  // socket once per chunk.
+  const inFlight = new Set<Promise<void>>();
+  let inFlightBytes = 0;
+  let writeError: { error: unknown } | null = null;
+  const settleWrites = async (limit: number): Promise<void> => {
+    while (inFlightBytes > limit && inFlight.size > 0) {
+      await Promise.race(inFlight);
+    }
+    if (writeError) {
+      throw (writeError as { error: unknown }).error;
+    }
+  };
   try {
     options.onBytes?.(written, total);
     for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -255,10 +273,26 @@ async function receive(
         );
       }
       hash.update(chunk);
-      await handle.write(chunk, 0, chunk.length, written);
+      const write: Promise<void> = handle
+        .write(chunk, 0, chunk.length, written)
+        .then(
+          () => {
+            inFlight.delete(write);
+            inFlightBytes -= chunk.length;
+          },
+          (error: unknown) => {
+            inFlight.delete(write);
+            inFlightBytes -= chunk.length;
+            writeError ??= { error };
+          },
+        );
+      inFlight.add(write);
+      inFlightBytes += chunk.length;
       written += chunk.length;
       options.onBytes?.(written, total);
+      await settleWrites(WRITE_WINDOW_BYTES);
     }
+    await settleWrites(0);
     if (total !== null && written < total) {
       throw new NetworkError('reset', url.host, {
         code: 'ERR_STREAM_PREMATURE_CLOSE',
@@ -267,6 +301,7 @@ async function receive(
     await handle.datasync();
   } catch (err) {
     res.destroy();
+    await Promise.allSettled([...inFlight]);
     await handle.close().catch(() => undefined);
     if (err instanceof IntegrityError) {
       await unlink(options.partPath).catch(() => undefined);

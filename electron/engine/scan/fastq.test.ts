@@ -788,6 +788,31 @@ describe('fastq', () => {
       });
     }
 
+    it('ends a header at its LF wherever the LF falls in a 4-byte word', async () => {
+      for (let length = 1; length <= 12; length++) {
+        const header = `@${'h'.repeat(length)}`;
+        // Read across a missed LF, the 2nd and 3rd lines would pass for a
+        // record with a 2-line header.
+        const bad = `${header}\nACGT\nACGT\n+\nIIII\n`;
+        const good = `${header}\nACGT\n+\nIIII\n`.repeat(3);
+
+        const refused = await runChecker(
+          Readable.from([zlib.gzipSync(bad)]),
+          'bad',
+        );
+        const accepted = await runChecker(
+          Readable.from([zlib.gzipSync(good)]),
+          'good',
+        );
+
+        expect((refused.error as FastqGzipError).problem.code, header).toBe(
+          'not-fastq',
+        );
+        expect(accepted.error, header).toBeNull();
+        expect(accepted.reads, header).toBe(3);
+      }
+    });
+
     it('accepts one-byte chunks', async () => {
       const file = path.join(naming, 'SAMPLE15.R2.fastq.gz');
       const bytes = fs.readFileSync(file).subarray(0, 4096);

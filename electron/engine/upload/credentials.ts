@@ -12,6 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 import type { UploadCredentials } from '../api/models.ts';
 import type { ChecksumAlgorithm } from './checkedRead.ts';
+import { UploadRequestHandler } from './requestHandler.ts';
 
 /** Refresh this long before expiry, for credentials that live long enough. */
 export const REFRESH_AHEAD_MS = 5 * 60_000;
@@ -227,6 +228,8 @@ export async function createUploadS3Client(params: {
     credentials: params.credentials.provider,
     followRegionRedirects: true,
     maxAttempts: 1,
+    // Sends part bodies from disk through reused buffers.
+    requestHandler: new UploadRequestHandler(),
     // The uploader computes every body checksum itself (natively, once);
     // the SDK's own would be a second pass over the bytes in JavaScript.
     requestChecksumCalculation: 'WHEN_REQUIRED',

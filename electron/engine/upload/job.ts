@@ -19,7 +19,11 @@ import type { ChecksumAlgorithm } from './checkedRead.ts';
 import type { RefreshingCredentials } from './credentials.ts';
 import type { UploadStore } from './store.ts';
 import { ContentError, LocalFileError, uploadObject } from './uploader.ts';
-import type { LogFn, UploadSlotApi } from './uploader.ts';
+import type {
+  LogFn,
+  UploadObjectResult,
+  UploadSlotApi,
+} from './uploader.ts';
 import type {
   PlannedRead,
   PlannedSample,
@@ -111,6 +115,24 @@ export async function runUploadJob(
   const objects = plannedObjects(request.plan);
   const failures: { destination: string; error: unknown }[] = [];
 
+  // A file's place is given up once its last part is stored: while S3
+  // assembles the object, the next file is already being read and sent.
+  const completions: Promise<void>[] = [];
+  const settle = async (
+    destination: string,
+    finished: Promise<UploadObjectResult>,
+  ): Promise<void> => {
+    try {
+      const result = await finished;
+      events.onObjectState(destination, result.state);
+    } catch (error) {
+      if (isCancellation(error) || signal.aborted) {
+        return;
+      }
+      failures.push({ destination, error });
+      events.onObjectState(destination, 'failed', toUserMessage(error));
+    }
+  };
   await forEachLimited(
     objects,
     params.fileConcurrency ?? 2,
@@ -119,11 +141,16 @@ export async function runUploadJob(
         return;
       }
       const destination = read.destination;
-      try {
-        const upload = async () => {
+      const untilPartsStored = async (): Promise<{
+        finished: Promise<UploadObjectResult>;
+      }> => {
+        let partsStored = (): void => {};
+        const stored = new Promise<void>((resolve) => {
+          partsStored = resolve;
+        });
+        const finished = (async () => {
           const { s3, credentials, checksumAlgorithm } = await params.getS3();
           return uploadObject({
-            checksumAlgorithm,
             jobId,
             read,
             client: params.client,
@@ -133,25 +160,29 @@ export async function runUploadJob(
             signal,
             partSize: params.partSize,
             partConcurrency: params.partConcurrency,
+            checksumAlgorithm,
             onStarted: () => events.onObjectState(destination, 'running'),
             onBytes: (bytes, isResumed) =>
               events.onBytes(destination, bytes, isResumed),
+            onPartsStored: partsStored,
             log,
           });
-        };
-        const result = params.fileLimiter
-          ? await params.fileLimiter.run(upload, signal)
-          : await upload();
-        events.onObjectState(destination, result.state);
+        })();
+        await Promise.race([stored, finished.then(ignore, ignore)]);
+        return { finished };
+      };
+      try {
+        const { finished } = params.fileLimiter
+          ? await params.fileLimiter.run(untilPartsStored, signal)
+          : await untilPartsStored();
+        completions.push(settle(destination, finished));
       } catch (error) {
-        if (isCancellation(error) || signal.aborted) {
-          return;
-        }
-        failures.push({ destination, error });
-        events.onObjectState(destination, 'failed', toUserMessage(error));
+        // Only waiting for a place can fail here (the signal aborted).
+        completions.push(settle(destination, Promise.reject(error)));
       }
     },
   );
+  await Promise.all(completions);
 
   if (signal.aborted) {
     throw new CancelledError('Cancelled.', { cause: signal.reason });
@@ -200,6 +231,8 @@ export async function runUploadJob(
     throw error;
   }
 }
+
+function ignore(): void {}
 
 function failureOf(
   failures: { destination: string; error: unknown }[],

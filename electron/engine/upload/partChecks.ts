@@ -7,13 +7,11 @@
  * default that runs in a worker thread (checkWorker.ts): decompressing and
  * checking is most of an upload's CPU time, and the main thread then stays
  * free to send. The uploader sends each part with the checksum of the bytes
- * the checker saw, read again from disk by `openPartBody`; S3 verifies the
- * checksum, so a byte that changed in between fails that part instead of
- * slipping into the object.
+ * the checker saw, read again from disk (requestHandler.ts); S3 verifies
+ * the checksum, so a byte that changed in between fails that part instead
+ * of slipping into the object.
  */
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -21,7 +19,6 @@ import { Worker } from 'node:worker_threads';
 import { CancelledError } from '../errors.ts';
 import { createFastqGzipChecker } from '../scan/fastq.ts';
 import {
-  CHECK_READ_CHUNK_BYTES,
   ContentError,
   LocalFileError,
   checkedPartDigests,
@@ -355,71 +352,5 @@ class ThreadPartChecks implements PartChecks {
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
-  }
-}
-
-/**
- * openPartBody returns a stream of `length` bytes of the concatenation of
- * `files`, from `offset`: the bytes of one part, read from disk. It fails
- * with LocalFileError when a file cannot be read or ends early.
- */
-export function openPartBody(
-  files: readonly CheckedFile[],
-  offset: number,
-  length: number,
-): Readable {
-  return Readable.from(rangeChunks(files, offset, length), {
-    objectMode: false,
-  });
-}
-
-async function* rangeChunks(
-  files: readonly CheckedFile[],
-  offset: number,
-  length: number,
-): AsyncGenerator<Buffer> {
-  let fileStart = 0;
-  let position = offset;
-  let remaining = length;
-  for (const file of files) {
-    const fileEnd = fileStart + file.size;
-    if (remaining > 0 && position < fileEnd) {
-      const start = position - fileStart;
-      const take = Math.min(fileEnd - position, remaining);
-      let got = 0;
-      try {
-        const input = createReadStream(file.path, {
-          start,
-          end: start + take - 1,
-          highWaterMark: process.env.BODY_KIB ? Number(process.env.BODY_KIB) * 1024 : CHECK_READ_CHUNK_BYTES,
-        });
-        for await (const chunk of input as AsyncIterable<Buffer>) {
-          got += chunk.length;
-          yield chunk;
-        }
-      } catch (err) {
-        throw new LocalFileError(
-          file.path,
-          `Cannot read ${file.path}: ${err instanceof Error ? err.message : String(err)}`,
-          { cause: err },
-        );
-      }
-      if (got !== take) {
-        throw new LocalFileError(
-          file.path,
-          `${file.path} changed while it was being uploaded: ${take} bytes expected from byte ${start}, ${got} read`,
-        );
-      }
-      position += take;
-      remaining -= take;
-    }
-    fileStart = fileEnd;
-  }
-  if (remaining > 0) {
-    const last = files[files.length - 1];
-    throw new LocalFileError(
-      last?.path ?? '',
-      `The files end ${remaining} bytes before the part that should start at byte ${offset}`,
-    );
   }
 }

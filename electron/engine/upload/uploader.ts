@@ -40,7 +40,8 @@ import { CancelledError, isCancellation, toUserMessage } from '../errors.ts';
 import { createFastqGzipChecker } from '../scan/fastq.ts';
 import { ContentError, LocalFileError } from './checkedRead.ts';
 import type { ChecksumAlgorithm, PartDigest } from './checkedRead.ts';
-import { openPartBody, startPartChecks } from './partChecks.ts';
+import { startPartChecks } from './partChecks.ts';
+import { FileRangeBody } from './requestHandler.ts';
 import { computePartSize, DEFAULT_PART_SIZE } from './partSize.ts';
 import type { RefreshingCredentials } from './credentials.ts';
 import type { ObjectRecord, PartRecord, UploadStore } from './store.ts';
@@ -100,6 +101,12 @@ export interface UploadObjectParams {
   onBytes?: (bytes: number, isResumed: boolean) => void;
   /** Called once the object is journaled as 'uploading', before any byte. */
   onStarted?: () => void;
+  /**
+   * Called when every part of a multipart upload is stored and only its
+   * completion is left (S3 may take a while to assemble the object); the
+   * caller may start other work then. Not called for a single PutObject.
+   */
+  onPartsStored?: () => void;
   /**
    * Makes the content checker for one file, run in this thread (default:
    * scan's FASTQ gzip checker, run in a worker thread for multipart
@@ -369,11 +376,13 @@ async function sendParts(
     store.recordPart(jobId, destination, multipartId, part);
     done.set(digest.number, part);
     report(ctx, digest.size, false);
+    if (process.env.TRACE) ctx.log('debug', `${ctx.tag}: TRACE part ${digest.number} stored`);
   };
 
   let loopError: { error: unknown } | null = null;
   try {
     for await (const digest of digests) {
+      if (process.env.TRACE) ctx.log('debug', `${ctx.tag}: TRACE digest ${digest.number}`);
       if (partError) {
         break;
       }
@@ -454,7 +463,10 @@ async function sendParts(
   // Every checker finished without error: only now may the object exist.
   const parts = [...done.values()].sort((a, b) => a.number - b.number);
   store.updateObject(jobId, destination, { state: 'completing' });
+  if (process.env.TRACE) ctx.log('debug', `${ctx.tag}: TRACE completing`);
+  ctx.onPartsStored?.();
   await completeMultipart(ctx, multipartId, parts);
+  if (process.env.TRACE) ctx.log('debug', `${ctx.tag}: TRACE completed`);
 }
 
 /** Uploads one part with the checker's checksum; returns its ETag. */
@@ -553,7 +565,7 @@ async function sendWithPartBody<T>(
   if (signal.aborted) {
     onAbort();
   }
-  const body = openPartBody(ctx.files, offset, length);
+  const body = new FileRangeBody(ctx.files, offset, length);
   let bodyError: { error: unknown } | null = null;
   body.once('error', (error) => {
     bodyError = { error };

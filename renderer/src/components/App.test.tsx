@@ -143,6 +143,8 @@ describe('App', () => {
     fireEvent.click(screen.getByTestId('nav-transfers'));
     expect(await screen.findAllByTestId('transfer-row')).toHaveLength(1);
     fireEvent.click(screen.getByTestId('signout-button'));
+    // A transfer is running: the app asks before stopping it.
+    fireEvent.click(await screen.findByTestId('signout-confirm-submit'));
 
     await screen.findByTestId('signin');
     expect(store.getState().projects.items).toEqual([]);

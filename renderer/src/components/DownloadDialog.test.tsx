@@ -248,4 +248,77 @@ describe('DownloadDialog', () => {
 
     expect(onClose).toHaveBeenCalled();
   });
+
+  describe('paths (issue #3)', () => {
+    function type(testId: string, value: string) {
+      const input = screen.getByTestId(testId);
+      fireEvent.change(input, { target: { value } });
+      fireEvent.blur(input);
+    }
+
+    for (const folder of ['downloads', './out', '~/Gencove', 'C:data']) {
+      it(`refuses the relative destination ${JSON.stringify(folder)} in the dialog`, async () => {
+        const { bridge } = setup();
+        await ready();
+
+        type('download-destination', folder);
+        fireEvent.click(screen.getByTestId('download-submit'));
+
+        const error = screen.getByTestId('download-destination-error');
+        expect(error.textContent).toContain(folder);
+        expect(error.textContent).toMatch(/relative|full path|folder after/);
+        expect(screen.getByTestId('download-example').textContent).toBe('—');
+        expect(bridge.callsOf('download:start')).toHaveLength(0);
+      });
+    }
+
+    for (const folder of ['C:\\Users\\lab\\Gencove', 'D:/exports', '\\\\nas\\share\\out']) {
+      it(`takes the absolute Windows destination ${JSON.stringify(folder)}`, async () => {
+        const { bridge } = setup();
+        await ready();
+
+        type('download-destination', folder);
+        fireEvent.click(screen.getByTestId('download-submit'));
+
+        expect(screen.queryByTestId('download-destination-error')).toBeNull();
+        await waitFor(() =>
+          expect(bridge.callsOf('download:start')).toHaveLength(1),
+        );
+        expect(bridge.callsOf('download:start')[0].destination).toBe(folder);
+      });
+    }
+
+    it('shows a Windows reserved folder name as it will be made safe', async () => {
+      setup();
+      await ready();
+
+      type('download-template', 'CON/{client_id}/nul.{file_extension}');
+
+      expect(screen.queryByTestId('download-template-error')).toBeNull();
+      expect(
+        screen.getByTestId('download-template-reserved').textContent,
+      ).toContain('"CON" is a name Windows reserves');
+      expect(screen.getByTestId('download-example').textContent).toBe(
+        '/home/lab/Gencove/_CON/DOG-1/_nul.vcf.gz',
+      );
+    });
+
+    it('says "must be relative" only for an absolute template', async () => {
+      setup();
+      await ready();
+
+      type('download-template', 'C:{client_id}/{file_type}');
+      const drive = screen.getByTestId('download-template-error').textContent;
+      type('download-template', 'C:\\{client_id}/{file_type}');
+      const absolute = screen.getByTestId('download-template-error').textContent;
+      type('download-template', './{client_id}/{file_type}');
+      const dot = screen.getByTestId('download-template-error').textContent;
+
+      expect(drive).toContain('cannot start with a drive');
+      expect(drive).not.toContain('relative');
+      expect(absolute).toContain('must be relative');
+      expect(dot).toContain('"."');
+      expect(dot).not.toContain('relative');
+    });
+  });
 });

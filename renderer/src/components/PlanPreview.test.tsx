@@ -15,7 +15,8 @@ import { ContractFailure, createFakeBridge } from '../test/fakeBridge.ts';
 import type { FakeBridge } from '../test/fakeBridge.ts';
 import { makePlan, makePlannedSample, makeRead } from '../test/factories.ts';
 import { renderApp } from '../test/renderApp.tsx';
-import { PlanPreview } from './PlanPreview.tsx';
+import { applyPlanEdits } from '../../../electron/engine/scan/plan.ts';
+import { PlanPreview, clientIdIssues } from './PlanPreview.tsx';
 
 afterEach(cleanup);
 
@@ -591,6 +592,106 @@ describe('PlanPreview', () => {
       expect(screen.getByTestId('plan-scan-error').textContent).toContain(
         'No such folder: /data/gone',
       );
+    });
+  });
+
+  describe('duplicate client ids (issue #3)', () => {
+    /** The engine's own plan:edit rules, applied to a plan of valid samples. */
+    async function setupWithEngine(ids: string[]) {
+      const plan = makePlan({ samples: ids.map((id) => makePlannedSample(id)) });
+      const bridge: FakeBridge = createFakeBridge();
+      bridge.handle('plan:create', () => plan);
+      bridge.handle('plan:edit', (req) => applyPlanEdits(plan, req.edits));
+      bridge.handle('upload:start', () => ({ jobId: 'job-42' }));
+      const utils = renderApp(
+        <PlanPreview
+          projectName="Dog breeds 2024"
+          onClose={() => undefined}
+          onStarted={() => undefined}
+          onChooseOther={() => undefined}
+        />,
+        bridge,
+      );
+      await act(() =>
+        utils.store.getState().createPlan(PROJECT_ID, ['/data/run1']),
+      );
+      return { ...utils, bridge };
+    }
+
+    function rename(key: string, value: string) {
+      const input = within(row(key)).getByTestId('plan-client-id-input');
+      fireEvent.change(input, { target: { value } });
+      fireEvent.keyDown(input, { key: 'Enter' });
+    }
+
+    const start = () => screen.getByTestId('plan-start') as HTMLButtonElement;
+
+    it('disables Start with nothing to upload when the only two samples share an id', async () => {
+      const { bridge } = await setupWithEngine(['S1', 'S2']);
+      expect(start().textContent).toBe('Upload 2 samples (4.0 MB)');
+
+      rename('key-S2', 'S1');
+
+      await waitFor(() => expect(bridge.callsOf('plan:edit')).toHaveLength(1));
+      await waitFor(() =>
+        expect(row('key-S2').dataset.included).toBe('false'),
+      );
+      expect(start().textContent).toBe('Nothing to upload');
+      expect(start().disabled).toBe(true);
+      for (const [key, other] of [
+        ['key-S1', '"S2"'],
+        ['key-S2', '"S1"'],
+      ]) {
+        const text = within(row(key)).getByTestId(
+          'plan-client-id-error',
+        ).textContent;
+        expect(text).toContain(`is also used by ${other};`);
+      }
+    });
+
+    it('counts only the samples that will be uploaded, ids compared without case', async () => {
+      const { bridge } = await setupWithEngine(['S1', 'S2', 'S3']);
+
+      rename('key-S2', 's1');
+
+      await waitFor(() => expect(bridge.callsOf('plan:edit')).toHaveLength(1));
+      await waitFor(() =>
+        expect(row('key-S1').dataset.included).toBe('false'),
+      );
+      expect(start().textContent).toBe('Upload 1 sample (2.0 MB)');
+      expect(start().disabled).toBe(true);
+      expect(screen.getByTestId('plan-start-hint').textContent).toBe(
+        'Fix 2 client ids to start.',
+      );
+      expect(
+        within(row('key-S1')).getByTestId('plan-client-id-error').textContent,
+      ).toContain('Client id "S1" is also used by "S2" (as "s1")');
+    });
+
+    it('lets the upload start again once the duplicate is renamed', async () => {
+      const { bridge } = await setupWithEngine(['S1', 'S2', 'S3']);
+      rename('key-S2', 'S1');
+      await waitFor(() => expect(start().textContent).toBe('Upload 1 sample (2.0 MB)'));
+
+      rename('key-S2', 'S2b');
+
+      await waitFor(() => expect(bridge.callsOf('plan:edit')).toHaveLength(2));
+      await waitFor(() =>
+        expect(start().textContent).toBe('Upload 3 samples (6.0 MB)'),
+      );
+      expect(start().disabled).toBe(false);
+      expect(screen.queryAllByTestId('plan-client-id-error')).toHaveLength(0);
+    });
+
+    it('flags a left-out sample that shares an id, as the engine does', () => {
+      const samples = [
+        makePlannedSample('S1'),
+        makePlannedSample('S2', { included: false }),
+      ];
+
+      const issues = clientIdIssues(samples, { 'key-S2': 'S1' });
+
+      expect([...issues.keys()].sort()).toEqual(['key-S1', 'key-S2']);
     });
   });
 });

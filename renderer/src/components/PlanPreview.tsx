@@ -94,14 +94,19 @@ export function clientIdIssues(
       const id = drafts[sample.key] ?? sample.clientId;
       const others = list
         .filter((o) => o !== sample)
-        .map((o) => `"${o.sourceName}"`);
+        .map((o) => {
+          const otherId = drafts[o.key] ?? o.clientId;
+          return otherId === id
+            ? `"${o.sourceName}"`
+            : `"${o.sourceName}" (as "${otherId}")`;
+        });
       const named =
         others.length > 3
           ? `${others.slice(0, 3).join(', ')} and ${others.length - 3} more`
           : others.join(', ');
       issues.set(
         sample.key,
-        `"${id}" is also the client id of ${named}; both would upload to the same ${id}_R1.fastq.gz, so neither is uploaded until one is renamed.`,
+        `Client id "${id}" is also used by ${named}; both would be ${id}_R1.fastq.gz (case is ignored). Neither is uploaded until one is renamed.`,
       );
     }
   }

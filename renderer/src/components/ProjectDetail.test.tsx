@@ -513,10 +513,10 @@ describe('ProjectDetail', () => {
     });
 
     it('closes the sample detail with Escape, even with focus on the page', async () => {
-      const { bridge } = setup();
+      const rows = makeRows(3);
+      const { bridge } = setup({ rows });
       bridge.handle('samples:get', (req) => ({
-        ...makeRows(1)[0],
-        id: req.sampleId,
+        ...(rows.find((r) => r.id === req.sampleId) as SampleRow),
         projectId: project.id,
         qc: [],
         files: [],

@@ -16,6 +16,7 @@ import {
   SampleTable,
   computeWindow,
   sortSamples,
+  statusRank,
 } from './SampleTable.tsx';
 
 afterEach(cleanup);
@@ -231,17 +232,35 @@ describe('SampleTable', () => {
       expect(header?.getAttribute('aria-sort')).toBe('descending');
     });
 
-    it('sorts by status so that equal statuses are grouped', () => {
-      renderTable(30);
+    it('sorts by status in lifecycle order: in progress, succeeded, failed QC, failed', () => {
+      renderTable(10);
 
       fireEvent.click(screen.getByTestId('sample-sort-status'));
 
       const statuses = screen
         .getAllByTestId('sample-status')
         .map((c) => c.dataset.status);
-      expect(statuses).toEqual(
-        [...statuses].sort((a, b) => (a ?? '').localeCompare(b ?? '')),
-      );
+      expect([...new Set(statuses)]).toEqual([
+        'running',
+        'succeeded',
+        'failed qc',
+        'failed',
+      ]);
+    });
+
+    it('statusRank puts unknown in-progress statuses first and no status last', () => {
+      const ranked = ['failed', '', 'scheduled', 'failed qc', 'Succeeded']
+        .map((s) => ({ s, rank: statusRank(s) }))
+        .sort((a, b) => a.rank - b.rank)
+        .map((x) => x.s);
+
+      expect(ranked).toEqual([
+        'scheduled',
+        'Succeeded',
+        'failed qc',
+        'failed',
+        '',
+      ]);
     });
 
     it('sortSamples orders dates by time, not by text', () => {

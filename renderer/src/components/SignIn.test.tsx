@@ -2,7 +2,7 @@
 import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { RequestOf } from '../../../shared/contract.ts';
+import type { RequestOf, SessionInfo } from '../../../shared/contract.ts';
 import { ContractFailure, createFakeBridge } from '../test/fakeBridge.ts';
 import { makeSession } from '../test/factories.ts';
 import { renderApp } from '../test/renderApp.tsx';
@@ -11,7 +11,9 @@ import { SignIn, customUrlError } from './SignIn.tsx';
 afterEach(cleanup);
 
 function setup(
-  handler: (req: RequestOf<'session:signIn'>) => ReturnType<typeof makeSession>,
+  handler: (
+    req: RequestOf<'session:signIn'>,
+  ) => SessionInfo | Promise<SessionInfo>,
 ) {
   const bridge = createFakeBridge();
   bridge.handle('session:signIn', handler);
@@ -130,7 +132,7 @@ describe('SignIn', () => {
     expect(screen.getByTestId('signin-otp')).toBeTruthy();
   });
 
-  it('shows the engine’s error with its code and a hint', async () => {
+  it('shows the engine’s error with its code and a hint for an API key', async () => {
     setup(() => {
       throw new ContractFailure(
         'bad-credentials',
@@ -149,9 +151,8 @@ describe('SignIn', () => {
     expect(error.textContent).toContain(
       'No active account found with the given credentials.',
     );
-    expect(error.textContent).toContain(
-      'Check the email and password, or the API key.',
-    );
+    expect(error.textContent).toContain('Copy the key again');
+    expect(error.textContent).not.toMatch(/email|password/i);
   });
 
   it('checks the custom host address before sending anything', () => {
@@ -228,5 +229,99 @@ describe('SignIn', () => {
         expect(customUrlError(c.value) === null).toBe(c.ok);
       });
     }
+  });
+
+  describe('errors (issue #3)', () => {
+    function signInWithApiKey(key = 'k-123') {
+      fireEvent.click(screen.getByTestId('signin-host-production'));
+      fireEvent.click(screen.getByTestId('signin-method-api-key'));
+      fireEvent.change(screen.getByTestId('signin-api-key'), {
+        target: { value: key },
+      });
+      fireEvent.click(screen.getByTestId('signin-submit'));
+    }
+
+    it('does not repeat "Sign-in failed" from the engine’s message', async () => {
+      setup(() => {
+        throw new ContractFailure(
+          'bad-credentials',
+          'Sign-in failed: the email or password was not accepted.',
+        );
+      });
+      fireEvent.click(screen.getByTestId('signin-host-production'));
+      fireEvent.change(screen.getByTestId('signin-email'), {
+        target: { value: 'a@lab.org' },
+      });
+      fireEvent.change(screen.getByTestId('signin-password'), {
+        target: { value: 'pw' },
+      });
+      fireEvent.click(screen.getByTestId('signin-submit'));
+
+      const error = await screen.findByTestId('signin-error');
+
+      expect(error.textContent?.match(/sign-in failed/gi)).toHaveLength(1);
+      expect(error.textContent).toContain(
+        'The email or password was not accepted.',
+      );
+      expect(error.textContent).toContain(
+        'Check the email address and the password.',
+      );
+    });
+
+    it('never tells an API-key failure to check the email and password', async () => {
+      setup(() => {
+        throw new ContractFailure(
+          'bad-credentials',
+          'Sign-in failed: the email, password or API key was not accepted.',
+        );
+      });
+
+      signInWithApiKey();
+
+      const error = await screen.findByTestId('signin-error');
+      expect(error.textContent).toContain('The API key was not accepted.');
+      expect(error.textContent).not.toMatch(/email|password/i);
+      expect(error.dataset.code).toBe('bad-credentials');
+    });
+
+    it('clears the old error as soon as a new attempt starts', async () => {
+      let answer: (() => void) | null = null;
+      let calls = 0;
+      setup(() => {
+        calls += 1;
+        if (calls === 1) {
+          throw new ContractFailure('network', 'The host did not answer.');
+        }
+        // The second attempt waits: the old error must be gone meanwhile.
+        return new Promise<SessionInfo>((resolve) => {
+          answer = () => resolve(makeSession());
+        });
+      });
+      signInWithApiKey();
+      await screen.findByTestId('signin-error');
+
+      fireEvent.click(screen.getByTestId('signin-submit'));
+
+      await waitFor(() => expect(calls).toBe(2));
+      expect(screen.queryByTestId('signin-error')).toBeNull();
+      (answer as unknown as () => void)();
+    });
+
+    it('shows only the form’s own problem, not an older engine error too', async () => {
+      setup(() => {
+        throw new ContractFailure('network', 'The host did not answer.');
+      });
+      signInWithApiKey();
+      await screen.findByTestId('signin-error');
+
+      fireEvent.change(screen.getByTestId('signin-api-key'), {
+        target: { value: ' ' },
+      });
+      fireEvent.click(screen.getByTestId('signin-submit'));
+
+      const errors = screen.getAllByTestId('signin-error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0].textContent).toContain('Paste the API key');
+    });
   });
 });

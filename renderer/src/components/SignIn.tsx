@@ -98,7 +98,10 @@ export function signInErrorText(
   switch (kind) {
     case 'api-key':
       return {
-        message: 'The API key was not accepted.',
+        // The engine's generic wording lists email and password too.
+        message: /e-?mail|password/i.test(message)
+          ? 'The API key was not accepted.'
+          : message,
         hint: 'Copy the key again from the platform’s account settings; a revoked or expired key no longer works.',
       };
     case 'password':

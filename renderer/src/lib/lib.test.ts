@@ -9,9 +9,14 @@ import {
 } from './format.ts';
 import { isTerminalStatus, matchesStatusFilter } from './status.ts';
 import {
+  absolutePathError,
   exampleValues,
   expandTemplate,
+  expandTemplateSafely,
+  isReservedName,
   joinLocalPath,
+  reservedNameNote,
+  safeLocalSegment,
   templateError,
 } from './template.ts';
 import {
@@ -160,5 +165,59 @@ describe('templates', () => {
     );
     expect(joinLocalPath('/home/lab/', 'S1/a.gz')).toBe('/home/lab/S1/a.gz');
     expect(joinLocalPath('/', 'a.gz')).toBe('/a.gz');
+  });
+});
+
+describe('absolutePathError()', () => {
+  const absolute = ['/', '/home/lab', 'C:\\', 'c:/data', '\\\\nas\\share'];
+  for (const value of absolute) {
+    it(`takes ${JSON.stringify(value)}`, () => {
+      expect(absolutePathError(value)).toBeNull();
+    });
+  }
+  const relative = [
+    { value: 'data', says: 'relative' },
+    { value: 'C:data', says: 'drive but no folder' },
+    { value: '~/data', says: '"~"' },
+    { value: '\\\\nas', says: 'relative' },
+    { value: '  ', says: 'Choose the folder' },
+  ];
+  for (const c of relative) {
+    it(`refuses ${JSON.stringify(c.value)}`, () => {
+      expect(absolutePathError(c.value)).toContain(c.says);
+    });
+  }
+});
+
+describe('Windows-safe names', () => {
+  const cases = [
+    { name: 'CON', reserved: true, safe: '_CON' },
+    { name: 'nul.txt', reserved: true, safe: '_nul.txt' },
+    { name: 'COM1.fastq.gz', reserved: true, safe: '_COM1.fastq.gz' },
+    { name: 'lpt9', reserved: true, safe: '_lpt9' },
+    { name: 'CONSOLE', reserved: false, safe: 'CONSOLE' },
+    { name: 'a:b?.vcf', reserved: false, safe: 'a_b_.vcf' },
+    { name: 'trailing. ', reserved: false, safe: 'trailing' },
+  ];
+  for (const c of cases) {
+    it(`${JSON.stringify(c.name)} becomes ${JSON.stringify(c.safe)}`, () => {
+      expect(isReservedName(c.name)).toBe(c.reserved);
+      expect(safeLocalSegment(c.name)).toBe(c.safe);
+    });
+  }
+
+  it('expands each segment before making it safe', () => {
+    const values = exampleValues({ clientId: 'AUX', id: 'uuid-1' });
+
+    expect(
+      expandTemplateSafely('{client_id}/{file_type}.{file_extension}', values),
+    ).toBe('_AUX/impute-vcf.vcf.gz');
+  });
+
+  it('names a reserved literal segment of a template, not a token', () => {
+    expect(reservedNameNote('prn/{client_id}.{file_extension}')).toContain(
+      '"_prn"',
+    );
+    expect(reservedNameNote('{client_id}/{file_type}')).toBeNull();
   });
 });
