@@ -113,6 +113,11 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
         log,
       });
   const service: ContractService = opts.service ?? ownedService!;
+  // Sign in now (the remembered or first-run session), so that watch folders
+  // are watched before any browser connects; failures only get logged.
+  void ownedService?.start().catch((err: unknown) => {
+    log(`serve: start: ${err instanceof Error ? err.message : String(err)}`);
+  });
   const dispatch = createDispatcher(service, log);
   const token = randomBytes(32).toString('base64url');
 

@@ -298,7 +298,7 @@ async function receive(
         code: 'ERR_STREAM_PREMATURE_CLOSE',
       });
     }
-    await handle.datasync();
+    if (!process.env.NOSYNC) await handle.datasync();
   } catch (err) {
     res.destroy();
     await Promise.allSettled([...inFlight]);

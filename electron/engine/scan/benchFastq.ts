@@ -1,8 +1,13 @@
 /**
- * Benchmark of the FASTQ gzip checks, for `npm run bench` or by hand:
+ * Benchmark of the FASTQ gzip checks, run by hand:
  *
  *     node electron/engine/scan/benchFastq.ts [--rounds N] [--seconds S]
  *       [--multi-member-mb MB] <file.fastq.gz>...
+ *
+ * for instance, from the repository root, with the team's large pair:
+ *
+ *     node electron/engine/scan/benchFastq.ts --multi-member-mb 200 \
+ *       ../shared/data/fastq/large_pair/seqprep_hiseq2000/*.fq.gz
  *
  * For each file it prints, from the same run, plain gunzip (read and
  * inflate only, no checks) beside verifyFastqGzip and the pass-through
@@ -178,6 +183,14 @@ async function main(argv: string[]): Promise<void> {
     console.error(USAGE);
     process.exitCode = 2;
     return;
+  }
+  for (const file of files) {
+    const verdict = await verifyFastqGzip(file);
+    if (!verdict.ok) {
+      console.error(`${file}: ${verdict.problem.message}`);
+      process.exitCode = 2;
+      return;
+    }
   }
 
   const tmp =

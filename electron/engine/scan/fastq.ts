@@ -115,7 +115,8 @@ const HIGH_BITS = 0x80808080 | 0;
  *   out of range, and that byte is flagged itself);
  * - a byte equal to LF: some byte of v = x ^ 0x0a0a0a0a is zero iff some
  *   byte of (v - 0x01010101) & ~v has bit 7 set.
- * Plain functions with the view passed in measured faster than methods.
+ * They are plain functions taking the view because class methods reading
+ * private fields measured about 15 % slower.
  */
 
 /** Views all of `b`'s memory as 32-bit words, for the word tests. */
@@ -494,7 +495,7 @@ function zlibFinding(
  *
  * Inflating runs on zlib's thread pool; the record check runs on the main
  * thread on the tick after each decompressed chunk arrives, by which time
- * zlib is already inflating the next one, so the two overlap. Every gunzip
+ * zlib is usually inflating the next one, so the two overlap. Every gunzip
  * 'error' and 'end' first checks the chunks still queued, so findings come
  * in the order of the data, as if each chunk were checked on arrival.
  */

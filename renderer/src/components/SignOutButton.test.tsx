@@ -35,7 +35,9 @@ describe('SignOutButton', () => {
 
     fireEvent.click(screen.getByTestId('signout-button'));
 
-    await waitFor(() => expect(bridge.callsOf('session:signOut')).toHaveLength(1));
+    await waitFor(() =>
+      expect(bridge.callsOf('session:signOut')).toHaveLength(1),
+    );
     expect(screen.queryByTestId('signout-confirm')).toBeNull();
   });
 
@@ -69,7 +71,9 @@ describe('SignOutButton', () => {
 
     fireEvent.click(screen.getByTestId('signout-confirm-submit'));
 
-    await waitFor(() => expect(bridge.callsOf('session:signOut')).toHaveLength(1));
+    await waitFor(() =>
+      expect(bridge.callsOf('session:signOut')).toHaveLength(1),
+    );
     await waitFor(() => expect(store.getState().session?.signedIn).toBe(false));
   });
 });

@@ -559,9 +559,8 @@ describe('TransfersView', () => {
       expect(within(row).getByTestId('transfer-speed').textContent).toBe(
         'Speed —',
       );
-      expect(within(row).getByTestId('transfer-speed').textContent).not.toContain(
-        'B/s',
-      );
+      const speed = within(row).getByTestId('transfer-speed');
+      expect(speed.textContent).not.toContain('B/s');
     });
 
     it('says a download where every file was there already had nothing to do', async () => {
@@ -594,13 +593,16 @@ describe('TransfersView', () => {
       });
       const { store } = setup([makeSnapshot(), failed]);
       const row = await rowOf('job-2');
-      expect(within(await rowOf('job-1')).queryByTestId('transfer-dismiss')).toBeNull();
+      const running = await rowOf('job-1');
+      expect(within(running).queryByTestId('transfer-dismiss')).toBeNull();
 
       fireEvent.click(within(row).getByTestId('transfer-dismiss'));
 
       await waitFor(() =>
         expect(
-          screen.getAllByTestId('transfer-row').map((r) => r.dataset.transferId),
+          screen
+            .getAllByTestId('transfer-row')
+            .map((r) => r.dataset.transferId),
         ).toEqual(['job-1']),
       );
       expect(store.getState().transfers.byId['job-2']).toBeDefined();
@@ -609,14 +611,41 @@ describe('TransfersView', () => {
     it('shows a dismissed job again when it becomes active', async () => {
       const failed = makeSnapshot({ state: 'failed' });
       const { store, bridge } = setup([failed]);
-      fireEvent.click(within(await rowOf('job-1')).getByTestId('transfer-dismiss'));
-      await waitFor(() => expect(screen.queryAllByTestId('transfer-row')).toHaveLength(0));
+      const row = await rowOf('job-1');
+      fireEvent.click(within(row).getByTestId('transfer-dismiss'));
+      await waitFor(() =>
+        expect(screen.queryAllByTestId('transfer-row')).toHaveLength(0),
+      );
 
-      act(() => bridge.emit('transfers:didChange', [makeSnapshot({ state: 'running' })]));
+      act(() =>
+        bridge.emit('transfers:didChange', [
+          makeSnapshot({ state: 'running' }),
+        ]),
+      );
 
       expect((await rowOf('job-1')).dataset.state).toBe('running');
       expect(store.getState().transfers.dismissed).toEqual({});
     });
+
+    for (const mode of ['serve', 'desktop'] as const) {
+      it(`${mode === 'serve' ? 'offers no' : 'offers'} Open folder in the finish toast in ${mode} mode, and words an all-skipped download`, async () => {
+        const { bridge } = setup([], mode);
+        await screen.findByTestId('transfers-empty');
+
+        act(() =>
+          bridge.emit('transfers:didFinish', finishedDownload('skipped')),
+        );
+
+        const toast = await screen.findByText(
+          /2 files already there, nothing to download\./,
+        );
+        const card = toast.closest('[role]') ?? toast.parentElement;
+        const buttons = within(card as HTMLElement)
+          .queryAllByRole('button')
+          .map((b) => b.textContent);
+        expect(buttons.includes('Open folder')).toBe(mode === 'desktop');
+      });
+    }
 
     for (const code of ['validation', 'not-found']) {
       it(`offers no Retry for a failure with code ${code}`, async () => {

@@ -148,21 +148,23 @@ export function finishMessage(
     ? null
     : (store.getState().transfers.destinations[snapshot.id] ??
       commonFolder(snapshot.files.map((f) => f.name)));
-  const openFolder = folder
-    ? {
-        label: 'Open folder',
-        run: () => {
-          call(bridge, 'fs:openFolder', { path: folder }).catch(
-            (err: unknown) =>
-              store.getState().pushToast({
-                kind: 'error',
-                title: 'Could not open the folder',
-                message: toContractError(err).message,
-              }),
-          );
-        },
-      }
-    : null;
+  // Serve mode cannot open a folder on this computer: no such button.
+  const openFolder =
+    folder && bridge.mode === 'desktop'
+      ? {
+          label: 'Open folder',
+          run: () => {
+            call(bridge, 'fs:openFolder', { path: folder }).catch(
+              (err: unknown) =>
+                store.getState().pushToast({
+                  kind: 'error',
+                  title: 'Could not open the folder',
+                  message: toContractError(err).message,
+                }),
+            );
+          },
+        }
+      : null;
   switch (snapshot.state) {
     case 'done': {
       const files = snapshot.files.filter((f) => f.state === 'done').length;
@@ -173,7 +175,9 @@ export function finishMessage(
         ? snapshot.assigned && snapshot.assigned.length > 0
           ? `${snapshot.title}: ${plural(snapshot.assigned.length, 'sample')} assigned to the project.`
           : `${snapshot.title}: ${plural(files, 'file')} uploaded.`
-        : `${snapshot.title}: ${plural(files, 'file')} downloaded${skipped > 0 ? `, ${skipped.toLocaleString()} already there` : ''}.`;
+        : files === 0 && skipped > 0
+          ? `${snapshot.title}: ${plural(skipped, 'file')} already there, nothing to download.`
+          : `${snapshot.title}: ${plural(files, 'file')} downloaded${skipped > 0 ? `, ${skipped.toLocaleString()} already there` : ''}.`;
       return {
         kind: 'success',
         title: upload ? 'Upload finished' : 'Download finished',
