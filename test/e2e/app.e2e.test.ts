@@ -9,11 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -23,16 +21,18 @@ import type {
   UploadPlan,
 } from '../../shared/domain.ts';
 import { buildPlan } from '../../electron/engine/scan/plan.ts';
-import { startServe } from '../../electron/serve.ts';
 import type { ServeHandle } from '../../electron/serve.ts';
-import { AppService } from '../../electron/service/appService.ts';
-import { MemorySecretStore } from '../../electron/service/secretStore.ts';
+import type { AppService } from '../../electron/service/appService.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const sharedData = path.resolve(repoRoot, '../shared/data');
-const rendererDir = path.join(repoRoot, 'dist', 'renderer');
-const screenshotDir = path.join(repoRoot, 'test-artifacts', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
+import {
+  assertCanRun,
+  byTestId,
+  openServedApp,
+  screenshotDir,
+  sharedData,
+} from './harness.ts';
+import type { ServedApp } from './harness.ts';
+
 const RUN_NAME = '180723_NB500892_0277_AHJYM2BGX7';
 
 /** Samples of the run's sample sheet (data README, run folder 2). */
@@ -42,18 +42,6 @@ const RUN_LANES = 4;
 /** Read pairs under fastq/pairs (data README, read sources). */
 const PAIR_FOLDERS = 4;
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-const byTestId = (id: string) => `[data-testid="${id}"]`;
 
 async function sha256(file: string): Promise<string> {
   return createHash('sha256')
@@ -70,7 +58,7 @@ describe('the app in a browser (serve mode)', () => {
   let context: BrowserContext;
   let page: Page;
   let shot = 0;
-  const pageErrors: string[] = [];
+  let app: ServedApp;
 
   /** Saves the current screen in light and in dark. */
   async function screenshot(name: string): Promise<void> {
@@ -93,16 +81,7 @@ describe('the app in a browser (serve mode)', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is missing at ${CHROMIUM}: the end-to-end test needs it (install it with \`apt-get install -y chromium\`).`,
-      );
-    }
-    if (!existsSync(path.join(rendererDir, 'index.html'))) {
-      throw new Error(
-        `The renderer is not built (${rendererDir} has no index.html): run \`npm run build:renderer\` first.`,
-      );
-    }
+    assertCanRun();
 
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'gencove-e2e-'));
     inputDir = path.join(root, 'input');
@@ -123,39 +102,14 @@ describe('the app in a browser (serve mode)', () => {
     );
     await fs.mkdir(screenshotDir, { recursive: true });
 
-    service = new AppService({
-      dataDir: path.join(root, 'app-data'),
-      mode: 'serve',
-      secretStore: new MemorySecretStore(),
+    app = await openServedApp(root, {
       downloadsDir,
-      sandboxStepMs: 150,
     });
-    serve = await startServe({
-      dataDir: path.join(root, 'app-data'),
-      rendererDir,
-      host: '127.0.0.1',
-      service,
-    });
-
-    context = await chromium.launchPersistentContext(
-      path.join(root, 'chromium-profile'),
-      {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        colorScheme: 'light',
-        viewport: { width: 1280, height: 860 },
-      },
-    );
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    ({ service, serve, context, page } = app);
   });
 
   afterAll(async () => {
-    await context?.close();
-    await serve?.close();
-    await service?.close();
+    await app?.close();
     if (root) await fs.rm(root, { recursive: true, force: true });
   });
 
@@ -401,6 +355,6 @@ describe('the app in a browser (serve mode)', () => {
     // Sign out.
     await page.locator(byTestId('signout-button')).click();
     await page.locator(byTestId('signin')).waitFor();
-    expect(pageErrors).toEqual([]);
+    expect(app.pageErrors).toEqual([]);
   }, 240_000);
 });

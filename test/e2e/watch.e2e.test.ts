@@ -9,25 +9,25 @@
  * test-artifacts/screenshots/ as watch-*.png.
  */
 import fs from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { WatchTimings } from '../../electron/engine/watch/watchService.ts';
-import { startServe } from '../../electron/serve.ts';
 import type { ServeHandle } from '../../electron/serve.ts';
-import { AppService } from '../../electron/service/appService.ts';
-import { MemorySecretStore } from '../../electron/service/secretStore.ts';
+import type { AppService } from '../../electron/service/appService.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const sharedData = path.resolve(repoRoot, '../shared/data');
-const rendererDir = path.join(repoRoot, 'dist', 'renderer');
-const screenshotDir = path.join(repoRoot, 'test-artifacts', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
+import {
+  assertCanRun,
+  byTestId,
+  openServedApp,
+  screenshotDir,
+  sharedData,
+} from './harness.ts';
+import type { ServedApp } from './harness.ts';
+
 const RUN_NAME = '20200123_FS10000482_42_BPG80712-1010';
 /** The marker the iSeq writes last (its copy to the output folder is done). */
 const LAST_MARKER = 'CopyComplete.txt';
@@ -46,18 +46,6 @@ const FAST: Partial<WatchTimings> = {
   minGapMs: 200,
 };
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-const byTestId = (id: string) => `[data-testid="${id}"]`;
 
 /** The client ids of the run's FASTQs: the text before `_S<n>_`, Undetermined left out. */
 async function sampleNamesIn(fastqDir: string): Promise<string[]> {
@@ -78,7 +66,7 @@ describe('watch folders in a browser (serve mode)', () => {
   let context: BrowserContext;
   let page: Page;
   let shot = 0;
-  const pageErrors: string[] = [];
+  let app: ServedApp;
 
   /** Saves the current screen in light and in dark. */
   async function screenshot(name: string): Promise<void> {
@@ -101,16 +89,7 @@ describe('watch folders in a browser (serve mode)', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is missing at ${CHROMIUM}: the end-to-end test needs it (install it with \`apt-get install -y chromium\`).`,
-      );
-    }
-    if (!existsSync(path.join(rendererDir, 'index.html'))) {
-      throw new Error(
-        `The renderer is not built (${rendererDir} has no index.html): run \`npm run build:renderer\` first.`,
-      );
-    }
+    assertCanRun();
 
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'gencove-watch-e2e-'));
     stagingRun = path.join(root, 'staging', RUN_NAME);
@@ -121,40 +100,15 @@ describe('watch folders in a browser (serve mode)', () => {
     await fs.mkdir(watchedDir, { recursive: true });
     await fs.mkdir(screenshotDir, { recursive: true });
 
-    service = new AppService({
-      dataDir: path.join(root, 'app-data'),
-      mode: 'serve',
-      secretStore: new MemorySecretStore(),
+    app = await openServedApp(root, {
       downloadsDir: path.join(root, 'Downloads'),
-      sandboxStepMs: 150,
       watchTimings: FAST,
     });
-    serve = await startServe({
-      dataDir: path.join(root, 'app-data'),
-      rendererDir,
-      host: '127.0.0.1',
-      service,
-    });
-
-    context = await chromium.launchPersistentContext(
-      path.join(root, 'chromium-profile'),
-      {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        colorScheme: 'light',
-        viewport: { width: 1280, height: 860 },
-      },
-    );
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    ({ service, serve, context, page } = app);
   });
 
   afterAll(async () => {
-    await context?.close();
-    await serve?.close();
-    await service?.close();
+    await app?.close();
     if (root) await fs.rm(root, { recursive: true, force: true });
   });
 
@@ -294,6 +248,6 @@ describe('watch folders in a browser (serve mode)', () => {
     expect(detail.metadata).toEqual({ instrument: 'iSeq 100', batch: 42 });
     await screenshot('project-samples');
 
-    expect(pageErrors).toEqual([]);
+    expect(app.pageErrors).toEqual([]);
   }, 150_000);
 });
