@@ -347,7 +347,10 @@ async function transferSection() {
     t0 = performance.now();
     let fetched = 0;
     await inParallel(urls, 2, async (u) => {
-      fetched += await getDiscard(u);
+      // Not `fetched += await …`: that reads `fetched` before the await and
+      // loses what the other lane added meanwhile.
+      const bytes = await getDiscard(u);
+      fetched += bytes;
     });
     const rawDown = fetched / MiB / ((performance.now() - t0) / 1000);
 

@@ -31,10 +31,7 @@ import { JobFailure, Limiter, Scheduler, isFinal } from './scheduler.ts';
 import type { JobRun, ScheduledJob } from './scheduler.ts';
 import { buildPlan } from './scan/plan.ts';
 import type { AssignedSample } from './upload/assign.ts';
-import {
-  RefreshingCredentials,
-  createUploadS3Client,
-} from './upload/credentials.ts';
+import type { RefreshingCredentials } from './upload/credentials.ts';
 import { plannedObjects, runUploadJob } from './upload/job.ts';
 import type { UploadJobRequest } from './upload/job.ts';
 import { UploadStore } from './upload/store.ts';
@@ -611,17 +608,22 @@ export class Engine {
     checksumAlgorithm: ChecksumAlgorithm;
   }> {
     if (!this.#s3) {
-      this.#credentials ??= new RefreshingCredentials(this.client);
-      const credentials = this.#credentials;
-      this.#s3 = createUploadS3Client({
-        credentials,
-        endpoint: this.#opts.s3Endpoint,
-      }).then(({ s3, endpoint, checksumAlgorithm }) => {
+      this.#s3 = (async () => {
+        // Loaded on first use: it brings the AWS SDK, which only uploads
+        // need.
+        const { RefreshingCredentials, createUploadS3Client } = await import(
+          './upload/credentials.ts'
+        );
+        this.#credentials ??= new RefreshingCredentials(this.client);
+        const credentials = this.#credentials;
+        const { s3, endpoint, checksumAlgorithm } = await createUploadS3Client(
+          { credentials, endpoint: this.#opts.s3Endpoint },
+        );
         this.#log.debug(
           `Engine/s3: using ${endpoint ?? 'the AWS default endpoint'} with ${checksumAlgorithm} checksums`,
         );
         return { s3, credentials, checksumAlgorithm };
-      });
+      })();
       // A failed creation (network down) is tried again by the next job.
       this.#s3.catch(() => {
         this.#s3 = null;

@@ -5,10 +5,12 @@
  * length against Content-Length / Content-Range.
  *
  * Plain node:http(s) streams: no redirects are followed, no platform
- * headers or credentials are sent (the URL carries its own signature), the
- * body is never decompressed, and at most one chunk is held in memory.
- * Verification against the platform's checksum and the final rename are the
- * caller's (downloader.ts); this module never renames anything.
+ * headers or credentials are sent (the URL carries its own signature), and
+ * the body is never decompressed. Writes are batched and a few are in
+ * flight at once (a few MiB held in memory at most), and the `.part` is
+ * flushed to disk before this returns. Verification against the platform's
+ * checksum and the final rename are the caller's (downloader.ts); this
+ * module never renames anything.
  */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
@@ -31,8 +33,18 @@ import {
 /** Idle time (no bytes either way) after which a transfer fails, in ms. */
 export const DEFAULT_STORAGE_TIMEOUT_MS = 30_000;
 
+/** Bytes of received chunks written to the `.part` with one writev. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
 /** Bytes of `.part` writes a transfer keeps in flight while receiving. */
 const WRITE_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Bytes written after which a transfer asks the disk to catch up (a flush
+ * in the background, at most one at a time), so that the flush before the
+ * rename has little left to do.
+ */
+const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
 
 /**
  * IntegrityError means the bytes are not the file the platform describes
@@ -78,7 +90,10 @@ export interface FetchToPartOptions {
   agents: Agents;
   signal: AbortSignal;
   timeoutMs?: number;
-  /** Called as bytes are written: bytes in the `.part`, and the total. */
+  /**
+   * Called as bytes arrive: bytes of the `.part` so far (written or being
+   * written), and the total.
+   */
   onBytes?: (bytesDone: number, total: number | null) => void;
   /**
    * Called once the answer's headers have arrived and before anything is
@@ -248,22 +263,8 @@ async function receive(
     res.destroy();
     throw err;
   }
+  const writer = new PartWriter(handle, offset);
   let written = offset;
-  // Writes go out while the next bytes arrive: up to WRITE_WINDOW_BYTES of
-  // positional writes in flight (each chunk is its own buffer, so they do
-  // not depend on one another); waiting for each one would stall the
-  // socket once per chunk.
-  const inFlight = new Set<Promise<void>>();
-  let inFlightBytes = 0;
-  let writeError: { error: unknown } | null = null;
-  const settleWrites = async (limit: number): Promise<void> => {
-    while (inFlightBytes > limit && inFlight.size > 0) {
-      await Promise.race(inFlight);
-    }
-    if (writeError) {
-      throw (writeError as { error: unknown }).error;
-    }
-  };
   try {
     options.onBytes?.(written, total);
     for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -273,40 +274,31 @@ async function receive(
         );
       }
       hash.update(chunk);
-      const write: Promise<void> = handle
-        .write(chunk, 0, chunk.length, written)
-        .then(
-          () => {
-            inFlight.delete(write);
-            inFlightBytes -= chunk.length;
-          },
-          (error: unknown) => {
-            inFlight.delete(write);
-            inFlightBytes -= chunk.length;
-            writeError ??= { error };
-          },
-        );
-      inFlight.add(write);
-      inFlightBytes += chunk.length;
       written += chunk.length;
+      const room = writer.write(chunk);
+      if (room) {
+        await room;
+      }
       options.onBytes?.(written, total);
-      await settleWrites(WRITE_WINDOW_BYTES);
     }
-    await settleWrites(0);
+    await writer.drain();
     if (total !== null && written < total) {
       throw new NetworkError('reset', url.host, {
         code: 'ERR_STREAM_PREMATURE_CLOSE',
       });
     }
-    if (!process.env.NOSYNC) await handle.datasync();
+    await writer.flush();
   } catch (err) {
     res.destroy();
-    await Promise.allSettled([...inFlight]);
-    await handle.close().catch(() => undefined);
     if (err instanceof IntegrityError) {
+      await writer.abandon();
+      await handle.close().catch(() => undefined);
       await unlink(options.partPath).catch(() => undefined);
       throw err;
     }
+    // Keep what arrived: a later attempt continues from the .part's end.
+    await writer.keep();
+    await handle.close().catch(() => undefined);
     throw toTransferError(err, url, options.signal);
   }
   await handle.close();
@@ -317,6 +309,129 @@ async function receive(
     total,
     etag,
   };
+}
+
+/**
+ * PartWriter writes a transfer's chunks to its `.part` in order, from a
+ * given offset. Chunks are gathered into batches of WRITE_BATCH_BYTES (one
+ * writev each) and up to WRITE_WINDOW_BYTES of batches are in flight, so
+ * the socket keeps flowing while the disk works; waiting for each write
+ * would stall it once per chunk. Every FLUSH_EVERY_BYTES a flush starts in
+ * the background, so that the last one, which alone promises durability,
+ * has little left to do.
+ */
+class PartWriter {
+  readonly #handle: FileHandle;
+  readonly #inFlight = new Set<Promise<void>>();
+  #inFlightBytes = 0;
+  #error: { error: unknown } | null = null;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  /** Where the next batch goes in the file. */
+  #at: number;
+  #flushing: Promise<void> | null = null;
+  #unflushed = 0;
+
+  constructor(handle: FileHandle, offset: number) {
+    this.#handle = handle;
+    this.#at = offset;
+  }
+
+  /**
+   * write queues `chunk` (which must not change afterwards). When it
+   * returns a promise, wait for it before writing more: it resolves once
+   * there is room, or rejects with the first write error.
+   */
+  write(chunk: Buffer): Promise<void> | null {
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.length;
+    if (this.#batchBytes < WRITE_BATCH_BYTES) {
+      return null;
+    }
+    this.#writeBatch();
+    return this.#settle(WRITE_WINDOW_BYTES);
+  }
+
+  /** drain writes what is queued and waits for every write. */
+  async drain(): Promise<void> {
+    this.#writeBatch();
+    await this.#settle(0);
+  }
+
+  /** flush waits until everything written is on disk. */
+  async flush(): Promise<void> {
+    await this.#flushing;
+    await this.#handle.datasync();
+  }
+
+  /**
+   * keep writes what is queued, unless a write already failed, and waits
+   * for every write and flush, ignoring their errors (after a failure).
+   */
+  async keep(): Promise<void> {
+    if (this.#error === null) {
+      this.#writeBatch();
+    }
+    await this.abandon();
+  }
+
+  /** abandon drops what is queued and waits for what is in flight. */
+  async abandon(): Promise<void> {
+    this.#batch = [];
+    this.#batchBytes = 0;
+    await Promise.allSettled([...this.#inFlight, this.#flushing]);
+  }
+
+  #writeBatch(): void {
+    const bytes = this.#batchBytes;
+    if (bytes === 0) {
+      return;
+    }
+    const write: Promise<void> = this.#handle
+      .writev(this.#batch, this.#at)
+      .then(
+        () => {
+          this.#unflushed += bytes;
+          this.#maybeFlush();
+        },
+        (error: unknown) => {
+          this.#error ??= { error };
+        },
+      )
+      .finally(() => {
+        this.#inFlight.delete(write);
+        this.#inFlightBytes -= bytes;
+      });
+    this.#inFlight.add(write);
+    this.#inFlightBytes += bytes;
+    this.#at += bytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
+  }
+
+  #maybeFlush(): void {
+    if (this.#flushing !== null || this.#unflushed < FLUSH_EVERY_BYTES) {
+      return;
+    }
+    this.#unflushed = 0;
+    this.#flushing = this.#handle
+      .datasync()
+      .catch(() => {
+        // The last flush, which the caller awaits, reports any problem.
+      })
+      .finally(() => {
+        this.#flushing = null;
+      });
+  }
+
+  async #settle(limit: number): Promise<void> {
+    while (this.#inFlightBytes > limit && this.#inFlight.size > 0) {
+      await Promise.race(this.#inFlight);
+    }
+    if (this.#error) {
+      throw this.#error.error;
+    }
+  }
 }
 
 function request(

@@ -53,7 +53,7 @@ export class LocalFileError extends Error {
  */
 export type ChecksumAlgorithm = 'CRC32' | 'SHA256';
 
-/** The size and checksum of one part of an object, as its bytes were checked. */
+/** The size and checksum of one part, as its bytes went through the check. */
 export interface PartDigest {
   /** 1-based part number. */
   number: number;
@@ -161,7 +161,9 @@ export async function* readCheckedFiles(
  * digestParts cuts a byte stream into parts of exactly `partSize` bytes
  * (the last one shorter; one empty part for an empty stream) and yields
  * each part's size and checksum, without holding the part's bytes. The
- * last part is yielded only once the source has ended without error.
+ * last part is yielded only once the source has ended without error (a
+ * full part is held back until a byte of the next one arrives), so a
+ * consumer that sees it knows the whole stream passed.
  */
 export async function* digestParts(
   source: AsyncIterable<Buffer>,
@@ -171,20 +173,27 @@ export async function* digestParts(
   let checksum = createChecksum(algorithm);
   let size = 0;
   let number = 1;
+  let full: PartDigest | null = null;
   for await (let chunk of source) {
     while (chunk.length > 0) {
+      if (full) {
+        yield full;
+        full = null;
+      }
       const take = Math.min(partSize - size, chunk.length);
       checksum.update(take === chunk.length ? chunk : chunk.subarray(0, take));
       size += take;
       chunk = chunk.subarray(take);
       if (size === partSize) {
-        yield { number: number++, size, checksum: checksum.digest() };
+        full = { number: number++, size, checksum: checksum.digest() };
         checksum = createChecksum(algorithm);
         size = 0;
       }
     }
   }
-  if (size > 0 || number === 1) {
+  if (full) {
+    yield full;
+  } else if (size > 0 || number === 1) {
     yield { number, size, checksum: checksum.digest() };
   }
 }

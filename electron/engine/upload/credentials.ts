@@ -271,7 +271,10 @@ const BODY_CHECKSUM_HEADERS = new Set([
  * it; hashing the body once more for the signature (the SDK's default over
  * http) would double the work on both sides.
  */
-function unsignedPayloadWithChecksum<Input extends object, Output extends object>(
+function unsignedPayloadWithChecksum<
+  Input extends object,
+  Output extends object,
+>(
   next: (args: { input: Input; request: unknown }) => Promise<Output>,
 ): (args: { input: Input; request: unknown }) => Promise<Output> {
   return (args) => {
@@ -279,7 +282,9 @@ function unsignedPayloadWithChecksum<Input extends object, Output extends object
     const headers = request.headers;
     if (
       headers &&
-      Object.keys(headers).some((h) => BODY_CHECKSUM_HEADERS.has(h.toLowerCase()))
+      Object.keys(headers).some((h) =>
+        BODY_CHECKSUM_HEADERS.has(h.toLowerCase()),
+      )
     ) {
       headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
     }

@@ -15,10 +15,10 @@ import { JobFailure, toJobError } from '../scheduler.ts';
 import type { Limiter } from '../scheduler.ts';
 import { assignUploads, AssignTimeoutError } from './assign.ts';
 import type { AssignApi, AssignedSample } from './assign.ts';
+import { ContentError, LocalFileError } from './checkedRead.ts';
 import type { ChecksumAlgorithm } from './checkedRead.ts';
 import type { RefreshingCredentials } from './credentials.ts';
 import type { UploadStore } from './store.ts';
-import { ContentError, LocalFileError, uploadObject } from './uploader.ts';
 import type {
   LogFn,
   UploadObjectResult,
@@ -150,6 +150,8 @@ export async function runUploadJob(
         });
         const finished = (async () => {
           const { s3, credentials, checksumAlgorithm } = await params.getS3();
+          // Loaded here: it brings the AWS SDK, which only uploads need.
+          const { uploadObject } = await import('./uploader.ts');
           return uploadObject({
             jobId,
             read,

@@ -1,15 +1,16 @@
 /**
- * The content check of a multipart object, and reading its parts back for
- * sending.
+ * The content check of an object, run in the process's checker thread.
  *
  * `startPartChecks` reads the object's files through their FASTQ gzip
- * checkers and gives the size and checksum of every part, in order. By
- * default that runs in a worker thread (checkWorker.ts): decompressing and
- * checking is most of an upload's CPU time, and the main thread then stays
- * free to send. The uploader sends each part with the checksum of the bytes
- * the checker saw, read again from disk (requestHandler.ts); S3 verifies
- * the checksum, so a byte that changed in between fails that part instead
- * of slipping into the object.
+ * checkers and gives the size and checksum of every part, in order. That
+ * runs in a worker thread (checkWorker.ts): decompressing and checking is
+ * most of an upload's CPU time, and the main thread then stays free to
+ * send. One thread serves every check of the process, so its memory is
+ * that of one JavaScript heap however many files are checked at once. The
+ * uploader sends each part with the checksum of the bytes the checker saw,
+ * read again from disk (requestHandler.ts); S3 verifies the checksum, so a
+ * byte that changed in between fails that part instead of slipping into
+ * the object.
  */
 import path from 'node:path';
 import type { Transform } from 'node:stream';
@@ -160,7 +161,11 @@ class CheckerThread {
   }
 
   taken(id: number, number: number): void {
-    this.#worker?.postMessage({ type: 'taken', id, number } satisfies ToCheckWorker);
+    this.#worker?.postMessage({
+      type: 'taken',
+      id,
+      number,
+    } satisfies ToCheckWorker);
   }
 
   cancel(id: number): void {
@@ -315,7 +320,10 @@ class ThreadPartChecks implements PartChecks {
           const lost = this.#lost;
           if (lost?.beforeReady) {
             this.#options.onFallback?.(lost.error.message);
-            this.#fallback = inThisThread(this.#options, createFastqGzipChecker);
+            this.#fallback = inThisThread(
+              this.#options,
+              createFastqGzipChecker,
+            );
             yield* this.#fallback.digests;
             return;
           }

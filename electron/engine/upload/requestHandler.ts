@@ -127,7 +127,8 @@ export class UploadRequestHandler {
   readonly #spare: Buffer[] = [];
 
   constructor(options: { socketTimeoutMs?: number } = {}) {
-    this.#socketTimeoutMs = options.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS;
+    this.#socketTimeoutMs =
+      options.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS;
   }
 
   /**
@@ -172,7 +173,9 @@ export class UploadRequestHandler {
         const onAbort = (): void => fail(abortError(signal));
         if (signal.addEventListener) {
           signal.addEventListener('abort', onAbort, { once: true });
-          req.once('close', () => signal.removeEventListener?.('abort', onAbort));
+          req.once('close', () =>
+            signal.removeEventListener?.('abort', onAbort),
+          );
         } else {
           signal.onabort = onAbort;
         }
@@ -239,7 +242,9 @@ export class UploadRequestHandler {
     } else if (body instanceof Uint8Array) {
       req.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
     } else {
-      throw new TypeError('The S3 request body has a type this handler cannot send');
+      throw new TypeError(
+        'The S3 request body has a type this handler cannot send',
+      );
     }
   }
 

@@ -142,6 +142,23 @@ describe('uploader streams', () => {
         });
       }
     }
+    it('holds a full part back until the stream goes on, so a failing stream gives no last part', async () => {
+      async function* failsAfterOnePart(): AsyncGenerator<Buffer> {
+        yield Buffer.alloc(10, 1);
+        throw new Error('the checker found a problem at the end');
+      }
+      const seen: number[] = [];
+
+      const run = (async () => {
+        const parts = digestParts(failsAfterOnePart(), 10, 'CRC32');
+        for await (const part of parts) {
+          seen.push(part.number);
+        }
+      })();
+
+      await expect(run).rejects.toThrow(/problem at the end/);
+      expect(seen).toEqual([]);
+    });
   });
 
   describe('readCheckedFiles()', () => {

@@ -4,21 +4,22 @@
  *
  * The files are read in lane/chunk order, each through its own FASTQ gzip
  * checker, and concatenated on the fly (gzip members concatenate into a
- * valid gzip): no temporary copy. Small objects go as one PutObject after
- * the whole content was checked; larger ones as a multipart upload whose
- * parts go out in parallel, each journaled when S3 accepts it, and which is
- * completed only after the last checker finished without complaint. A
- * checker error aborts the multipart upload: bad bytes never become an
- * object.
+ * valid gzip): no temporary copy. The check runs in the checker thread
+ * (partChecks.ts) and gives the size and checksum of each part as its bytes
+ * went through; each part is then streamed from disk with that checksum,
+ * which S3 verifies, so bytes that changed after the check fail the part.
+ * Memory use grows neither with the part size nor with the file size.
  *
- * For a multipart upload the check runs in a worker thread
- * (partChecks.ts), which gives the SHA-256 of each part as its bytes went
- * through; the part is then streamed from disk with that checksum, which S3
- * verifies. Memory use does not grow with the part size or the file size.
+ * Small objects go as one PutObject once the whole content was checked;
+ * larger ones as a multipart upload whose parts go out in parallel, each
+ * journaled when S3 accepts it, and which is completed only after the last
+ * checker finished without complaint. A checker error aborts the multipart
+ * upload: bad bytes never become an object.
  *
- * Resume: a journaled multipart UploadId is reused. ListParts confirms the
- * journaled parts; their bytes are still read (the checkers must see every
- * byte) and compared by SHA-256, but not sent again.
+ * Resume: a journaled multipart UploadId is reused, with the checksum
+ * algorithm it was opened with. ListParts confirms the journaled parts;
+ * their bytes are still read (the checkers must see every byte) and
+ * compared by checksum, but not sent again.
  */
 import { basename } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
@@ -37,7 +38,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_POLICY, TRANSFER_POLICY, withRetry } from '../backoff.ts';
 import type { BackoffPolicy } from '../backoff.ts';
 import { CancelledError, isCancellation, toUserMessage } from '../errors.ts';
-import { createFastqGzipChecker } from '../scan/fastq.ts';
 import { ContentError, LocalFileError } from './checkedRead.ts';
 import type { ChecksumAlgorithm, PartDigest } from './checkedRead.ts';
 import { startPartChecks } from './partChecks.ts';
@@ -109,8 +109,7 @@ export interface UploadObjectParams {
   onPartsStored?: () => void;
   /**
    * Makes the content checker for one file, run in this thread (default:
-   * scan's FASTQ gzip checker, run in a worker thread for multipart
-   * objects).
+   * scan's FASTQ gzip checker, run in the checker thread).
    */
   createChecker?: (label: string) => Transform;
   partRetryPolicy?: BackoffPolicy;
@@ -194,7 +193,7 @@ export async function uploadObject(
     log,
     tag,
     files: sortFiles(read.files),
-    customChecker: params.createChecker ?? (process.env.INTHREAD ? createFastqGzipChecker : undefined),
+    customChecker: params.createChecker,
     preferredAlgorithm: params.checksumAlgorithm ?? 'CRC32',
     partConcurrency: Math.max(1, params.partConcurrency ?? 4),
     partRetryPolicy: params.partRetryPolicy ?? TRANSFER_POLICY,
@@ -288,7 +287,9 @@ async function putSingle(ctx: ObjectContext): Promise<void> {
     await checks.close();
   }
   if (!digest) {
-    throw new Error(`The content check of ${ctx.read.destination} gave no digest`);
+    throw new Error(
+      `The content check of ${ctx.read.destination} gave no digest`,
+    );
   }
   // Every checker has finished without error: the content is valid.
   ctx.store.updateObject(ctx.jobId, ctx.read.destination, {
@@ -376,13 +377,11 @@ async function sendParts(
     store.recordPart(jobId, destination, multipartId, part);
     done.set(digest.number, part);
     report(ctx, digest.size, false);
-    if (process.env.TRACE) ctx.log('debug', `${ctx.tag}: TRACE part ${digest.number} stored`);
   };
 
   let loopError: { error: unknown } | null = null;
   try {
     for await (const digest of digests) {
-      if (process.env.TRACE) ctx.log('debug', `${ctx.tag}: TRACE digest ${digest.number}`);
       if (partError) {
         break;
       }
@@ -463,10 +462,8 @@ async function sendParts(
   // Every checker finished without error: only now may the object exist.
   const parts = [...done.values()].sort((a, b) => a.number - b.number);
   store.updateObject(jobId, destination, { state: 'completing' });
-  if (process.env.TRACE) ctx.log('debug', `${ctx.tag}: TRACE completing`);
   ctx.onPartsStored?.();
   await completeMultipart(ctx, multipartId, parts);
-  if (process.env.TRACE) ctx.log('debug', `${ctx.tag}: TRACE completed`);
 }
 
 /** Uploads one part with the checker's checksum; returns its ETag. */

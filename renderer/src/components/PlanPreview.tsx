@@ -14,7 +14,8 @@
  * `plan-read` (with
  * `data-read`), `plan-file` (with `data-path`), `plan-show-more`,
  * `plan-ignored`, `plan-edit-error`, `plan-start-error`, `plan-saving`,
- * `plan-discard`, `plan-start`; read-only (PlanReadOnly): `plan-client-id`,
+ * `plan-discard`, `plan-start`, `plan-start-hint`; read-only (PlanReadOnly):
+ * `plan-client-id`,
  * `plan-close`.
  *
  * PlanReadOnly shows a plan the engine made itself (a watched run) with the
