@@ -4,18 +4,34 @@
  * error (bad option or argument).
  */
 import { realpathSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
 
-import { toUserMessage } from './engine/errors.ts';
-import { UsageError } from './cli/context.ts';
-import { downloadCommand } from './cli/download.ts';
-import { projectsCommand, samplesCommand } from './cli/projects.ts';
-import { sandboxCommand } from './cli/sandbox.ts';
-import { serveCommand } from './cli/serve.ts';
-import { uploadCommand } from './cli/upload.ts';
-import { watchCommand } from './cli/watch.ts';
+// Node caches the compiled modules (TypeScript already stripped) in its
+// compile cache (NODE_COMPILE_CACHE, else a folder in the temp dir), so a
+// second start does not strip and compile them again; NODE_DISABLE_COMPILE_CACHE
+// turns it off. It applies to modules loaded from here on, which is why
+// every command below is imported only when it runs.
+enableCompileCache();
+
+/** The signature commander calls an action with. */
+type Action = (...args: never[]) => Promise<void>;
+
+/**
+ * lazy returns an action that loads its command's module when it runs, so
+ * that a command only pays for the modules it needs (`--help` for none).
+ */
+function lazy<M>(
+  load: () => Promise<M>,
+  pick: (module: M) => Action,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const action = pick(await load()) as (...a: unknown[]) => Promise<void>;
+    await action(...args);
+  };
+}
 
 /** Adds the options every platform command accepts. */
 function withConnection(cmd: Command): Command {
@@ -53,12 +69,22 @@ function buildProgram(): Command {
       parsePositiveInt,
     )
     .option('--data-dir <dir>', 'app data folder (or GENCOVE_DESKTOP_HOME)')
-    .action(sandboxCommand);
+    .action(
+      lazy(
+        () => import('./cli/sandbox.ts'),
+        (m) => m.sandboxCommand,
+      ),
+    );
 
   withConnection(program.command('projects'))
     .description('list projects')
     .option('--search <text>', 'only projects whose name contains this')
-    .action(projectsCommand);
+    .action(
+      lazy(
+        () => import('./cli/projects.ts'),
+        (m) => m.projectsCommand,
+      ),
+    );
 
   withConnection(program.command('samples'))
     .description("list a project's samples with status and QC")
@@ -68,7 +94,12 @@ function buildProgram(): Command {
         .choices(['all', 'completed', 'failed', 'running', 'succeeded'])
         .default('all'),
     )
-    .action(samplesCommand);
+    .action(
+      lazy(
+        () => import('./cli/projects.ts'),
+        (m) => m.samplesCommand,
+      ),
+    );
 
   withConnection(program.command('upload'))
     .description(
@@ -81,7 +112,12 @@ function buildProgram(): Command {
     .option('--include-undetermined', 'upload Undetermined_* files as a sample')
     .option('--no-verify', 'do not read every file before planning')
     .option('--dry-run', 'print the plan and stop')
-    .action(uploadCommand);
+    .action(
+      lazy(
+        () => import('./cli/upload.ts'),
+        (m) => m.uploadCommand,
+      ),
+    );
 
   withConnection(program.command('download'))
     .description("download deliverables of a project's samples")
@@ -91,14 +127,24 @@ function buildProgram(): Command {
     .option('--file-types <types>', 'comma-separated file types (prefixes)')
     .option('--download-template <template>', 'path template under the folder')
     .option('--no-skip-existing', 'download again files that are already there')
-    .action(downloadCommand);
+    .action(
+      lazy(
+        () => import('./cli/download.ts'),
+        (m) => m.downloadCommand,
+      ),
+    );
 
   withConnection(program.command('serve'))
     .description(
       'serve the app to a browser on 127.0.0.1 (for machines without a display)',
     )
     .option('--port <n>', 'port (default: a free port)', parsePort)
-    .action(serveCommand);
+    .action(
+      lazy(
+        () => import('./cli/serve.ts'),
+        (m) => m.serveCommand,
+      ),
+    );
 
   withConnection(program.command('watch'))
     .description(
@@ -119,7 +165,12 @@ function buildProgram(): Command {
     )
     .option('--include-undetermined', 'upload Undetermined_* files too')
     .option('--once', 'deliver the runs that are complete now, then exit')
-    .action(watchCommand);
+    .action(
+      lazy(
+        () => import('./cli/watch.ts'),
+        (m) => m.watchCommand,
+      ),
+    );
 
   return program;
 }
@@ -164,6 +215,11 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'usage') process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }
+    // Loaded here, not up front: a command that fails has loaded them anyway.
+    const [{ toUserMessage }, { UsageError }] = await Promise.all([
+      import('./engine/errors.ts'),
+      import('./cli/context.ts'),
+    ]);
     process.stderr.write(`error: ${toUserMessage(err)}\n`);
     if (err instanceof UsageError) return 2;
     if (process.env.GENCOVE_DESKTOP_DEBUG && err instanceof Error) {

@@ -32,6 +32,7 @@ import type { JobRun, ScheduledJob } from './scheduler.ts';
 import { buildPlan } from './scan/plan.ts';
 import type { AssignedSample } from './upload/assign.ts';
 import type { RefreshingCredentials } from './upload/credentials.ts';
+import { CheckedParts } from './upload/checkedParts.ts';
 import { plannedObjects, runUploadJob } from './upload/job.ts';
 import type { UploadJobRequest } from './upload/job.ts';
 import { UploadStore } from './upload/store.ts';
@@ -98,6 +99,7 @@ export class Engine {
   readonly #changeListeners = new Set<Throttled<TransferSnapshot[]>>();
   readonly #finishListeners = new Set<(snap: TransferSnapshot) => void>();
   readonly #fileLimiter: Limiter;
+  readonly #checkedParts: CheckedParts;
   readonly #waiters = new Map<
     string,
     {
@@ -126,6 +128,7 @@ export class Engine {
     this.journal = Journal.open(path.join(opts.dataDir, 'journal.db'));
     this.#uploads = new UploadStore(this.journal);
     this.#fileLimiter = new Limiter(opts.fileConcurrency ?? 2);
+    this.#checkedParts = new CheckedParts({ minPartSize: opts.partSize });
     this.#scheduler = new Scheduler({
       concurrency: opts.fileConcurrency ?? 2,
       store: this.journal,
@@ -139,9 +142,16 @@ export class Engine {
     this.#scheduler.onDidChangeState((job) => this.#onJobState(job));
   }
 
-  /** plan scans `paths` into an upload plan (nothing is uploaded). */
+  /**
+   * plan scans `paths` into an upload plan (nothing is uploaded). When it
+   * checks contents, it keeps each object's part checksums, so that an
+   * upload of the unchanged files does not decompress them again.
+   */
   plan(paths: string[], opts?: PlanOptions): Promise<UploadPlan> {
-    return buildPlan(paths, opts);
+    return buildPlan(paths, {
+      tapObject: (files) => this.#checkedParts.tap(files),
+      ...opts,
+    });
   }
 
   /**
@@ -498,6 +508,7 @@ export class Engine {
       fileLimiter: this.#fileLimiter,
       partConcurrency: this.#opts.partConcurrency,
       partSize: this.#opts.partSize,
+      checkedParts: this.#checkedParts,
       assignWindowMs: this.#opts.assignWindowMs,
       log: createLogger('Upload', this.#opts.log as LogSink | undefined).sink,
       events: {

@@ -6,9 +6,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { open, rm } from 'node:fs/promises';
 
 import { headerOf } from './http-headers.ts';
 import {
@@ -454,10 +452,7 @@ async function assemble(
   let etag: string;
   const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
   try {
-    await pipeline(
-      concatenateParts(ctx, upload, chosen, fullHasher),
-      createWriteStream(tempPath, { flush: true }),
-    );
+    await concatenateParts(ctx, upload, chosen, tempPath, fullHasher);
 
     // S3's multipart ETag: MD5 of the concatenated binary part MD5s, "-N".
     const etagDigest = createHash('md5');
@@ -580,27 +575,53 @@ function checkRequestedParts(
 }
 
 /** Streams the chosen parts in order, checking each file's length. */
-async function* concatenateParts(
+/** Bytes copied per read when parts are joined into the object. */
+const JOIN_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * concatenateParts writes `parts`, in order, into the new file `target`
+ * and flushes it, feeding `hasher` with every byte. One buffer is reused
+ * for the whole copy. Throws InternalError when a stored part does not
+ * have the size it was acknowledged with.
+ */
+async function concatenateParts(
   ctx: S3Context,
   upload: UploadRecord,
   parts: PartRecord[],
+  target: string,
   hasher: Hasher | undefined,
-): AsyncGenerator<Buffer> {
-  for (const part of parts) {
-    let length = 0;
-    for await (const chunk of createReadStream(
-      ctx.uploads.partFile(upload.uploadId, part),
-    )) {
-      const data = chunk as Buffer;
-      length += data.length;
-      hasher?.update(data);
-      yield data;
+): Promise<void> {
+  const out = await open(target, 'wx');
+  try {
+    const buffer = Buffer.allocUnsafe(JOIN_CHUNK_BYTES);
+    let position = 0;
+    for (const part of parts) {
+      const input = await open(ctx.uploads.partFile(upload.uploadId, part));
+      let length = 0;
+      try {
+        for (;;) {
+          const { bytesRead } = await input.read(buffer, 0, buffer.length);
+          if (bytesRead === 0) {
+            break;
+          }
+          const data = buffer.subarray(0, bytesRead);
+          hasher?.update(data);
+          await out.write(data, 0, bytesRead, position);
+          position += bytesRead;
+          length += bytesRead;
+        }
+      } finally {
+        await input.close();
+      }
+      if (length !== part.size) {
+        throw s3Errors.internalError(
+          `Stored part ${part.partNumber} of upload ${upload.uploadId} has ${length} bytes on disk, ${part.size} were acknowledged.`,
+        );
+      }
     }
-    if (length !== part.size) {
-      throw s3Errors.internalError(
-        `Stored part ${part.partNumber} of upload ${upload.uploadId} has ${length} bytes on disk, ${part.size} were acknowledged.`,
-      );
-    }
+    await out.datasync();
+  } finally {
+    await out.close();
   }
 }
 

@@ -4,7 +4,9 @@
  *
  * Order of work: check the request, plan every file and its local path
  * (plan.ts; nothing is written before the plan is complete and free of
- * collisions), then deliver files `fileConcurrency` at a time. Each file is
+ * collisions), then deliver files: `fileConcurrency` of them receive at a
+ * time, and a file that has received its last byte gives its connection to
+ * the next one while it is flushed, checked and renamed. Each file is
  * written to `<path>.part`, checked for size and SHA-256, renamed, and
  * recorded in the journal, in that order, before it is reported done. A
  * `.part` is continued only when the server answers 206 from its exact
@@ -35,7 +37,7 @@ import {
   planDownload,
 } from './plan.ts';
 import type { DownloadClient, DownloadPlan, PlannedFile } from './plan.ts';
-import { runPool } from './pool.ts';
+import { Slots, runPool } from './pool.ts';
 import { DownloadStore } from './store.ts';
 import {
   IntegrityError,
@@ -49,7 +51,7 @@ import type { Agents, FetchResult } from './transfer.ts';
 
 export type { DownloadClient } from './plan.ts';
 
-/** Files transferred at the same time unless the caller says otherwise. */
+/** Files receiving at the same time unless the caller says otherwise. */
 export const DEFAULT_FILE_CONCURRENCY = 2;
 
 /** Fresh download URLs asked for per file after 403 answers. */
@@ -83,6 +85,11 @@ export interface DownloadDeps {
   /** Aborting it stops the job: `downloadDeliverables` throws CancelledError. */
   signal: AbortSignal;
   onProgress: (progress: DownloadProgress) => void;
+  /**
+   * Files receiving from storage at the same time (default
+   * DEFAULT_FILE_CONCURRENCY); as many more may be finishing meanwhile
+   * (flush, checks, rename) or checking an existing copy.
+   */
   fileConcurrency?: number;
   log?: (level: DownloadLogLevel, msg: string) => void;
   /** Retry policy of each storage transfer (default TRANSFER_POLICY). */
@@ -145,6 +152,7 @@ export async function downloadDeliverables(
     client: deps.client,
     store,
     agents,
+    slots: new Slots(concurrency),
     signal: deps.signal,
     log,
     progress,
@@ -159,9 +167,11 @@ export async function downloadDeliverables(
   );
   progress.changed(true);
   try {
+    // Twice as many lanes as connections: while one file finishes, the
+    // next one is already receiving.
     await runPool(
       work,
-      concurrency,
+      concurrency * 2,
       (job) => deliver(context, job.file, job.entry),
       deps.signal,
     );
@@ -196,6 +206,8 @@ interface Context {
   client: DownloadClient;
   store: DownloadStore;
   agents: Agents;
+  /** One permit per storage connection receiving a file. */
+  slots: Slots;
   signal: AbortSignal;
   log: (level: DownloadLogLevel, msg: string) => void;
   progress: ProgressReporter;
@@ -433,34 +445,44 @@ async function fetchWithFreshUrls(
   entry: FileProgress,
   partPath: string,
 ): Promise<FetchResult> {
+  const receiveOnce = (url: string, release: () => void) => {
+    const record = ctx.store.partial(partPath);
+    return fetchToPart({
+      url,
+      partPath,
+      resume: true,
+      ifRange: record?.etag ?? null,
+      agents: ctx.agents,
+      signal: ctx.signal,
+      timeoutMs: ctx.timeoutMs,
+      onStart: ({ total, etag, restarted, kept }) => {
+        ctx.progress.resumed(kept);
+        if (restarted || !record) {
+          const fileId = file.fileId!;
+          ctx.store.setPartial(partPath, { fileId, total, etag });
+        }
+        if (restarted && record) {
+          ctx.log('debug', `download: ${file.relPath}: the server did not continue the .part; starting over`);
+        }
+      },
+      // The connection goes to the next file while this one is flushed.
+      onReceived: release,
+      onBytes: (done, total) => {
+        entry.bytesDone = done;
+        if (total !== null) entry.bytesTotal = total;
+        ctx.progress.changed();
+      },
+    });
+  };
   return withFreshUrl(ctx, file, (url) =>
-    withRetry(() => {
+    withRetry(async () => {
       entry.state = 'running';
-      const record = ctx.store.partial(partPath);
-      return fetchToPart({
-        url,
-        partPath,
-        resume: true,
-        ifRange: record?.etag ?? null,
-        agents: ctx.agents,
-        signal: ctx.signal,
-        timeoutMs: ctx.timeoutMs,
-        onStart: ({ total, etag, restarted, kept }) => {
-          ctx.progress.resumed(kept);
-          if (restarted || !record) {
-            const fileId = file.fileId!;
-            ctx.store.setPartial(partPath, { fileId, total, etag });
-          }
-          if (restarted && record) {
-            ctx.log('debug', `download: ${file.relPath}: the server did not continue the .part; starting over`);
-          }
-        },
-        onBytes: (done, total) => {
-          entry.bytesDone = done;
-          if (total !== null) entry.bytesTotal = total;
-          ctx.progress.changed();
-        },
-      });
+      const release = await ctx.slots.acquire(ctx.signal);
+      try {
+        return await receiveOnce(url, release);
+      } finally {
+        release();
+      }
     }, retryOptions(ctx, file, entry)),
   );
 }

@@ -44,7 +44,7 @@ const WRITE_WINDOW_BYTES = 4 * 1024 * 1024;
  * in the background, at most one at a time), so that the flush before the
  * rename has little left to do.
  */
-const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
+const FLUSH_EVERY_BYTES = Number(process.env.XF ?? 8) * 1024 * 1024;
 
 /**
  * IntegrityError means the bytes are not the file the platform describes
@@ -100,6 +100,12 @@ export interface FetchToPartOptions {
    * written: whether the `.part` is started over, and how many of its bytes
    * are kept. Record what the `.part` belongs to here.
    */
+  /**
+   * Called once, as soon as every byte of the body has arrived (before the
+   * last writes and the flush finish): the connection is no longer needed.
+   * Not called when the transfer fails before that.
+   */
+  onReceived?: () => void;
   onStart?: (info: {
     total: number | null;
     etag: string | null;
@@ -267,20 +273,19 @@ async function receive(
   let written = offset;
   try {
     options.onBytes?.(written, total);
-    for await (const chunk of res as AsyncIterable<Buffer>) {
+    await pump(res, (chunk) => {
       if (total !== null && written + chunk.length > total) {
         throw new IntegrityError(
           `The storage server sent more than the announced ${total} bytes for ${describe(url)}.`,
         );
       }
-      hash.update(chunk);
+      if (!process.env.XNOHASH) hash.update(chunk);
       written += chunk.length;
       const room = writer.write(chunk);
-      if (room) {
-        await room;
-      }
       options.onBytes?.(written, total);
-    }
+      return room;
+    });
+    if (total === null || written >= total) options.onReceived?.();
     await writer.drain();
     if (total !== null && written < total) {
       throw new NetworkError('reset', url.host, {
@@ -309,6 +314,61 @@ async function receive(
     total,
     etag,
   };
+}
+
+/**
+ * pump feeds every chunk of `res` to `take`, in order, and resolves at the
+ * end of the body. When `take` returns a promise the body is paused until
+ * it settles. Rejects with the first error: one `take` throws or a promise
+ * it returned rejects with, or the stream's own (a body that stops before
+ * its end rejects with ERR_STREAM_PREMATURE_CLOSE). Event handlers instead
+ * of an async iterator: no promise per chunk on the hot path.
+ */
+function pump(
+  res: IncomingMessage,
+  take: (chunk: Buffer) => Promise<void> | null,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let isSettled = false;
+    const settle = (error?: unknown) => {
+      if (isSettled) return;
+      isSettled = true;
+      res.off('data', onData);
+      res.off('end', onEnd);
+      res.off('error', settle);
+      res.off('close', onClose);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const resume = () => {
+      if (!isSettled) res.resume();
+    };
+    const onData = (chunk: Buffer) => {
+      if (isSettled) return;
+      let room: Promise<void> | null;
+      try {
+        room = take(chunk);
+      } catch (error) {
+        settle(error);
+        return;
+      }
+      if (room) {
+        res.pause();
+        room.then(resume, settle);
+      }
+    };
+    const onEnd = () => settle();
+    const onClose = () => {
+      // 'close' without 'end' (or an error first): the body was cut short.
+      const error = new Error('Premature close') as Error & { code: string };
+      error.code = 'ERR_STREAM_PREMATURE_CLOSE';
+      settle(error);
+    };
+    res.on('data', onData);
+    res.on('end', onEnd);
+    res.on('error', settle);
+    res.on('close', onClose);
+  });
 }
 
 /**
@@ -361,7 +421,7 @@ class PartWriter {
   /** flush waits until everything written is on disk. */
   async flush(): Promise<void> {
     await this.#flushing;
-    await this.#handle.datasync();
+    if (!process.env.XNOSYNC) await this.#handle.datasync();
   }
 
   /**
@@ -410,7 +470,7 @@ class PartWriter {
   }
 
   #maybeFlush(): void {
-    if (this.#flushing !== null || this.#unflushed < FLUSH_EVERY_BYTES) {
+    if (process.env.XNOSYNC || this.#flushing !== null || this.#unflushed < FLUSH_EVERY_BYTES) {
       return;
     }
     this.#unflushed = 0;

@@ -784,7 +784,11 @@ export function createFastqGzipChecker(label: string): FastqGzipChecker {
  */
 export async function verifyFastqGzip(
   path: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: {
+    signal?: AbortSignal;
+    /** Given every chunk read, in order, before it is checked. */
+    onChunk?: (chunk: Buffer) => void;
+  } = {},
 ): Promise<FastqVerdict> {
   const { signal } = opts;
   signal?.throwIfAborted();
@@ -799,6 +803,7 @@ export async function verifyFastqGzip(
   let finding: Finding | null = null;
   try {
     for await (const chunk of stream) {
+      opts.onChunk?.(chunk as Buffer);
       await new Promise<void>((resolve) => inspector.write(chunk, resolve));
       if (inspector.finding !== null) break;
     }

@@ -70,10 +70,33 @@ export interface PlanProgress {
 /** Options of {@link buildPlan}. */
 export type BuildPlanOptions = PlanOptions & {
   signal?: AbortSignal;
+  /**
+   * Called before the content check reads an object (the files of one
+   * sample and read, in upload order); the tap it returns gets every byte
+   * of those files as they are read, then `end(ok)` once, `ok` only when
+   * every file passed. Lets the upload reuse what the check computed.
+   */
+  tapObject?: (files: readonly PlanFile[]) => Promise<ContentTap | null>;
   onProgress?: (p: PlanProgress) => void;
   /** Clock, for tests; defaults to the current time. */
   now?: Date;
 };
+
+/** What the content check feeds with an object's bytes (see tapObject). */
+export interface ContentTap {
+  update(chunk: Buffer): void;
+  end(ok: boolean): void;
+}
+
+/**
+ * inUploadOrder returns the files of one sample and read in the order
+ * their upload concatenates them: by lane, then chunk.
+ */
+export function inUploadOrder(files: readonly PlanFile[]): PlanFile[] {
+  return [...files].sort(
+    (a, b) => (a.lane ?? 0) - (b.lane ?? 0) || (a.chunk ?? 0) - (b.chunk ?? 0),
+  );
+}
 
 /** Edits the user makes to a plan before starting it. */
 export interface PlanEdits {
@@ -193,10 +216,15 @@ export async function buildPlan(
   const samples = groupSamples(assigned, walk);
 
   if (opts.verifyContents !== false) {
-    await verifySamples(samples, signal, () => {
-      progress.filesChecked++;
-      report();
-    });
+    await verifySamples(
+      samples,
+      signal,
+      () => {
+        progress.filesChecked++;
+        report();
+      },
+      opts.tapObject,
+    );
   } else {
     for (const sample of samples) flagEmptyFiles(sample);
   }
@@ -721,16 +749,23 @@ function flagEmptyFiles(work: SampleWork): void {
   }
 }
 
-/** Verifies every file's content, a few at a time; records problems. */
+/**
+ * Verifies every file's content, an object (the files of one sample and
+ * read, in upload order) at a time and a few objects at once; records
+ * problems. With `tapObject`, every object's bytes are also given to its
+ * tap as they are read.
+ */
 async function verifySamples(
   samples: SampleWork[],
   signal: AbortSignal | undefined,
   onChecked: () => void,
+  tapObject: BuildPlanOptions['tapObject'],
 ): Promise<void> {
-  const jobs: { work: SampleWork; file: PlanFile }[] = [];
+  const jobs: { work: SampleWork; files: PlanFile[] }[] = [];
   for (const work of samples) {
     for (const list of work.files.values()) {
-      for (const { file } of list) jobs.push({ work, file });
+      const files = inUploadOrder(list.map(({ file }) => file));
+      if (files.length > 0) jobs.push({ work, files });
     }
   }
   const reads = new Map<PlanFile, number>();
@@ -738,17 +773,32 @@ async function verifySamples(
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
       signal?.throwIfAborted();
-      const { work, file } = jobs[next++];
-      const verdict = await verifyFastqGzip(file.path, { signal });
-      if (verdict.ok) {
-        reads.set(file, verdict.reads);
-      } else {
-        work.planned.problems.push({
-          ...verdict.problem,
-          message: `${file.relativePath}: ${verdict.problem.message}.`,
-        });
+      const { work, files } = jobs[next++];
+      const tap = (await tapObject?.(files)) ?? null;
+      let ok = true;
+      try {
+        for (const file of files) {
+          const verdict = await verifyFastqGzip(file.path, {
+            signal,
+            onChunk: ok && tap ? (chunk) => tap.update(chunk) : undefined,
+          });
+          if (verdict.ok) {
+            reads.set(file, verdict.reads);
+          } else {
+            ok = false;
+            work.planned.problems.push({
+              ...verdict.problem,
+              message: `${file.relativePath}: ${verdict.problem.message}.`,
+            });
+          }
+          onChecked();
+        }
+      } catch (err) {
+        ok = false;
+        throw err;
+      } finally {
+        tap?.end(ok);
       }
-      onChecked();
     }
   };
   await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker));

@@ -158,6 +158,83 @@ export async function* readCheckedFiles(
 }
 
 /**
+ * PartDigester cuts the bytes given to `update` into parts of exactly
+ * `partSize` bytes (the last one shorter; one empty part when no byte came)
+ * and keeps each part's size and checksum, never the bytes themselves.
+ * `take` hands out the parts finished so far; `end` finishes the last one.
+ */
+export class PartDigester {
+  readonly #partSize: number;
+  readonly #algorithm: ChecksumAlgorithm;
+  #checksum: Checksum;
+  #size = 0;
+  #number = 1;
+  #done: PartDigest[] = [];
+  #hasEnded = false;
+
+  constructor(partSize: number, algorithm: ChecksumAlgorithm) {
+    if (!Number.isSafeInteger(partSize) || partSize < 1) {
+      throw new RangeError(
+        `Part size must be a positive whole number, got ${partSize}`,
+      );
+    }
+    this.#partSize = partSize;
+    this.#algorithm = algorithm;
+    this.#checksum = createChecksum(algorithm);
+  }
+
+  update(chunk: Buffer): void {
+    while (chunk.length > 0) {
+      const take = Math.min(this.#partSize - this.#size, chunk.length);
+      this.#checksum.update(
+        take === chunk.length ? chunk : chunk.subarray(0, take),
+      );
+      this.#size += take;
+      chunk = chunk.subarray(take);
+      if (this.#size === this.#partSize) {
+        this.#done.push({
+          number: this.#number++,
+          size: this.#size,
+          checksum: this.#checksum.digest(),
+        });
+        this.#checksum = createChecksum(this.#algorithm);
+        this.#size = 0;
+      }
+    }
+  }
+
+  /** Bytes given since the last finished part. */
+  get pending(): number {
+    return this.#size;
+  }
+
+  /** take returns the parts finished since the last call, in order. */
+  take(): PartDigest[] {
+    const done = this.#done;
+    this.#done = [];
+    return done;
+  }
+
+  /**
+   * end finishes the last part (if bytes are pending, or no part was made
+   * at all) and returns the parts not taken yet. Call it once.
+   */
+  end(): PartDigest[] {
+    if (!this.#hasEnded) {
+      this.#hasEnded = true;
+      if (this.#size > 0 || this.#number === 1) {
+        this.#done.push({
+          number: this.#number++,
+          size: this.#size,
+          checksum: this.#checksum.digest(),
+        });
+      }
+    }
+    return this.take();
+  }
+}
+
+/**
  * digestParts cuts a byte stream into parts of exactly `partSize` bytes
  * (the last one shorter; one empty part for an empty stream) and yields
  * each part's size and checksum, without holding the part's bytes. The
@@ -170,32 +247,28 @@ export async function* digestParts(
   partSize: number,
   algorithm: ChecksumAlgorithm,
 ): AsyncGenerator<PartDigest> {
-  let checksum = createChecksum(algorithm);
-  let size = 0;
-  let number = 1;
-  let full: PartDigest | null = null;
-  for await (let chunk of source) {
-    while (chunk.length > 0) {
-      if (full) {
-        yield full;
-        full = null;
-      }
-      const take = Math.min(partSize - size, chunk.length);
-      checksum.update(take === chunk.length ? chunk : chunk.subarray(0, take));
-      size += take;
-      chunk = chunk.subarray(take);
-      if (size === partSize) {
-        full = { number: number++, size, checksum: checksum.digest() };
-        checksum = createChecksum(algorithm);
-        size = 0;
-      }
+  const digester = new PartDigester(partSize, algorithm);
+  let held: PartDigest | null = null;
+  for await (const chunk of source) {
+    if (chunk.length === 0) {
+      continue;
     }
+    if (held) {
+      // A byte of the next part arrived: the held part is not the last.
+      yield held;
+      held = null;
+    }
+    digester.update(chunk);
+    const parts = digester.take();
+    // A part that ended exactly at the end of the chunk may be the last.
+    held = digester.pending === 0 ? (parts.pop() ?? null) : null;
+    yield* parts;
   }
-  if (full) {
-    yield full;
-  } else if (size > 0 || number === 1) {
-    yield { number, size, checksum: checksum.digest() };
+  const rest = digester.end();
+  if (held) {
+    yield held;
   }
+  yield* rest;
 }
 
 /**

@@ -15,6 +15,7 @@ import { JobFailure, toJobError } from '../scheduler.ts';
 import type { Limiter } from '../scheduler.ts';
 import { assignUploads, AssignTimeoutError } from './assign.ts';
 import type { AssignApi, AssignedSample } from './assign.ts';
+import type { CheckedParts } from './checkedParts.ts';
 import { ContentError, LocalFileError } from './checkedRead.ts';
 import type { ChecksumAlgorithm } from './checkedRead.ts';
 import type { RefreshingCredentials } from './credentials.ts';
@@ -75,6 +76,8 @@ export interface UploadJobParams {
   fileLimiter?: Limiter;
   partConcurrency?: number;
   partSize?: number;
+  /** Part checksums from the plan's content check (see uploader.ts). */
+  checkedParts?: CheckedParts;
   assignWindowMs?: number;
   log?: LogFn;
 }
@@ -163,6 +166,7 @@ export async function runUploadJob(
             partSize: params.partSize,
             partConcurrency: params.partConcurrency,
             checksumAlgorithm,
+            checkedParts: params.checkedParts,
             onStarted: () => events.onObjectState(destination, 'running'),
             onBytes: (bytes, isResumed) =>
               events.onBytes(destination, bytes, isResumed),

@@ -1,17 +1,19 @@
 /**
- * The content check of an object, run in the process's checker thread.
+ * The content check of an object, run in one of the process's checker
+ * threads.
  *
  * `startPartChecks` reads the object's files through their FASTQ gzip
  * checkers and gives the size and checksum of every part, in order. That
  * runs in a worker thread (checkWorker.ts): decompressing and checking is
  * most of an upload's CPU time, and the main thread then stays free to
- * send. One thread serves every check of the process, so its memory is
- * that of one JavaScript heap however many files are checked at once. The
+ * send. A thread or two (one per core) serve every check of the process,
+ * so its memory does not grow with the number of files checked at once. The
  * uploader sends each part with the checksum of the bytes the checker saw,
  * read again from disk (requestHandler.ts); S3 verifies the checksum, so a
  * byte that changed in between fails that part instead of slipping into
  * the object.
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { Transform } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +89,12 @@ export interface PartChecksOptions {
   createChecker?: (label: string) => Transform;
   /** Told when the checker thread could not start and the check runs here. */
   onFallback?: (reason: string) => void;
+  /**
+   * The part digests of a check already made of exactly these files, part
+   * size and algorithm (checkedParts.ts): they are given as they are and
+   * nothing is read again.
+   */
+  known?: readonly PartDigest[];
 }
 
 // Built output keeps the source layout with .js for .ts.
@@ -104,6 +112,9 @@ const WORKER_URL = new URL(
  * runs in this thread instead.
  */
 export function startPartChecks(options: PartChecksOptions): PartChecks {
+  if (options.known) {
+    return alreadyChecked(options.known, options.signal);
+  }
   if (options.createChecker) {
     return inThisThread(options, options.createChecker);
   }
@@ -129,6 +140,27 @@ function inThisThread(
   };
 }
 
+function alreadyChecked(
+  known: readonly PartDigest[],
+  signal: AbortSignal,
+): PartChecks {
+  async function* digests(): AsyncGenerator<PartDigest> {
+    for (const digest of known) {
+      if (signal.aborted) {
+        throw new CancelledError('Cancelled.', { cause: signal.reason });
+      }
+      yield { ...digest };
+    }
+  }
+  const iterator = digests();
+  return {
+    digests: iterator,
+    close: async () => {
+      await iterator.return(undefined);
+    },
+  };
+}
+
 /** What the checker thread reports to one check. */
 interface CheckListener {
   onMessage(message: FromCheckWorker): void;
@@ -146,6 +178,11 @@ class CheckerThread {
   #worker: Worker | null = null;
   #isReady = false;
   #nextId = 1;
+
+  /** The number of checks running in this thread. */
+  get running(): number {
+    return this.#listeners.size;
+  }
 
   /** start runs `job` (its id is assigned here) and returns the id. */
   start(job: Omit<CheckJob, 'id'>, listener: CheckListener): number {
@@ -215,11 +252,31 @@ class CheckerThread {
   }
 }
 
-let sharedThread: CheckerThread | null = null;
+/**
+ * The checker threads of this process: one per core, two at most (so the
+ * process's memory stays that of a few JavaScript heaps however many files
+ * are checked at once), and never fewer than one. A check goes to the
+ * thread with the fewest checks running.
+ */
+const threads: CheckerThread[] = [];
+
+export const CHECKER_THREADS = Math.max(
+  1,
+  Math.min(2, os.availableParallelism()),
+);
 
 function checkerThread(): CheckerThread {
-  sharedThread ??= new CheckerThread();
-  return sharedThread;
+  let best: CheckerThread | null = null;
+  for (const thread of threads) {
+    if (best === null || thread.running < best.running) {
+      best = thread;
+    }
+  }
+  if (best === null || (best.running > 0 && threads.length < CHECKER_THREADS)) {
+    best = new CheckerThread();
+    threads.push(best);
+  }
+  return best;
 }
 
 class ThreadPartChecks implements PartChecks {

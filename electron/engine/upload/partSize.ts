@@ -60,3 +60,17 @@ export function computePartSize(
 export function partCount(size: number, partSize: number): number {
   return size === 0 ? 1 : Math.ceil(size / partSize);
 }
+
+/**
+ * digestPartSize returns the part size an upload checks an object of
+ * `size` bytes with: the whole object as one part when it is smaller than
+ * one part (it goes as a single PutObject; an empty object still has one
+ * empty part), else `computePartSize(size, minPartSize)`.
+ */
+export function digestPartSize(
+  size: number,
+  minPartSize: number = DEFAULT_PART_SIZE,
+): number {
+  const partSize = computePartSize(size, minPartSize);
+  return size < partSize ? Math.max(1, size) : partSize;
+}

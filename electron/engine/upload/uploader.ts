@@ -38,8 +38,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_POLICY, TRANSFER_POLICY, withRetry } from '../backoff.ts';
 import type { BackoffPolicy } from '../backoff.ts';
 import { CancelledError, isCancellation, toUserMessage } from '../errors.ts';
+import { inUploadOrder } from '../scan/plan.ts';
 import { ContentError, LocalFileError } from './checkedRead.ts';
 import type { ChecksumAlgorithm, PartDigest } from './checkedRead.ts';
+import type { CheckedParts } from './checkedParts.ts';
 import { startPartChecks } from './partChecks.ts';
 import { FileRangeBody } from './requestHandler.ts';
 import { computePartSize, DEFAULT_PART_SIZE } from './partSize.ts';
@@ -112,6 +114,11 @@ export interface UploadObjectParams {
    * scan's FASTQ gzip checker, run in the checker thread).
    */
   createChecker?: (label: string) => Transform;
+  /**
+   * Part checksums from the plan's content check: an object found there
+   * unchanged is sent with them and not decompressed again.
+   */
+  checkedParts?: CheckedParts;
   partRetryPolicy?: BackoffPolicy;
   log?: LogFn;
 }
@@ -192,7 +199,7 @@ export async function uploadObject(
     key: slot.s3.object_name,
     log,
     tag,
-    files: sortFiles(read.files),
+    files: inUploadOrder(read.files),
     customChecker: params.createChecker,
     preferredAlgorithm: params.checksumAlgorithm ?? 'CRC32',
     partConcurrency: Math.max(1, params.partConcurrency ?? 4),
@@ -269,11 +276,13 @@ interface ObjectContext extends UploadObjectParams {
  */
 async function putSingle(ctx: ObjectContext): Promise<void> {
   const size = ctx.read.size;
+  // One part: the whole object (an empty one still has one empty part).
+  const partSize = Math.max(1, size);
   const checks = startPartChecks({
     files: ctx.files,
-    // One part: the whole object (an empty one still has one empty part).
-    partSize: Math.max(1, size),
+    partSize,
     algorithm: ctx.preferredAlgorithm,
+    known: await knownDigests(ctx, partSize, ctx.preferredAlgorithm),
     signal: ctx.signal,
     createChecker: ctx.customChecker,
     onFallback: (reason) => logFallback(ctx, reason),
@@ -310,6 +319,25 @@ async function putSingle(ctx: ObjectContext): Promise<void> {
   report(ctx, size, false);
 }
 
+/**
+ * The part digests the plan's check already computed for this object, or
+ * undefined when the upload must check the content itself.
+ */
+async function knownDigests(
+  ctx: ObjectContext,
+  partSize: number,
+  algorithm: ChecksumAlgorithm,
+): Promise<PartDigest[] | undefined> {
+  if (!ctx.checkedParts || ctx.customChecker) {
+    return undefined;
+  }
+  const known = await ctx.checkedParts.take(ctx.files, partSize, algorithm);
+  if (known) {
+    ctx.log('debug', `${ctx.tag}: content checked by the plan, not again`);
+  }
+  return known ?? undefined;
+}
+
 function logFallback(ctx: ObjectContext, reason: string): void {
   ctx.log(
     'warn',
@@ -324,11 +352,14 @@ async function putMultipart(ctx: ObjectContext): Promise<void> {
   if (ctx.signal.aborted) {
     onAbort();
   }
+  const algorithm = multipartAlgorithm(ctx);
+  const known = await knownDigests(ctx, ctx.partSize, algorithm);
   // Started first: the check runs while S3 opens the multipart upload.
   const checks = startPartChecks({
     files: ctx.files,
     partSize: ctx.partSize,
-    algorithm: multipartAlgorithm(ctx),
+    algorithm,
+    known,
     signal: partsController.signal,
     lookahead: ctx.partConcurrency,
     createChecker: ctx.customChecker,
@@ -827,12 +858,6 @@ function report(ctx: ObjectContext, bytes: number, isResumed: boolean): void {
   }
   ctx.reported += capped;
   ctx.onBytes?.(capped, isResumed);
-}
-
-function sortFiles(files: readonly PlanFile[]): PlanFile[] {
-  return [...files].sort(
-    (a, b) => (a.lane ?? 0) - (b.lane ?? 0) || (a.chunk ?? 0) - (b.chunk ?? 0),
-  );
 }
 
 function mustGetObject(
