@@ -133,11 +133,13 @@ export async function uploadCommand(
       destination,
       args.projectId,
     );
+    const planStarted = performance.now();
     const plan = await engine.plan([args.source], {
       destination: destination ?? previous?.request.plan.destination,
       includeUndetermined: opts.includeUndetermined,
       verifyContents: opts.verify !== false,
     });
+    const planSeconds = (performance.now() - planStarted) / 1000;
     if (!opts.json) process.stdout.write(formatPlan(plan) + '\n');
     const included = plan.samples.filter((s) => s.included);
     const left = plan.samples.length - included.length;
@@ -174,7 +176,9 @@ export async function uploadCommand(
     }
     const final = await followJob(engine, jobId, { quiet: opts.json });
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ plan, result: final }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ plan, planSeconds, result: final }, null, 2) + '\n',
+      );
     } else {
       printUploadSummary(final, left);
     }

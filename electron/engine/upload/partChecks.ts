@@ -1,19 +1,18 @@
 /**
- * The content check of an object, run in one of the process's checker
- * threads.
+ * The content check of an object, run in the process's checker thread.
  *
  * `startPartChecks` reads the object's files through their FASTQ gzip
  * checkers and gives the size and checksum of every part, in order. That
  * runs in a worker thread (checkWorker.ts): decompressing and checking is
  * most of an upload's CPU time, and the main thread then stays free to
- * send. A thread or two (one per core) serve every check of the process,
- * so its memory does not grow with the number of files checked at once. The
+ * send. One thread serves every check of the process, so its memory is
+ * that of one JavaScript heap however many files are checked at once (a
+ * second thread would cost some 90 MiB of resident memory). The
  * uploader sends each part with the checksum of the bytes the checker saw,
  * read again from disk (requestHandler.ts); S3 verifies the checksum, so a
  * byte that changed in between fails that part instead of slipping into
  * the object.
  */
-import os from 'node:os';
 import path from 'node:path';
 import type { Transform } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -179,11 +178,6 @@ class CheckerThread {
   #isReady = false;
   #nextId = 1;
 
-  /** The number of checks running in this thread. */
-  get running(): number {
-    return this.#listeners.size;
-  }
-
   /** start runs `job` (its id is assigned here) and returns the id. */
   start(job: Omit<CheckJob, 'id'>, listener: CheckListener): number {
     const id = this.#nextId++;
@@ -252,31 +246,11 @@ class CheckerThread {
   }
 }
 
-/**
- * The checker threads of this process: one per core, two at most (so the
- * process's memory stays that of a few JavaScript heaps however many files
- * are checked at once), and never fewer than one. A check goes to the
- * thread with the fewest checks running.
- */
-const threads: CheckerThread[] = [];
-
-export const CHECKER_THREADS = Math.max(
-  1,
-  Math.min(2, os.availableParallelism()),
-);
+let sharedThread: CheckerThread | null = null;
 
 function checkerThread(): CheckerThread {
-  let best: CheckerThread | null = null;
-  for (const thread of threads) {
-    if (best === null || thread.running < best.running) {
-      best = thread;
-    }
-  }
-  if (best === null || (best.running > 0 && threads.length < CHECKER_THREADS)) {
-    best = new CheckerThread();
-    threads.push(best);
-  }
-  return best;
+  sharedThread ??= new CheckerThread();
+  return sharedThread;
 }
 
 class ThreadPartChecks implements PartChecks {
