@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { NetworkError } from '../errors.ts';
+import { CancelledError, NetworkError } from '../errors.ts';
 import { createAgents, destroyAgents, fetchToPart } from './transfer.ts';
 import type { Agents } from './transfer.ts';
 
@@ -117,5 +117,86 @@ describe('fetchToPart()', () => {
     expect(again).toMatchObject({ size: body.length, sha256, resumed: true });
     expect(storage.ranges).toEqual([undefined, `bytes=${cutAfter}-`]);
     expect(readFileSync(partPath).equals(body)).toBe(true);
+  });
+
+  it('says the body has arrived once, after the last byte, before it returns', async () => {
+    storage = await startStorage(body);
+    const partPath = path.join(tmp, 'received.part');
+    const events: string[] = [];
+    let bytesAtReceived = -1;
+    let lastBytes = 0;
+
+    const pending = fetchToPart({
+      url: storage.url,
+      partPath,
+      resume: false,
+      agents,
+      signal: new AbortController().signal,
+      onBytes: (done) => {
+        lastBytes = done;
+      },
+      onReceived: () => {
+        events.push('received');
+        bytesAtReceived = lastBytes;
+      },
+    });
+    const result = await pending;
+    events.push('returned');
+
+    expect(events).toEqual(['received', 'returned']);
+    expect(bytesAtReceived).toBe(body.length);
+    expect(result.sha256).toBe(sha256);
+  });
+
+  it('does not say the body has arrived when the connection breaks', async () => {
+    storage = await startStorage(body, 2 * MIB + 5);
+    const partPath = path.join(tmp, 'cut.part');
+    let received = 0;
+
+    const attempt = fetchToPart({
+      url: storage.url,
+      partPath,
+      resume: false,
+      agents,
+      signal: new AbortController().signal,
+      onReceived: () => received++,
+    });
+
+    await expect(attempt).rejects.toBeInstanceOf(NetworkError);
+    expect(received).toBe(0);
+    expect(statSync(partPath).size).toBe(2 * MIB + 5);
+  });
+
+  it('stops with CancelledError when aborted mid-body and keeps what was written', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(body.length) });
+      // Half the body, then nothing: the abort has to end the transfer.
+      res.write(body.subarray(0, 4 * MIB));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const partPath = path.join(tmp, 'aborted.part');
+    const controller = new AbortController();
+    try {
+      const attempt = fetchToPart({
+        url: `http://127.0.0.1:${port}/bucket/slow.bam`,
+        partPath,
+        resume: false,
+        agents,
+        signal: controller.signal,
+        onBytes: (done) => {
+          if (done >= 4 * MIB) controller.abort();
+        },
+      });
+
+      await expect(attempt).rejects.toBeInstanceOf(CancelledError);
+      expect(statSync(partPath).size).toBe(4 * MIB);
+      expect(readFileSync(partPath).equals(body.subarray(0, 4 * MIB))).toBe(
+        true,
+      );
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

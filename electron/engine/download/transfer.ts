@@ -44,7 +44,7 @@ const WRITE_WINDOW_BYTES = 4 * 1024 * 1024;
  * in the background, at most one at a time), so that the flush before the
  * rename has little left to do.
  */
-const FLUSH_EVERY_BYTES = Number(process.env.XF ?? 8) * 1024 * 1024;
+const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
 
 /**
  * IntegrityError means the bytes are not the file the platform describes
@@ -279,7 +279,7 @@ async function receive(
           `The storage server sent more than the announced ${total} bytes for ${describe(url)}.`,
         );
       }
-      if (!process.env.XNOHASH) hash.update(chunk);
+      hash.update(chunk);
       written += chunk.length;
       const room = writer.write(chunk);
       options.onBytes?.(written, total);
@@ -421,7 +421,7 @@ class PartWriter {
   /** flush waits until everything written is on disk. */
   async flush(): Promise<void> {
     await this.#flushing;
-    if (!process.env.XNOSYNC) await this.#handle.datasync();
+    await this.#handle.datasync();
   }
 
   /**
@@ -470,7 +470,7 @@ class PartWriter {
   }
 
   #maybeFlush(): void {
-    if (process.env.XNOSYNC || this.#flushing !== null || this.#unflushed < FLUSH_EVERY_BYTES) {
+    if (this.#flushing !== null || this.#unflushed < FLUSH_EVERY_BYTES) {
       return;
     }
     this.#unflushed = 0;
