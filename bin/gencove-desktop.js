@@ -4,6 +4,7 @@
 // checks the Node version and loads it (re-running Node with the stripping
 // flag on versions where it is not on by default).
 import { spawnSync } from 'node:child_process';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -16,6 +17,9 @@ if (major < 22 || (major === 22 && minor < 13)) {
 
 const cli = fileURLToPath(new URL('../electron/cli.ts', import.meta.url));
 if (process.features.typescript) {
+  // Compiled modules (TypeScript already stripped) are cached across starts
+  // (NODE_COMPILE_CACHE, else a folder in the temp dir); see electron/cli.ts.
+  module.enableCompileCache?.();
   const { main } = await import(cli);
   process.exitCode = await main(process.argv.slice(2));
 } else {

@@ -6,7 +6,9 @@
  * up through `gencove-desktop upload` and comes back through
  * `gencove-desktop download`, against a sandbox process on loopback. The raw
  * limit is the same bytes sent by plain HTTP PUT (presigned) to the same S3
- * endpoint and fetched by plain HTTP GET from the same signed download URLs.
+ * endpoint and fetched by plain HTTP GET from the same signed download URLs
+ * into files on the same disk, flushed (the GET with the bytes thrown away is
+ * printed too).
  * The upload's figure is its transfer (the job, from start to finish); the
  * plan's content check before it (every byte decompressed and checked, part
  * checksums kept for the transfer) is printed beside the raw limit of the
@@ -241,6 +243,23 @@ function getDiscard(url: string): Promise<number> {
   });
 }
 
+/** Plain GET into `file`, flushed to disk before it closes (as a download must be). */
+function getToFile(url: string, file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`raw GET ${res.statusCode}`));
+          return;
+        }
+        const out = fs.createWriteStream(file, { flush: true, highWaterMark: MiB });
+        pipeline(res, out).then(() => resolve(out.bytesWritten), reject);
+      })
+      .on('error', reject);
+  });
+}
+
 async function inParallel<T>(items: T[], limit: number, fn: (t: T) => Promise<unknown>) {
   const queue = [...items];
   await Promise.all(
@@ -382,7 +401,21 @@ async function transferSection() {
       const bytes = await getDiscard(u);
       fetched += bytes;
     });
-    const rawDown = fetched / MiB / ((performance.now() - t0) / 1000);
+    const rawDownDiscard = fetched / MiB / ((performance.now() - t0) / 1000);
+
+    // Raw limit, download: the same GETs written to files on the same disk
+    // and flushed, which any download that keeps the bytes has to do.
+    const rawDir = path.join(work, 'raw-download');
+    fs.mkdirSync(rawDir);
+    t0 = performance.now();
+    let stored = 0;
+    let n = 0;
+    await inParallel(urls, 2, async (u) => {
+      const bytes = await getToFile(u, path.join(rawDir, `${n++}.fastq.gz`));
+      stored += bytes;
+    });
+    const rawDown = stored / MiB / ((performance.now() - t0) / 1000);
+    fs.rmSync(rawDir, { recursive: true, force: true });
 
     const out = path.join(work, 'out');
     const down = await run(
@@ -404,6 +437,11 @@ async function transferSection() {
       pass: null,
     });
     rows.push(ratioRow('download throughput', engineDown, rawDown, 'MiB/s', 0.7));
+    rows.push({
+      ...ratioRow('download vs GET discarding the bytes', engineDown, rawDownDiscard, 'MiB/s', 0),
+      bar: '-',
+      pass: null,
+    });
     const peak = Math.max(up.peakRssMiB ?? 0, down.peakRssMiB ?? 0);
     rows.push({
       name: `engine peak RSS (${totalMiB.toFixed(0)} MiB set)`,
