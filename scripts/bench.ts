@@ -7,8 +7,8 @@
  * `gencove-desktop download`, against a sandbox process on loopback. The raw
  * limit is the same bytes sent by plain HTTP PUT (presigned) to the same S3
  * endpoint and fetched by plain HTTP GET from the same signed download URLs
- * into files on the same disk, flushed (the GET with the bytes thrown away is
- * printed too).
+ * into files on the same disk, as `curl -o` does (the GET with the bytes
+ * thrown away is printed too).
  * The upload's figure is its transfer (the job, from start to finish); the
  * plan's content check before it (every byte decompressed and checked, part
  * checksums kept for the transfer) is printed beside the raw limit of the
@@ -243,7 +243,7 @@ function getDiscard(url: string): Promise<number> {
   });
 }
 
-/** Plain GET into `file`, flushed to disk before it closes (as a download must be). */
+/** Plain GET into `file`, as `curl -o` does it (no flush to disk). */
 function getToFile(url: string, file: string): Promise<number> {
   return new Promise((resolve, reject) => {
     http
@@ -253,7 +253,7 @@ function getToFile(url: string, file: string): Promise<number> {
           reject(new Error(`raw GET ${res.statusCode}`));
           return;
         }
-        const out = fs.createWriteStream(file, { flush: true, highWaterMark: MiB });
+        const out = fs.createWriteStream(file, { highWaterMark: MiB });
         pipeline(res, out).then(() => resolve(out.bytesWritten), reject);
       })
       .on('error', reject);
@@ -403,8 +403,9 @@ async function transferSection() {
     });
     const rawDownDiscard = fetched / MiB / ((performance.now() - t0) / 1000);
 
-    // Raw limit, download: the same GETs written to files on the same disk
-    // and flushed, which any download that keeps the bytes has to do.
+    // Raw limit, download: the same GETs written to files on the same disk,
+    // as a plain `curl -o` keeps them (the engine also flushes each file
+    // before it is renamed into place; this does not).
     const rawDir = path.join(work, 'raw-download');
     fs.mkdirSync(rawDir);
     t0 = performance.now();
