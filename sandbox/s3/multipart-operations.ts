@@ -2,7 +2,11 @@
  * The multipart operations: CreateMultipartUpload, UploadPart, ListParts,
  * CompleteMultipartUpload, AbortMultipartUpload and ListMultipartUploads,
  * with S3's checks (part numbers, ETags, order, minimum part size, part
- * checksums) and S3's ETag and composite-checksum arithmetic.
+ * checksums) and S3's ETag and composite-checksum arithmetic. A part's body
+ * is written in place in its upload's assembly file when the store has a
+ * region for it, so that a Complete of equal parts (and a shorter last one)
+ * commits that file as the object without copying a byte; any other part
+ * list is copied into a new file (see multipart-store.ts).
  */
 
 import { createHash } from 'node:crypto';
@@ -24,9 +28,15 @@ import type {
   PartRecord,
   UploadRecord,
 } from './multipart-store.ts';
-import { UploadGoneError } from './multipart-store.ts';
+import { openRegionSink, UploadGoneError } from './multipart-store.ts';
 import { throwIfRefused, writeConditionOf } from './object-operations.ts';
-import { MemorySink, planBody, receiveBody } from './request-body.ts';
+import {
+  MemorySink,
+  planBody,
+  receiveBody,
+  type BodyPlan,
+  type ReceivedBody,
+} from './request-body.ts';
 import {
   contentHeadersOf,
   notifyStored,
@@ -176,21 +186,7 @@ export async function uploadPart(ctx: S3Context, key: string): Promise<void> {
     );
   }
 
-  const { tempPath, body } = await receiveToTempFile(ctx, plan);
-  let part: PartRecord;
-  try {
-    part = await ctx.uploads.putPart(upload.uploadId, tempPath, {
-      partNumber,
-      size: body.size,
-      etag: body.md5Hex,
-      checksums: body.checksums,
-    });
-  } catch (error) {
-    if (error instanceof UploadGoneError) {
-      throw s3Errors.noSuchUpload(upload.uploadId);
-    }
-    throw error;
-  }
+  const { body, part } = await receivePart(ctx, upload, partNumber, plan);
 
   const headers: Record<string, string> = { ETag: quoteEtag(part.etag) };
   for (const algorithm of [required, body.clientAlgorithm]) {
@@ -199,6 +195,54 @@ export async function uploadPart(ctx: S3Context, key: string): Promise<void> {
     }
   }
   sendEmpty(ctx, 200, headers);
+}
+
+/**
+ * receivePart receives one part's verified body and records it: in place in
+ * the upload's assembly file when the store reserves a region for it, else
+ * in a temp file that becomes the part's own file.
+ */
+async function receivePart(
+  ctx: S3Context,
+  upload: UploadRecord,
+  partNumber: number,
+  plan: BodyPlan,
+): Promise<{ body: ReceivedBody; part: PartRecord }> {
+  const uploadId = upload.uploadId;
+  try {
+    const region = await ctx.uploads.reserveRegion(
+      uploadId,
+      partNumber,
+      plan.declaredLength,
+    );
+    if (!region) {
+      const { tempPath, body } = await receiveToTempFile(ctx, plan);
+      const part = await ctx.uploads.putPart(uploadId, tempPath, {
+        partNumber,
+        size: body.size,
+        etag: body.md5Hex,
+        checksums: body.checksums,
+      });
+      return { body, part };
+    }
+    try {
+      const sink = await openRegionSink(region);
+      const body = await receiveBody(ctx.req, plan, sink);
+      const part = await ctx.uploads.putPartInPlace(region, {
+        size: body.size,
+        etag: body.md5Hex,
+        checksums: body.checksums,
+      });
+      return { body, part };
+    } finally {
+      ctx.uploads.releaseRegion(region);
+    }
+  } catch (error) {
+    if (error instanceof UploadGoneError) {
+      throw s3Errors.noSuchUpload(uploadId);
+    }
+    throw error;
+  }
 }
 
 function parsePartNumber(text: string): number {
@@ -416,9 +460,11 @@ function parseCompleteRequest(body: Buffer): RequestedPart[] {
 }
 
 /**
- * assemble checks the requested parts against the stored ones, streams them
- * into one temp file, commits it as the object and records the completion.
- * Must run with the upload lock held.
+ * assemble checks the requested parts against the stored ones, makes them
+ * the object and records the completion. When the parts lie back to back in
+ * the upload's assembly file that file becomes the object (no copy);
+ * otherwise they are streamed into a new temp file that does. Must run with
+ * the upload lock held.
  */
 async function assemble(
   ctx: S3Context,
@@ -447,12 +493,20 @@ async function assemble(
     algorithm && upload.checksumType === 'FULL_OBJECT'
       ? createHasher(algorithm)
       : undefined;
-  const tempPath = ctx.objects.tempFile();
+  const isInPlace = await ctx.uploads.claimAssembly(upload.uploadId, chosen);
+  let tempPath: string | undefined;
   let meta: Awaited<ReturnType<typeof ctx.objects.commit>>;
   let etag: string;
   const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
   try {
-    await concatenateParts(ctx, upload, chosen, tempPath, fullHasher);
+    // The bytes are read only to copy them or for a FULL_OBJECT checksum,
+    // and before anything is changed.
+    if (!isInPlace) {
+      tempPath = ctx.objects.tempFile();
+      await concatenateParts(ctx, upload, chosen, tempPath, fullHasher);
+    } else if (fullHasher) {
+      await readParts(ctx, upload, chosen, (data) => fullHasher.update(data));
+    }
 
     // S3's multipart ETag: MD5 of the concatenated binary part MD5s, "-N".
     const etagDigest = createHash('md5');
@@ -474,10 +528,18 @@ async function assemble(
         `${composite.digest().toString('base64')}-${chosen.length}`;
     }
 
+    if (isInPlace) {
+      tempPath = await ctx.uploads.linkAssembly(upload.uploadId, chosen);
+      if (tempPath === undefined) {
+        // The file system has no hard links: copy after all.
+        tempPath = ctx.objects.tempFile();
+        await concatenateParts(ctx, upload, chosen, tempPath, undefined);
+      }
+    }
     meta = await ctx.objects.commit(
       ctx.bucket,
       upload.key,
-      tempPath,
+      tempPath!,
       {
         bucket: ctx.bucket,
         key: upload.key,
@@ -496,8 +558,13 @@ async function assemble(
       condition,
     );
   } finally {
+    if (isInPlace) {
+      ctx.uploads.releaseAssembly(upload.uploadId);
+    }
     // commit() moved or removed the file; this only cleans up after errors.
-    await rm(tempPath, { force: true });
+    if (tempPath !== undefined) {
+      await rm(tempPath, { force: true });
+    }
   }
   throwIfRefused(meta, upload.key);
 
@@ -574,15 +641,12 @@ function checkRequestedParts(
   return chosen;
 }
 
-/** Streams the chosen parts in order, checking each file's length. */
-/** Bytes copied per read when parts are joined into the object. */
+/** Bytes read per step when parts are joined into the object. */
 const JOIN_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
  * concatenateParts writes `parts`, in order, into the new file `target`
- * and flushes it, feeding `hasher` with every byte. One buffer is reused
- * for the whole copy. Throws InternalError when a stored part does not
- * have the size it was acknowledged with.
+ * and flushes it, feeding `hasher` with every byte (see readParts).
  */
 async function concatenateParts(
   ctx: S3Context,
@@ -593,35 +657,61 @@ async function concatenateParts(
 ): Promise<void> {
   const out = await open(target, 'wx');
   try {
-    const buffer = Buffer.allocUnsafe(JOIN_CHUNK_BYTES);
     let position = 0;
-    for (const part of parts) {
-      const input = await open(ctx.uploads.partFile(upload.uploadId, part));
-      let length = 0;
-      try {
-        for (;;) {
-          const { bytesRead } = await input.read(buffer, 0, buffer.length);
-          if (bytesRead === 0) {
-            break;
-          }
-          const data = buffer.subarray(0, bytesRead);
-          hasher?.update(data);
-          await out.write(data, 0, bytesRead, position);
-          position += bytesRead;
-          length += bytesRead;
-        }
-      } finally {
-        await input.close();
-      }
-      if (length !== part.size) {
-        throw s3Errors.internalError(
-          `Stored part ${part.partNumber} of upload ${upload.uploadId} has ${length} bytes on disk, ${part.size} were acknowledged.`,
-        );
-      }
-    }
+    await readParts(ctx, upload, parts, async (data) => {
+      hasher?.update(data);
+      await out.write(data, 0, data.length, position);
+      position += data.length;
+    });
     await out.datasync();
   } finally {
     await out.close();
+  }
+}
+
+/**
+ * readParts hands the bytes of `parts`, in order, to `onData`, wherever
+ * each part lives (its own file or a region of the assembly file). One
+ * buffer is reused for the whole read: `onData` must be done with a chunk
+ * when it returns (or its promise settles). Throws InternalError when a
+ * stored part does not have the size it was acknowledged with.
+ */
+async function readParts(
+  ctx: S3Context,
+  upload: UploadRecord,
+  parts: PartRecord[],
+  onData: (data: Buffer) => void | Promise<void>,
+): Promise<void> {
+  const buffer = Buffer.allocUnsafe(JOIN_CHUNK_BYTES);
+  for (const part of parts) {
+    const input = await open(ctx.uploads.partFile(upload.uploadId, part));
+    const start = part.offset ?? 0;
+    // A part file must end with the part; a region is followed by others.
+    const limit = part.offset === undefined ? Infinity : part.size;
+    let length = 0;
+    try {
+      while (length < limit) {
+        const want = Math.min(buffer.length, limit - length);
+        const { bytesRead } = await input.read(
+          buffer,
+          0,
+          want,
+          start + length,
+        );
+        if (bytesRead === 0) {
+          break;
+        }
+        await onData(buffer.subarray(0, bytesRead));
+        length += bytesRead;
+      }
+    } finally {
+      await input.close();
+    }
+    if (length !== part.size) {
+      throw s3Errors.internalError(
+        `Stored part ${part.partNumber} of upload ${upload.uploadId} has ${length} bytes on disk, ${part.size} were acknowledged.`,
+      );
+    }
   }
 }
 
