@@ -8,8 +8,10 @@
  * limit is the same bytes sent by plain HTTP PUT (presigned) to the same S3
  * endpoint and fetched by plain HTTP GET from the same signed download URLs
  * into files on the same disk, as `curl -o` does (the GET with the bytes
- * thrown away is printed too).
- * The upload's figure is its transfer (the job, from start to finish); the
+ * thrown away is printed too); downloads take BENCH_ROUNDS turns with the
+ * raw GET, and the best of each counts.
+ * The upload's and the download's figures are their jobs' times, from start
+ * to finish (API calls included, process start-up not); for the upload the
  * plan's content check before it (every byte decompressed and checked, part
  * checksums kept for the transfer) is printed beside the raw limit of the
  * same decompression by zlib, and the whole command beside the raw PUT.
@@ -38,6 +40,7 @@ const MiB = 1024 * 1024;
 
 const targetBytes = Math.round(Number(process.env.BENCH_GIB ?? '2') * 1024 * MiB);
 const pairs = Number(process.env.BENCH_PAIRS ?? '2');
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? '3'));
 const sections = (process.env.BENCH_SECTIONS ?? 'transfer,render,watch').split(',');
 
 interface Row {
@@ -405,26 +408,55 @@ async function transferSection() {
 
     // Raw limit, download: the same GETs written to files on the same disk,
     // as a plain `curl -o` keeps them (the engine also flushes each file
-    // before it is renamed into place; this does not).
-    const rawDir = path.join(work, 'raw-download');
-    fs.mkdirSync(rawDir);
-    t0 = performance.now();
-    let stored = 0;
-    let n = 0;
-    await inParallel(urls, 2, async (u) => {
-      const bytes = await getToFile(u, path.join(rawDir, `${n++}.fastq.gz`));
-      stored += bytes;
-    });
-    const rawDown = stored / MiB / ((performance.now() - t0) / 1000);
-    fs.rmSync(rawDir, { recursive: true, force: true });
-
-    const out = path.join(work, 'out');
-    const down = await run(
-      ['download', out, '--project-id', projectId, '--file-types', 'fastq-r1,fastq-r2', '--json'],
-      env,
-    );
-    if (down.code !== 0) throw new Error(`engine download failed: ${down.stderr}\n${down.stdout}`);
-    const engineDown = fetched / MiB / down.seconds;
+    // before it is renamed into place; this does not). Raw and engine take
+    // turns, BENCH_ROUNDS times (default 3); the best of each counts.
+    const rawGetToFiles = async (): Promise<number> => {
+      const rawDir = path.join(work, 'raw-download');
+      fs.mkdirSync(rawDir);
+      const started = performance.now();
+      let stored = 0;
+      let n = 0;
+      await inParallel(urls, 2, async (u) => {
+        const bytes = await getToFile(u, path.join(rawDir, `${n++}.fastq.gz`));
+        stored += bytes;
+      });
+      const speed = stored / MiB / ((performance.now() - started) / 1000);
+      // Their write-back must not run into the engine's turn: flush, then go.
+      for (const name of fs.readdirSync(rawDir)) {
+        const fd = fs.openSync(path.join(rawDir, name), 'r');
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+      }
+      fs.rmSync(rawDir, { recursive: true, force: true });
+      return speed;
+    };
+    // As for the upload: the job's time (listing the samples and their
+    // files included), the whole command's beside it.
+    const engineDownload = async () => {
+      const out = path.join(work, 'out');
+      const result = await run(
+        ['download', out, '--project-id', projectId, '--file-types', 'fastq-r1,fastq-r2', '--json'],
+        env,
+      );
+      if (result.code !== 0) {
+        throw new Error(`engine download failed: ${result.stderr}\n${result.stdout}`);
+      }
+      const snap = JSON.parse(result.stdout) as { startedAt: string; finishedAt: string };
+      const seconds = (Date.parse(snap.finishedAt) - Date.parse(snap.startedAt)) / 1000;
+      fs.rmSync(out, { recursive: true, force: true });
+      return { job: fetched / MiB / seconds, command: fetched / MiB / result.seconds, peak: result.peakRssMiB };
+    };
+    let rawDown = 0;
+    let engineDown = 0;
+    let engineDownCommand = 0;
+    let downPeak = 0;
+    for (let round = 0; round < rounds; round++) {
+      rawDown = Math.max(rawDown, await rawGetToFiles());
+      const down = await engineDownload();
+      engineDown = Math.max(engineDown, down.job);
+      engineDownCommand = Math.max(engineDownCommand, down.command);
+      downPeak = Math.max(downPeak, down.peak ?? 0);
+    }
 
     rows.push(ratioRow('upload throughput (transfer)', engineUp, rawUp, 'MiB/s', 0.7));
     rows.push({
@@ -437,13 +469,18 @@ async function transferSection() {
       bar: '-',
       pass: null,
     });
-    rows.push(ratioRow('download throughput', engineDown, rawDown, 'MiB/s', 0.7));
+    rows.push(ratioRow('download throughput (job)', engineDown, rawDown, 'MiB/s', 0.7));
+    rows.push({
+      ...ratioRow('download command, start-up included', engineDownCommand, rawDown, 'MiB/s', 0),
+      bar: '-',
+      pass: null,
+    });
     rows.push({
       ...ratioRow('download vs GET discarding the bytes', engineDown, rawDownDiscard, 'MiB/s', 0),
       bar: '-',
       pass: null,
     });
-    const peak = Math.max(up.peakRssMiB ?? 0, down.peakRssMiB ?? 0);
+    const peak = Math.max(up.peakRssMiB ?? 0, downPeak);
     rows.push({
       name: `engine peak RSS (${totalMiB.toFixed(0)} MiB set)`,
       value: `${peak.toFixed(0)} MiB`,

@@ -409,6 +409,11 @@ class PartWriter {
       return null;
     }
     this.#writeBatch();
+    if (this.#inFlightBytes <= WRITE_WINDOW_BYTES && this.#error === null) {
+      // Room left: the body need not pause (pausing costs a round of
+      // socket calls per batch).
+      return null;
+    }
     return this.#settle(WRITE_WINDOW_BYTES);
   }
 
