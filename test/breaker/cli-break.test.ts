@@ -58,8 +58,14 @@ function multipartDirs(): string[] {
   return fs.readdirSync(root).map((d) => path.join(root, d));
 }
 
+/** The acknowledged parts of an upload (their records; bytes may be in place). */
 function partFiles(dir: string): string[] {
-  return fs.readdirSync(dir).filter((f) => /^part-\d+\..*\.bin$/.test(f));
+  try {
+    return fs.readdirSync(dir).filter((f) => /^part-\d+\.json$/.test(f));
+  } catch {
+    // Completed and cleaned up meanwhile.
+    return [];
+  }
 }
 
 /** Runs the CLI and sends SIGINT once `ready()` is true; resolves at exit. */
