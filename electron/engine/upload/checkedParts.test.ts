@@ -157,6 +157,18 @@ describe('CheckedParts', () => {
     expect(await cache.tap([gone])).toBeNull();
   });
 
+  it('forgets an object for every part size at once, and only that object', async () => {
+    const small = new CheckedParts({ minPartSize: MIB });
+    await check(small, files);
+    await check(small, [files[0]!]);
+
+    small.forget(files);
+
+    expect(await small.take(files, MIB, 'CRC32')).toBeNull();
+    expect(await small.take([files[0]!], MIB, 'CRC32')).not.toBeNull();
+    expect(small.size).toBe(1);
+  });
+
   it('keeps at most maxObjects objects, forgetting the oldest', async () => {
     const cache = new CheckedParts({ minPartSize: MIB, maxObjects: 1 });
     await check(cache, [files[0]!]);
@@ -207,6 +219,7 @@ describe('an upload after the plan checked the files', () => {
 
   async function run(
     mutate: (files: { r1: string; r2: string }) => void = () => {},
+    opts: { retry?: boolean } = {},
   ) {
     const folder = pairFolder();
     const proxy = await startRecordingProxy(world.sandbox.info.s3_endpoint);
@@ -228,9 +241,14 @@ describe('an upload after the plan checked the files', () => {
       mutate(folder);
       const id = engine.enqueueUpload(plan, {});
       const snap = await engine.waitFor(id);
+      let retried = null;
+      if (opts.retry) {
+        engine.retry(id);
+        retried = await engine.waitFor(id);
+      }
       const objects = new UploadStore(engine.journal).listObjects(id);
       const parts = proxy.requests.filter((r) => r.query.has('partNumber'));
-      return { snap, objects, logs, parts, folder };
+      return { snap, retried, objects, logs, parts, folder };
     } finally {
       await engine.close();
       await proxy.close();
@@ -281,12 +299,15 @@ describe('an upload after the plan checked the files', () => {
   });
 
   it('never completes an object whose bytes changed behind an unchanged size and mtime: S3 refuses the part', async () => {
-    const { snap, objects, parts } = await run(({ r1 }) => {
-      const data = readFileSync(r1);
-      data[100]! ^= 0xff;
-      writeFileSync(r1, data);
-      utimesSync(r1, WHOLE_SECOND, WHOLE_SECOND);
-    });
+    const { snap, retried, objects, parts, logs } = await run(
+      ({ r1 }) => {
+        const data = readFileSync(r1);
+        data[100]! ^= 0xff;
+        writeFileSync(r1, data);
+        utimesSync(r1, WHOLE_SECOND, WHOLE_SECOND);
+      },
+      { retry: true },
+    );
 
     expect(snap.state).toBe('failed');
     const o1 = objects.find((o) => o.destination.endsWith('_R1.fastq.gz'))!;
@@ -296,8 +317,16 @@ describe('an upload after the plan checked the files', () => {
     ).rejects.toMatchObject({ name: 'NotFound' });
     expect(snap.error?.code).toBe('local-file');
     expect(snap.error?.message).toMatch(
-      /SEQPREP_R1\.fastq\.gz.*changed between the content check and the upload/,
+      /^The bytes of SEQPREP_S1_L001_R1_001\.fastq\.gz \(UploadPart 1 of SEQPREP_R1\.fastq\.gz\) changed between the content check and the upload/,
     );
     expect(parts.some((r) => r.status === 400)).toBe(true);
+    // A retry no longer trusts the plan's checksums: it checks the bytes,
+    // which are now damaged gzip, and names the file.
+    expect(retried?.state).toBe('failed');
+    expect(retried?.error?.code).toBe('invalid-fastq');
+    expect(retried?.error?.message).toContain('SEQPREP_S1_L001_R1_001.fastq.gz');
+    expect(
+      logs.filter((m) => m.includes('content checked by the plan')),
+    ).toHaveLength(2);
   });
 });

@@ -40,6 +40,8 @@ const PLAN_ALGORITHM: ChecksumAlgorithm = 'CRC32';
 const DEFAULT_MAX_OBJECTS = 20_000;
 
 interface Entry {
+  /** The object's files (see filesKeyOf). */
+  files: string;
   /** Modification time of each file when the check started, in ms. */
   mtimes: number[];
   digests: PartDigest[];
@@ -101,7 +103,11 @@ export class CheckedParts {
         }
         hasEnded = true;
         if (ok && bytes === size) {
-          this.#remember(key, { mtimes, digests: digester.end() });
+          this.#remember(key, {
+            files: filesKeyOf(files),
+            mtimes,
+            digests: digester.end(),
+          });
         }
       },
     };
@@ -138,6 +144,20 @@ export class CheckedParts {
     return null;
   }
 
+  /**
+   * forget drops what the check found for an object made of `files`
+   * (whatever its part size): its bytes turned out to differ, so its next
+   * upload must check the content itself.
+   */
+  forget(files: readonly ObjectFile[]): void {
+    const wanted = filesKeyOf(files);
+    for (const [key, entry] of this.#entries) {
+      if (entry.files === wanted) {
+        this.#entries.delete(key);
+      }
+    }
+  }
+
   #remember(key: string, entry: Entry): void {
     this.#entries.set(key, entry);
     while (this.#entries.size > this.#maxObjects) {
@@ -152,9 +172,9 @@ function keyOf(
   partSize: number,
   algorithm: ChecksumAlgorithm,
 ): string {
-  return JSON.stringify([
-    partSize,
-    algorithm,
-    files.map((f) => [f.path, f.size]),
-  ]);
+  return JSON.stringify([partSize, algorithm, filesKeyOf(files)]);
+}
+
+function filesKeyOf(files: readonly ObjectFile[]): string {
+  return JSON.stringify(files.map((f) => [f.path, f.size]));
 }

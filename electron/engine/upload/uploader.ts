@@ -420,9 +420,14 @@ async function sendParts(
       const known = confirmed.get(number);
       if (known) {
         if (known.checksum !== checksum || known.size !== size) {
+          const changed = filesInRange(
+            ctx.files,
+            (number - 1) * ctx.partSize,
+            Math.max(size, known.size),
+          );
           throw new PartMismatchError(
-            ctx.files[0]?.path ?? destination,
-            `The local files of ${destinationName(destination)} changed since part ${number} was uploaded`,
+            changed[0]?.path ?? destination,
+            `${describeFiles(changed)} changed since part ${number} of ${destinationName(destination)} was uploaded`,
           );
         }
         continue;
@@ -567,9 +572,12 @@ async function sendChecked<T>(
         );
         continue;
       }
+      // The next attempt must check the content again, not trust the plan.
+      ctx.checkedParts?.forget(ctx.files);
+      const changed = filesInRange(ctx.files, offset, length);
       throw new LocalFileError(
-        ctx.files[0]?.path ?? ctx.read.destination,
-        `The bytes of ${destinationName(ctx.read.destination)} (${what}) changed between the content check and the upload: is a file still being written?`,
+        changed[0]?.path ?? ctx.read.destination,
+        `The bytes of ${describeFiles(changed)} (${what} of ${destinationName(ctx.read.destination)}) changed between the content check and the upload: is a file still being written?`,
         { cause: err },
       );
     }
@@ -858,6 +866,30 @@ function report(ctx: ObjectContext, bytes: number, isResumed: boolean): void {
   }
   ctx.reported += capped;
   ctx.onBytes?.(capped, isResumed);
+}
+
+/** The files of an object that hold some of its bytes [offset, offset + length). */
+function filesInRange(
+  files: readonly PlanFile[],
+  offset: number,
+  length: number,
+): PlanFile[] {
+  const found: PlanFile[] = [];
+  let start = 0;
+  for (const file of files) {
+    const end = start + file.size;
+    if (end > offset && start < offset + Math.max(1, length)) {
+      found.push(file);
+    }
+    start = end;
+  }
+  return found;
+}
+
+/** "A.fastq.gz" or "A.fastq.gz or B.fastq.gz" (file names, not paths). */
+function describeFiles(files: readonly PlanFile[]): string {
+  const names = files.map((f) => basename(f.path));
+  return names.length === 0 ? 'the local files' : names.join(' or ');
 }
 
 function mustGetObject(
