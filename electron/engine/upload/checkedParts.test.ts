@@ -157,7 +157,7 @@ describe('CheckedParts', () => {
     expect(await cache.tap([gone])).toBeNull();
   });
 
-  it('forgets an object for every part size at once, and only that object', async () => {
+  it('forgets an object it was told to, and only that object', async () => {
     const small = new CheckedParts({ minPartSize: MIB });
     await check(small, files);
     await check(small, [files[0]!]);
