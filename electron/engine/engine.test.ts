@@ -451,6 +451,56 @@ describe('Engine', () => {
       await expectObjectsMatchSources(engine, id, plan);
     });
 
+    it('lists finished transfers again after a restart, newest kept, without running them', async () => {
+      const dataDir = path.join(world.dir, `engine-history-${Date.now()}`);
+      const dir = path.join(world.dir, 'history');
+      const [r1, r2] = copyFixtures(
+        [
+          'fastq/pairs/spades_ecoli_1K/ecoli_1K_1.fq.gz',
+          'fastq/pairs/spades_ecoli_1K/ecoli_1K_2.fq.gz',
+        ],
+        dir,
+      );
+      const [broken] = copyFixtures(
+        ['corrupt/TRUNCATED_R1.fastq.gz'],
+        path.join(dir, 'broken'),
+      );
+      const first = makeEngine({ dataDir });
+      const good = first.enqueueUpload(
+        planFor(newFolder(), [{ clientId: 'HIST', r1: [r1!], r2: [r2!] }]),
+        {},
+      );
+      const bad = first.enqueueUpload(
+        planFor(newFolder(), [{ clientId: 'HISTBAD', r1: [broken!] }]),
+        {},
+      );
+      const goodSnap = await first.waitFor(good);
+      const badSnap = await first.waitFor(bad);
+      expect([goodSnap.state, badSnap.state]).toEqual(['done', 'failed']);
+      const objectsBefore = objectsOf(first, good);
+      await first.close();
+
+      const second = makeEngine({ dataDir });
+      expect(second.snapshots()).toEqual([]);
+      expect(second.loadHistory()).toBe(2);
+      expect(second.loadHistory()).toBe(0);
+      const snaps = second.snapshots();
+      expect(snaps.map((s) => [s.id, s.state])).toEqual([
+        [good, 'done'],
+        [bad, 'failed'],
+      ]);
+      expect(snaps[0]!.bytesDone).toBe(goodSnap.bytesDone);
+      expect(snaps[0]!.files.map((f) => f.state)).toEqual(['done', 'done']);
+      expect(snaps[1]!.error?.code).toBe('invalid-fastq');
+      expect(snaps[1]!.files.map((f) => f.state)).toEqual(['failed']);
+      // Nothing ran again: the journal's objects are as the first run left them.
+      expect(objectsOf(second, good)).toEqual(objectsBefore);
+
+      const third = makeEngine({ dataDir });
+      expect(third.loadHistory(1)).toBe(1);
+      expect(third.snapshots().map((s) => s.id)).toEqual([bad]);
+    });
+
     it('leaves running jobs queued on close, and a new engine finishes them', async () => {
       slowParts();
       const plan = largePlan('close');

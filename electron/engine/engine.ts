@@ -80,6 +80,9 @@ interface JobRuntime {
   assigned?: AssignedSample[];
 }
 
+/** Finished jobs `loadHistory` brings back by default. */
+export const DEFAULT_HISTORY_LIMIT = 50;
+
 /**
  * Engine is the one entry point to transfers. Construct it once per data
  * folder; call `close()` before exit (jobs still running are left queued in
@@ -331,6 +334,28 @@ export class Engine {
       );
     }
     return ids;
+  }
+
+  /**
+   * loadHistory makes the journal's most recent finished jobs (done,
+   * failed or cancelled; `limit` at most, newest kept) known again, so that
+   * `snapshots()` lists them after a restart as it did before. Nothing is
+   * queued; a failed or cancelled one can be retried. Returns how many were
+   * loaded.
+   */
+  loadHistory(limit = DEFAULT_HISTORY_LIMIT): number {
+    this.#assertOpen();
+    const finished = this.journal
+      .listJobs(['done', 'failed', 'cancelled'])
+      .slice(-Math.max(0, limit));
+    let loaded = 0;
+    for (const record of finished) {
+      if (!this.#jobs.has(record.id)) {
+        this.#register(record);
+        loaded++;
+      }
+    }
+    return loaded;
   }
 
   /**

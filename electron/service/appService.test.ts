@@ -159,6 +159,36 @@ describe('AppService', () => {
       expect(projects.length).toBeGreaterThan(0);
     });
 
+    it('lists the transfers an earlier run finished after a restart', async () => {
+      const store = new MemorySecretStore(null, true);
+      const dataDir = path.join(root, 'history');
+      const input = path.join(root, 'history-input');
+      await fs.mkdir(input, { recursive: true });
+      for (const name of ['SAMPLE1_R1.fastq.gz', 'SAMPLE1_R2.fastq.gz']) {
+        await fs.copyFile(path.join(namingDir, name), path.join(input, name));
+      }
+      const first = makeService({ dataDir, secretStore: store });
+      await first.handle('session:signIn', {
+        host: { kind: 'sandbox' },
+        credentials: { kind: 'sandbox-demo' },
+        remember: true,
+      });
+      const plan = await first.handle('plan:create', { paths: [input] });
+      const finished = nextEvent(first, 'transfers:didFinish', () => true);
+      const { jobId } = await first.handle('upload:start', {
+        planId: plan.id!,
+      });
+      expect(await finished).toMatchObject({ id: jobId, state: 'done' });
+      await first.close();
+
+      const second = makeService({ dataDir, secretStore: store });
+      await second.handle('session:get', {});
+      const listed = await second.handle('transfers:list', {});
+
+      expect(listed.map((t) => [t.id, t.state])).toEqual([[jobId, 'done']]);
+      expect(listed[0]!.files.map((f) => f.state)).toEqual(['done', 'done']);
+    });
+
     it('signs out, forgets the session and refuses platform calls afterwards', async () => {
       const store = new MemorySecretStore(null, true);
       const service = makeService({ secretStore: store });

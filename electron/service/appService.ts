@@ -580,8 +580,16 @@ export class AppService implements ContractService {
         stopWatchRun();
       },
     };
+    // The transfers list shows what earlier runs finished, as before they
+    // stopped; jobs they left unfinished continue where they stopped.
+    try {
+      engine.loadHistory();
+    } catch (err) {
+      this.#log(
+        `AppService/openSession: cannot load earlier transfers: ${toLogString(err)}`,
+      );
+    }
     this.#emitSession();
-    // Jobs a previous run left unfinished continue where they stopped.
     engine.resumeInterrupted().catch((err: unknown) => {
       this.#log(
         `AppService/openSession: cannot resume transfers: ${toLogString(err)}`,
