@@ -238,7 +238,14 @@ describe('AppService watch folders', () => {
           run: expect.objectContaining({ state: 'assigned', jobId: run.jobId }),
         } satisfies WatchRunFinished,
       ]);
-      expect(statesSeen()).toContain('uploading');
+      // The view saw the run before it was delivered (which states in
+      // between it shows depends on the throttle: a small run can be
+      // uploaded and assigned within one view event).
+      expect(
+        ['waiting-for-run', 'settling', 'planned', 'uploading'].some((s) =>
+          statesSeen().has(s),
+        ),
+      ).toBe(true);
     });
 
     it('refuses a relative path, a file and a project that does not exist, and adds nothing', async () => {
