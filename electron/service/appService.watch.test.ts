@@ -15,7 +15,11 @@ import type {
   EventName,
   WatchRunFinished,
 } from '../../shared/contract.ts';
-import type { WatchFolderView, WatchRunView } from '../../shared/domain.ts';
+import type {
+  WatchFolderView,
+  WatchRunState,
+  WatchRunView,
+} from '../../shared/domain.ts';
 import type { WatchTimings } from '../engine/watch/watchService.ts';
 import { AppService } from './appService.ts';
 import type { AppServiceOptions, DesktopShell } from './appService.ts';
@@ -241,11 +245,13 @@ describe('AppService watch folders', () => {
       // The view saw the run before it was delivered (which states in
       // between it shows depends on the throttle: a small run can be
       // uploaded and assigned within one view event).
-      expect(
-        ['waiting-for-run', 'settling', 'planned', 'uploading'].some((s) =>
-          statesSeen().has(s),
-        ),
-      ).toBe(true);
+      const beforeDelivery: WatchRunState[] = [
+        'waiting-for-run',
+        'settling',
+        'planned',
+        'uploading',
+      ];
+      expect(beforeDelivery.some((s) => statesSeen().has(s))).toBe(true);
     });
 
     it('refuses a relative path, a file and a project that does not exist, and adds nothing', async () => {
