@@ -231,6 +231,10 @@ export const channels = {
     request: z.object({ jobId: z.string().max(64) }).strict(),
     response: reply<null>(),
   },
+  'transfers:dismiss': {
+    request: z.object({ jobId: z.string().max(64) }).strict(),
+    response: reply<null>(),
+  },
   'fs:list': {
     request: z.object({ path: localPath.optional() }).strict(),
     response: reply<DirListing>(),

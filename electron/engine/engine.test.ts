@@ -499,6 +499,31 @@ describe('Engine', () => {
       const third = makeEngine({ dataDir });
       expect(third.loadHistory(1)).toBe(1);
       expect(third.snapshots().map((s) => s.id)).toEqual([bad]);
+
+      // Dismissed: gone from the list, here and after the next restart.
+      third.dismiss(bad);
+      expect(third.snapshots()).toEqual([]);
+      expect(() => third.dismiss('no-such-job')).toThrow(/no transfer/i);
+      await third.close();
+      const fourth = makeEngine({ dataDir });
+      expect(fourth.loadHistory()).toBe(1);
+      expect(fourth.snapshots().map((s) => s.id)).toEqual([good]);
+    });
+
+    it('refuses to dismiss a transfer that is still active', async () => {
+      const dir = path.join(world.dir, 'dismiss-active');
+      const [r1] = copyFixtures([LARGE_R1], dir);
+      const engine = makeEngine({ partSize: PART });
+      const id = engine.enqueueUpload(
+        planFor(newFolder(), [{ clientId: 'ACTIVE', r1: [r1!] }]),
+        {},
+      );
+
+      expect(() => engine.dismiss(id)).toThrow(/only a finished one/);
+      expect(engine.snapshots().map((s) => s.id)).toEqual([id]);
+      expect((await engine.waitFor(id)).state).toBe('done');
+      engine.dismiss(id);
+      expect(engine.snapshots()).toEqual([]);
     });
 
     it('leaves running jobs queued on close, and a new engine finishes them', async () => {

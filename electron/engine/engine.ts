@@ -250,6 +250,36 @@ export class Engine {
     this.#scheduler.retry(id);
   }
 
+  /**
+   * dismiss takes a finished job (done, failed or cancelled) off the list
+   * `snapshots()` gives, now and after a restart (`loadHistory` skips it).
+   * Its journal stays: an upload's parts and assignment are kept as they
+   * are. Throws ValidationError for an unknown or still active job.
+   */
+  dismiss(id: string): void {
+    this.#assertOpen();
+    this.#ensureLoaded(id);
+    const job = this.#scheduler.get(id);
+    const record = this.journal.getJob(id);
+    if (!job || !record || !this.#jobs.has(id)) {
+      throw new ValidationError('id', `There is no transfer ${id}.`);
+    }
+    if (!isFinal(job.state)) {
+      throw new ValidationError(
+        'id',
+        `Transfer ${id} is ${job.state}: only a finished one can be dismissed.`,
+      );
+    }
+    const result =
+      record.result !== null && typeof record.result === 'object'
+        ? record.result
+        : {};
+    this.journal.updateJob(id, { result: { ...result, dismissed: true } });
+    this.#scheduler.remove(id);
+    this.#jobs.delete(id);
+    this.#emitChange();
+  }
+
   /** snapshots returns every job known to this engine, oldest first. */
   snapshots(): TransferSnapshot[] {
     return this.#scheduler
@@ -338,7 +368,8 @@ export class Engine {
 
   /**
    * loadHistory makes the journal's most recent finished jobs (done,
-   * failed or cancelled; `limit` at most, newest kept) known again, so that
+   * failed or cancelled, not dismissed; `limit` at most, newest kept)
+   * known again, so that
    * `snapshots()` lists them after a restart as it did before. Nothing is
    * queued; a failed or cancelled one can be retried. Returns how many were
    * loaded.
@@ -347,6 +378,7 @@ export class Engine {
     this.#assertOpen();
     const finished = this.journal
       .listJobs(['done', 'failed', 'cancelled'])
+      .filter((record) => !isDismissed(record))
       .slice(-Math.max(0, limit));
     let loaded = 0;
     for (const record of finished) {
@@ -767,6 +799,12 @@ export class Engine {
       throw new Error('The engine is closed.');
     }
   }
+}
+
+/** isDismissed is true for a job `dismiss` took off the list. */
+function isDismissed(record: JobRecord): boolean {
+  const result = record.result as { dismissed?: unknown } | null;
+  return result !== null && typeof result === 'object' && result.dismissed === true;
 }
 
 function request(runtime: JobRuntime): UploadJobRequest {

@@ -277,6 +277,29 @@ describe('Scheduler', () => {
       expect(clock.pendingTimers).toBe(0);
     });
 
+    it('ends cancelled when cancel comes while a pause is still stopping the run', async () => {
+      const { scheduler, states } = makeScheduler();
+      let stop!: () => void;
+      scheduler.add(
+        'a',
+        (run) =>
+          new Promise<void>((_resolve, reject) => {
+            // The run takes a moment to stop, as a transfer does.
+            run.signal.addEventListener('abort', () => {
+              stop = () => reject(run.signal.reason);
+            });
+          }),
+      );
+
+      scheduler.pause('a');
+      scheduler.cancel('a');
+      stop();
+      await scheduler.whenIdle();
+
+      expect(scheduler.get('a')?.state).toBe('cancelled');
+      expect(states).toEqual(['a:queued', 'a:running', 'a:cancelled']);
+    });
+
     it('reports done when the worker finished despite a late cancel', async () => {
       const { scheduler } = makeScheduler();
       let release!: () => void;

@@ -149,6 +149,11 @@ interface Entry {
   retryTimer: unknown;
   /** Runs since the job was added or the user last asked for a retry. */
   runsInBudget: number;
+  /**
+   * Set when cancel() comes while the run is stopping for another reason
+   * (a pause): the run's signal keeps its first reason, the cancel wins.
+   */
+  isCancelRequested: boolean;
 }
 
 /**
@@ -225,6 +230,7 @@ export class Scheduler {
       running: null,
       retryTimer: null,
       runsInBudget: 0,
+      isCancelRequested: false,
     };
     this.#entries.set(id, entry);
     this.#order.push(id);
@@ -265,6 +271,7 @@ export class Scheduler {
       return false;
     }
     if (entry.job.state === 'running') {
+      entry.isCancelRequested = true;
       entry.controller?.abort(new JobAbort('cancel'));
       return true;
     }
@@ -442,7 +449,12 @@ export class Scheduler {
     entry.controller = null;
     entry.running = null;
     const reason = controller.signal.aborted ? controller.signal.reason : null;
-    const why = reason instanceof JobAbort ? reason.why : null;
+    const why = entry.isCancelRequested
+      ? 'cancel'
+      : reason instanceof JobAbort
+        ? reason.why
+        : null;
+    entry.isCancelRequested = false;
 
     // A worker that returned normally finished its work, even when an abort
     // arrived too late to stop it: reporting it paused or cancelled would

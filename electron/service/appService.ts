@@ -300,6 +300,7 @@ export class AppService implements ContractService {
       case 'transfers:pause':
       case 'transfers:resume':
       case 'transfers:retry':
+      case 'transfers:dismiss':
         return this.#controlTransfer(
           channel,
           (request as ParsedRequestOf<'transfers:cancel'>).jobId,
@@ -869,7 +870,8 @@ export class AppService implements ContractService {
       | 'transfers:cancel'
       | 'transfers:pause'
       | 'transfers:resume'
-      | 'transfers:retry',
+      | 'transfers:retry'
+      | 'transfers:dismiss',
     jobId: string,
   ): null {
     const { engine } = this.#requireSession();
@@ -888,6 +890,9 @@ export class AppService implements ContractService {
         break;
       case 'transfers:retry':
         engine.retry(jobId);
+        break;
+      case 'transfers:dismiss':
+        engine.dismiss(jobId);
         break;
     }
     return null;

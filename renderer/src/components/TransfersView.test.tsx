@@ -591,7 +591,7 @@ describe('TransfersView', () => {
         state: 'failed',
         error: { code: 'network', message: 'Connection reset' },
       });
-      const { store } = setup([makeSnapshot(), failed]);
+      const { store, bridge } = setup([makeSnapshot(), failed]);
       const row = await rowOf('job-2');
       const running = await rowOf('job-1');
       expect(within(running).queryByTestId('transfer-dismiss')).toBeNull();
@@ -606,6 +606,8 @@ describe('TransfersView', () => {
         ).toEqual(['job-1']),
       );
       expect(store.getState().transfers.byId['job-2']).toBeDefined();
+      // The engine is told too, so it stays hidden after a restart.
+      expect(bridge.callsOf('transfers:dismiss')).toEqual([{ jobId: 'job-2' }]);
     });
 
     it('shows a dismissed job again when it becomes active', async () => {

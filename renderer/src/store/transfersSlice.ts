@@ -43,7 +43,8 @@ export interface TransfersSlice {
   startDownload(request: DownloadRequest): Promise<Result<{ jobId: string }>>;
   /**
    * dismissTransfer hides a job that is done, failed or cancelled from the
-   * list and the totals; it stays in the engine. Active jobs are kept.
+   * list and the totals, and asks the engine to leave it out of its list
+   * from now on (also after a restart). Active jobs are kept.
    */
   dismissTransfer(jobId: string): void;
 }
@@ -232,6 +233,10 @@ export const createTransfersSlice: SliceCreator<TransfersSlice> =
           dismissed: { ...s.transfers.dismissed, [jobId]: true },
         },
       }));
+      // The engine forgets it too, so it stays hidden after a restart. It
+      // is hidden here at once either way; a failure only means it may come
+      // back next time.
+      call(bridge, 'transfers:dismiss', { jobId }).catch(() => undefined);
     },
 
     async startDownload(request) {
