@@ -36,6 +36,7 @@ const CHANNELS: ReadonlySet<string> = new Set<Channel>([
   'transfers:pause',
   'transfers:resume',
   'transfers:retry',
+  'transfers:dismiss',
   'fs:list',
   'fs:pickFolder',
   'fs:openFolder',
