@@ -12,16 +12,19 @@ import {
   dialog,
   ipcMain,
   Menu,
+  nativeImage,
   nativeTheme,
   Notification,
   safeStorage,
   session,
   shell,
+  Tray,
 } from 'electron';
 import type { MenuItemConstructorOptions, OpenDialogOptions } from 'electron';
 
 import type { WatchRunFinished } from '../shared/contract.ts';
 import type { TransferSnapshot } from '../shared/domain.ts';
+import { afterLastWindowClosed, trayStatus } from './background.ts';
 import { appDataDir } from './cli/context.ts';
 import { createSafeStorageSecretStore } from './credentials.ts';
 import { createSenderCheck, registerIpc } from './ipc.ts';
@@ -47,6 +50,9 @@ const page: AppPageLocation = DEV_SERVER_URL
     };
 
 let mainWindow: BrowserWindow | null = null;
+/** Shown while the app runs without a window (see background.ts). */
+let tray: Tray | null = null;
+let stopTrayUpdates: (() => void) | null = null;
 
 // Order matters: the lock must be taken before anything else starts, and
 // every session-wide guard is installed before the first window loads.
@@ -320,6 +326,50 @@ function notificationText(
   return null;
 }
 
+/**
+ * showTray puts the app in the system tray: its menu says what goes on
+ * (kept up to date), opens the window again or quits.
+ */
+function showTray(service: AppService): void {
+  if (tray) return;
+  const icon = nativeImage.createFromPath(
+    path.join(app.getAppPath(), 'assets', 'icons', '32x32.png'),
+  );
+  const current = new Tray(icon);
+  tray = current;
+  let shown = '';
+  const update = (): void => {
+    const status = trayStatus(service.backgroundWork());
+    if (status === shown || tray !== current) return;
+    shown = status;
+    current.setToolTip(`Gencove Desktop: ${status}`);
+    current.setContextMenu(
+      Menu.buildFromTemplate([
+        { label: status, enabled: false },
+        { type: 'separator' },
+        { label: 'Open Gencove Desktop', click: focusMainWindow },
+        { label: 'Quit', click: () => app.quit() },
+      ]),
+    );
+  };
+  update();
+  const stop = service.onDidEmit((event) => {
+    if (event === 'transfers:didChange' || event === 'watch:didChange') {
+      update();
+    }
+  });
+  stopTrayUpdates = stop;
+  current.on('click', focusMainWindow);
+}
+
+/** hideTray removes the tray icon once a window is back. */
+function hideTray(): void {
+  stopTrayUpdates?.();
+  stopTrayUpdates = null;
+  tray?.destroy();
+  tray = null;
+}
+
 function setupMenu(): void {
   const isMac = process.platform === 'darwin';
   const template: MenuItemConstructorOptions[] = [
@@ -355,9 +405,17 @@ function setupMenu(): void {
 }
 
 function setupLifecycle(service: AppService): void {
+  // Watched folders and running transfers go on without a window: the app
+  // then stays in the tray instead of quitting (Windows, Linux).
   app.on('window-all-closed', () => {
-    if (process.platform !== 'darwin') app.quit();
+    const next = afterLastWindowClosed(
+      process.platform,
+      service.backgroundWork(),
+    );
+    if (next === 'quit') app.quit();
+    else if (next === 'tray') showTray(service);
   });
+  app.on('browser-window-created', hideTray);
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
   });

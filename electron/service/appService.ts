@@ -53,6 +53,8 @@ import type {
   WatchTimings,
 } from '../engine/watch/watchService.ts';
 import { startSandbox as defaultStartSandbox } from '../../sandbox/server.ts';
+import { backgroundWorkOf } from '../background.ts';
+import type { BackgroundWork } from '../background.ts';
 import type {
   ContractService,
   ParsedRequestOf,
@@ -211,6 +213,22 @@ export class AppService implements ContractService {
     return watch
       .listFolders()
       .some((f) => f.runs.some((r) => r.jobId === jobId));
+  }
+
+  /**
+   * backgroundWork counts what goes on without a window in the current
+   * session (none when signed out): watch folders not paused, transfers
+   * not finished. main uses it when the last window closes.
+   */
+  backgroundWork(): BackgroundWork {
+    const session = this.#session;
+    if (!session) {
+      return { watchedFolders: 0, activeTransfers: 0 };
+    }
+    return backgroundWorkOf(
+      session.watch.listFolders(),
+      session.engine.snapshots(),
+    );
   }
 
   /**

@@ -326,9 +326,11 @@ describe('AppService watch folders', () => {
         folderId: added.id,
         runId: waiting.runId!,
       });
+      const workWatching = service.backgroundWork();
       const paused = await service.handle('watch:pause', {
         folderId: added.id,
       });
+      const workPaused = service.backgroundWork();
       const resumed = await service.handle('watch:resume', {
         folderId: added.id,
       });
@@ -349,6 +351,10 @@ describe('AppService watch folders', () => {
       expect(waiting.message).toMatch(/CopyComplete\.txt/);
       expect(ignored).toMatchObject({ state: 'ignored', runId: waiting.runId });
       expect(paused.status).toBe('paused');
+      // Closing the last window keeps the app in the tray only while a
+      // folder is watched.
+      expect(workWatching).toEqual({ watchedFolders: 1, activeTransfers: 0 });
+      expect(workPaused).toEqual({ watchedFolders: 0, activeTransfers: 0 });
       expect(resumed.id).toBe(added.id);
       expect(watching.runs.find((r) => r.runId === waiting.runId)?.state).toBe(
         'ignored',

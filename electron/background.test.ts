@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+
+import type {
+  JobState,
+  TransferSnapshot,
+  WatchFolderStatus,
+  WatchFolderView,
+} from '../shared/domain.ts';
+import {
+  afterLastWindowClosed,
+  backgroundWorkOf,
+  trayStatus,
+} from './background.ts';
+
+function folder(status: WatchFolderStatus): WatchFolderView {
+  return {
+    id: `f-${status}`,
+    path: `/data/${status}`,
+    projectId: 'p',
+    projectName: null,
+    destination: null,
+    metadata: null,
+    isPolling: false,
+    settleSeconds: 60,
+    includeUndetermined: false,
+    status,
+    message: '',
+    nextRetryAt: null,
+    runs: [],
+    createdAt: '2026-12-04T00:00:00.000Z',
+  };
+}
+
+function transfer(state: JobState): TransferSnapshot {
+  return {
+    id: `t-${state}`,
+    kind: 'upload',
+    title: state,
+    state,
+    bytesDone: 0,
+    bytesTotal: null,
+    speed: null,
+    etaSeconds: null,
+    files: [],
+    attempt: 1,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
+describe('backgroundWorkOf()', () => {
+  it('counts folders not paused and transfers not finished', () => {
+    const work = backgroundWorkOf(
+      [
+        folder('watching'),
+        folder('missing'),
+        folder('unreadable'),
+        folder('paused'),
+      ],
+      (
+        [
+          'queued',
+          'running',
+          'retrying',
+          'paused',
+          'done',
+          'failed',
+          'cancelled',
+        ] as const
+      ).map(transfer),
+    );
+
+    expect(work).toEqual({ watchedFolders: 3, activeTransfers: 4 });
+  });
+});
+
+describe('afterLastWindowClosed()', () => {
+  const none = { watchedFolders: 0, activeTransfers: 0 };
+  const cases = [
+    { platform: 'linux', work: none, want: 'quit' },
+    { platform: 'win32', work: none, want: 'quit' },
+    { platform: 'linux', work: { ...none, watchedFolders: 1 }, want: 'tray' },
+    { platform: 'win32', work: { ...none, activeTransfers: 2 }, want: 'tray' },
+    { platform: 'darwin', work: none, want: 'stay' },
+    { platform: 'darwin', work: { ...none, watchedFolders: 1 }, want: 'stay' },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.platform} with ${JSON.stringify(c.work)} -> ${c.want}`, () => {
+      expect(afterLastWindowClosed(c.platform, c.work)).toBe(c.want);
+    });
+  }
+});
+
+describe('trayStatus()', () => {
+  it.each([
+    [{ watchedFolders: 0, activeTransfers: 0 }, 'Nothing to do'],
+    [{ watchedFolders: 1, activeTransfers: 0 }, 'Watching 1 folder'],
+    [{ watchedFolders: 2, activeTransfers: 1 }, 'Watching 2 folders, 1 transfer'],
+    [{ watchedFolders: 0, activeTransfers: 3 }, '3 transfers'],
+  ])('%j -> %s', (work, want) => {
+    expect(trayStatus(work)).toBe(want);
+  });
+});
