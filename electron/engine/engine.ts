@@ -244,9 +244,15 @@ export class Engine {
     this.#scheduler.resume(id);
   }
 
-  /** retry queues a failed or cancelled job again; finished work is kept. */
+  /**
+   * retry queues a failed or cancelled job again; finished work is kept. A
+   * dismissed job is listed again. Throws ValidationError when the journal
+   * says another process runs the job now (this engine's copy is stale).
+   */
   retry(id: string): void {
-    this.#ensureLoaded(id);
+    this.#ensureLoaded(id, { isRevived: true });
+    this.#refuseIfRunElsewhere(id);
+    this.#undismiss(id);
     this.#scheduler.retry(id);
   }
 
@@ -264,10 +270,11 @@ export class Engine {
     if (!job || !record || !this.#jobs.has(id)) {
       throw new ValidationError('id', `There is no transfer ${id}.`);
     }
-    if (!isFinal(job.state)) {
+    if (!isFinal(job.state) || !isFinal(record.state)) {
+      const state = isFinal(job.state) ? record.state : job.state;
       throw new ValidationError(
         'id',
-        `Transfer ${id} is ${job.state}: only a finished one can be dismissed.`,
+        `Transfer ${id} is ${state}: only a finished one can be dismissed.`,
       );
     }
     const result =
@@ -367,19 +374,28 @@ export class Engine {
   }
 
   /**
-   * loadHistory makes the journal's most recent finished jobs (done,
-   * failed or cancelled, not dismissed; `limit` at most, newest kept)
-   * known again, so that
+   * loadHistory makes the journal's finished jobs (done, failed or
+   * cancelled, not dismissed) that finished last, `limit` at most, known
+   * again (listed in the order they were created), so that
    * `snapshots()` lists them after a restart as it did before. Nothing is
    * queued; a failed or cancelled one can be retried. Returns how many were
    * loaded.
    */
   loadHistory(limit = DEFAULT_HISTORY_LIMIT): number {
     this.#assertOpen();
+    const count = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+    if (count === 0) {
+      return 0;
+    }
+    const endOf = (r: JobRecord): string => r.finishedAt ?? r.createdAt;
     const finished = this.journal
       .listJobs(['done', 'failed', 'cancelled'])
       .filter((record) => !isDismissed(record))
-      .slice(-Math.max(0, limit));
+      .sort((a, b) => (endOf(a) < endOf(b) ? -1 : endOf(a) > endOf(b) ? 1 : 0))
+      .slice(-count)
+      .sort((a, b) =>
+        a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0,
+      );
     let loaded = 0;
     for (const record of finished) {
       if (!this.#jobs.has(record.id)) {
@@ -408,6 +424,7 @@ export class Engine {
     if (!record || record.state === 'done') {
       return false;
     }
+    this.#undismiss(id);
     this.#register(record);
     if (record.state === 'paused') return this.#scheduler.resume(id);
     if (record.state === 'failed' || record.state === 'cancelled') {
@@ -486,10 +503,23 @@ export class Engine {
       fileIndex: new Map(),
       runBytes: new Map(),
     };
-    const result = record.result as {
-      assigned?: AssignedSample[];
-      files?: FileProgress[];
+    // A result of an unexpected shape (an older version, a hand edit) is
+    // ignored rather than allowed to break the list.
+    const raw = record.result as {
+      assigned?: unknown;
+      files?: unknown;
     } | null;
+    const result =
+      raw !== null && typeof raw === 'object'
+        ? {
+            assigned: Array.isArray(raw.assigned)
+              ? (raw.assigned as AssignedSample[])
+              : undefined,
+            files: Array.isArray(raw.files)
+              ? (raw.files as FileProgress[])
+              : undefined,
+          }
+        : null;
     if (record.kind === 'upload') {
       const request = record.request as UploadJobRequest;
       runtime.projectId = request.projectId;
@@ -784,13 +814,47 @@ export class Engine {
     };
   }
 
-  #ensureLoaded(id: string): void {
+  /**
+   * Registers job `id` from the journal when this engine does not know it
+   * yet. A dismissed job is left alone unless it is being run again
+   * (`isRevived`).
+   */
+  #ensureLoaded(id: string, opts: { isRevived?: boolean } = {}): void {
     if (this.#jobs.has(id) || this.journal.isClosed) {
       return;
     }
     const record = this.journal.getJob(id);
-    if (record) {
+    if (record && (opts.isRevived || !isDismissed(record))) {
       this.#register(record);
+    }
+  }
+
+  /** Clears the dismissed mark of a job that runs again. */
+  #undismiss(id: string): void {
+    const record = this.journal.getJob(id);
+    if (!record || !isDismissed(record)) {
+      return;
+    }
+    const { dismissed: _dismissed, ...rest } = record.result as Record<
+      string,
+      unknown
+    >;
+    this.journal.updateJob(id, { result: rest });
+  }
+
+  /**
+   * Throws when this engine holds job `id` as finished but the journal
+   * says it is active: another process (the command line, another window)
+   * took it up meanwhile.
+   */
+  #refuseIfRunElsewhere(id: string): void {
+    const job = this.#scheduler.get(id);
+    const record = this.journal.getJob(id);
+    if (job && record && isFinal(job.state) && !isFinal(record.state)) {
+      throw new ValidationError(
+        'id',
+        `Transfer ${id} is ${record.state} in another process: wait for it there.`,
+      );
     }
   }
 

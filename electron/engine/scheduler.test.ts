@@ -300,6 +300,33 @@ describe('Scheduler', () => {
       expect(states).toEqual(['a:queued', 'a:running', 'a:cancelled']);
     });
 
+    it('runs again when resume comes while a pause is still stopping the run', async () => {
+      const { scheduler, states } = makeScheduler();
+      const stops: (() => void)[] = [];
+      let runs = 0;
+      scheduler.add('a', (run) => {
+        runs++;
+        return new Promise<void>((resolve, reject) => {
+          if (runs === 2) {
+            resolve();
+            return;
+          }
+          run.signal.addEventListener('abort', () => {
+            stops.push(() => reject(run.signal.reason));
+          });
+        });
+      });
+
+      scheduler.pause('a');
+      expect(scheduler.resume('a')).toBe(true);
+      stops[0]!();
+      await scheduler.whenIdle();
+
+      expect(scheduler.get('a')?.state).toBe('done');
+      expect(runs).toBe(2);
+      expect(states).not.toContain('a:paused');
+    });
+
     it('reports done when the worker finished despite a late cancel', async () => {
       const { scheduler } = makeScheduler();
       let release!: () => void;

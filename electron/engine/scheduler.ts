@@ -86,6 +86,17 @@ export interface JobRun {
 
 export type JobWorker = (run: JobRun) => Promise<void>;
 
+/** isStoppingFor is true while the job's run is being stopped for `why`. */
+function isStoppingFor(entry: Entry, why: JobAbort['why']): boolean {
+  const signal = entry.controller?.signal;
+  return (
+    signal !== undefined &&
+    signal.aborted &&
+    signal.reason instanceof JobAbort &&
+    signal.reason.why === why
+  );
+}
+
 /** Why the scheduler aborted a run (the AbortSignal's reason). */
 export class JobAbort extends Error {
   override readonly name = 'AbortError';
@@ -154,6 +165,11 @@ interface Entry {
    * (a pause): the run's signal keeps its first reason, the cancel wins.
    */
   isCancelRequested: boolean;
+  /**
+   * Set when resume() comes while a pause is still stopping the run: the
+   * job is queued again instead of ending paused.
+   */
+  isResumeRequested: boolean;
 }
 
 /**
@@ -231,6 +247,7 @@ export class Scheduler {
       retryTimer: null,
       runsInBudget: 0,
       isCancelRequested: false,
+      isResumeRequested: false,
     };
     this.#entries.set(id, entry);
     this.#order.push(id);
@@ -291,6 +308,7 @@ export class Scheduler {
     }
     const { state } = entry.job;
     if (state === 'running') {
+      entry.isResumeRequested = false;
       entry.controller?.abort(new JobAbort('pause'));
       return true;
     }
@@ -306,7 +324,14 @@ export class Scheduler {
   /** resume queues a paused job again. */
   resume(id: string): boolean {
     const entry = this.#entries.get(id);
-    if (!entry || entry.job.state !== 'paused') {
+    if (!entry) {
+      return false;
+    }
+    if (entry.job.state === 'running' && isStoppingFor(entry, 'pause')) {
+      entry.isResumeRequested = true;
+      return true;
+    }
+    if (entry.job.state !== 'paused') {
       return false;
     }
     entry.runsInBudget = 0;
@@ -454,7 +479,9 @@ export class Scheduler {
       : reason instanceof JobAbort
         ? reason.why
         : null;
+    const isResumeRequested = entry.isResumeRequested;
     entry.isCancelRequested = false;
+    entry.isResumeRequested = false;
 
     // A worker that returned normally finished its work, even when an abort
     // arrived too late to stop it: reporting it paused or cancelled would
@@ -464,7 +491,10 @@ export class Scheduler {
     } else if (why === 'cancel') {
       this.#finish(entry, 'cancelled', null);
     } else if (why === 'pause') {
-      this.#setState(entry, { state: 'paused' });
+      this.#setState(
+        entry,
+        isResumeRequested ? { state: 'queued', error: null } : { state: 'paused' },
+      );
     } else if (why === 'stop') {
       this.#setState(entry, { state: 'queued' });
     } else {

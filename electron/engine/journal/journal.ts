@@ -293,7 +293,10 @@ export class Journal {
     return row ? toJobRecord(row) : undefined;
   }
 
-  /** listJobs returns jobs (all, or only those in `states`), oldest first. */
+  /**
+   * listJobs returns jobs (all, or only those in `states`), oldest first,
+   * leaving out rows whose stored JSON cannot be read.
+   */
   listJobs(states?: readonly JobState[]): JobRecord[] {
     const rows = (states && states.length > 0
       ? this.db
@@ -305,7 +308,17 @@ export class Journal {
       : this.db
           .prepare('SELECT * FROM jobs ORDER BY created_at, rowid')
           .all()) as unknown as JobRow[];
-    return rows.map(toJobRecord);
+    // A row that cannot be read (damaged JSON) is left out: the others
+    // stay usable. getJob(id) still reports it.
+    const records: JobRecord[] = [];
+    for (const row of rows) {
+      try {
+        records.push(toJobRecord(row));
+      } catch (err) {
+        if (!(err instanceof JournalError)) throw err;
+      }
+    }
+    return records;
   }
 
   /**
