@@ -30,6 +30,22 @@ export function copyData(relative: string, dest: string): string {
   return target;
 }
 
+/**
+ * cliEnv is the environment of a CLI run against the sandbox of `sandboxDir`
+ * with its own app data in `home`, every credential and host variable of
+ * the calling shell blanked out.
+ */
+export function cliEnv(home: string, sandboxDir: string): Record<string, string> {
+  return {
+    GENCOVE_DESKTOP_HOME: home,
+    GENCOVE_SANDBOX_DIR: sandboxDir,
+    GENCOVE_HOST: '',
+    GENCOVE_API_KEY: '',
+    GENCOVE_EMAIL: '',
+    GENCOVE_PASSWORD: '',
+  };
+}
+
 export interface CliResult {
   code: number;
   stdout: string;

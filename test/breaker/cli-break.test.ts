@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  cliEnv,
   cliEntry,
   makeTempDir,
   repoRoot,
@@ -36,14 +37,7 @@ beforeAll(async () => {
     '--step-ms',
     '100',
   ]);
-  env = {
-    GENCOVE_DESKTOP_HOME: path.join(work, 'home'),
-    GENCOVE_SANDBOX_DIR: sandbox.dataDir,
-    GENCOVE_HOST: '',
-    GENCOVE_API_KEY: '',
-    GENCOVE_EMAIL: '',
-    GENCOVE_PASSWORD: '',
-  };
+  env = cliEnv(path.join(work, 'home'), sandbox.dataDir);
 });
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  cliEnv,
   cliEntry,
   listFiles,
   makeTempDir,
@@ -35,14 +36,7 @@ beforeAll(async () => {
     '--step-ms',
     '50',
   ]);
-  env = {
-    GENCOVE_DESKTOP_HOME: path.join(work, 'home'),
-    GENCOVE_SANDBOX_DIR: sandbox.dataDir,
-    GENCOVE_HOST: '',
-    GENCOVE_API_KEY: '',
-    GENCOVE_EMAIL: '',
-    GENCOVE_PASSWORD: '',
-  };
+  env = cliEnv(path.join(work, 'home'), sandbox.dataDir);
   project = sandbox.info.project_ids[0]!;
   const input = path.join(work, 'in');
   fs.mkdirSync(input);

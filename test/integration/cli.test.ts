@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { UploadPlan } from '../../shared/domain.ts';
 import {
+  cliEnv,
   copyData,
   listFiles,
   makeTempDir,
@@ -32,14 +33,7 @@ beforeAll(async () => {
     '--step-ms',
     '100',
   ]);
-  env = {
-    GENCOVE_DESKTOP_HOME: path.join(work, 'home'),
-    GENCOVE_SANDBOX_DIR: sandbox.dataDir,
-    GENCOVE_HOST: '',
-    GENCOVE_API_KEY: '',
-    GENCOVE_EMAIL: '',
-    GENCOVE_PASSWORD: '',
-  };
+  env = cliEnv(path.join(work, 'home'), sandbox.dataDir);
   delete process.env.GENCOVE_HOST;
 });
 
