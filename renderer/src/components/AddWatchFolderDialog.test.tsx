@@ -160,10 +160,10 @@ describe('AddWatchFolderDialog', () => {
   it('picks the folder in the folder browser in serve mode', async () => {
     const { bridge } = setup('serve');
     bridge.handle('fs:list', (request) => ({
-      path: request.path ?? '/home/lab',
+      path: request.path ?? '/data/lab',
       parent: '/home',
       entries: [
-        { name: 'output', path: '/home/lab/output', kind: 'dir', size: null },
+        { name: 'output', path: '/data/lab/output', kind: 'dir', size: null },
       ],
     }));
     await ready();
@@ -174,13 +174,13 @@ describe('AddWatchFolderDialog', () => {
     await waitFor(() =>
       expect(
         within(browser).getByTestId('folder-browser-path').textContent,
-      ).toBe('/home/lab/output'),
+      ).toBe('/data/lab/output'),
     );
     fireEvent.click(within(browser).getByTestId('folder-browser-confirm'));
     await screen.findByTestId('watch-add-dialog');
 
     expect(bridge.callsOf('fs:pickFolder')).toEqual([]);
-    expect(byId('watch-add-path').value).toBe('/home/lab/output');
+    expect(byId('watch-add-path').value).toBe('/data/lab/output');
   });
 
   it('keeps the dialog open with the engine’s reason when the folder is refused', async () => {

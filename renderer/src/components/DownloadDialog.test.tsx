@@ -31,17 +31,17 @@ function setup(
 ) {
   const bridge: FakeBridge = createFakeBridge({ mode: 'serve' });
   bridge.handle('download:defaults', () => ({
-    folder: '/home/lab/Gencove',
+    folder: '/data/lab/Gencove',
     template:
       '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
   }));
   bridge.handle('download:start', () => ({ jobId: 'dl-1' }));
   bridge.handle('fs:list', (req) => ({
-    path: req.path ?? '/home/lab',
+    path: req.path ?? '/data/lab',
     parent: '/home',
     entries: [
-      { name: 'exports', path: '/home/lab/exports', kind: 'dir', size: null },
-      { name: 'a.txt', path: '/home/lab/a.txt', kind: 'file', size: 3 },
+      { name: 'exports', path: '/data/lab/exports', kind: 'dir', size: null },
+      { name: 'a.txt', path: '/data/lab/a.txt', kind: 'file', size: 3 },
     ],
   }));
   const onStarted = vi.fn();
@@ -62,7 +62,7 @@ async function ready() {
   await waitFor(() =>
     expect(
       (screen.getByTestId('download-destination') as HTMLInputElement).value,
-    ).toBe('/home/lab/Gencove'),
+    ).toBe('/data/lab/Gencove'),
   );
 }
 
@@ -77,7 +77,7 @@ describe('DownloadDialog', () => {
       '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
     );
     expect(screen.getByTestId('download-example').textContent).toBe(
-      `/home/lab/Gencove/DOG-1/${SAMPLE.id}/${SAMPLE.id}_impute-vcf.vcf.gz`,
+      `/data/lab/Gencove/DOG-1/${SAMPLE.id}/${SAMPLE.id}_impute-vcf.vcf.gz`,
     );
     expect(
       (screen.getByTestId('download-skip-existing') as HTMLInputElement)
@@ -93,7 +93,7 @@ describe('DownloadDialog', () => {
       target: { value: 'by-id/{gencove_id}.{file_type}.{file_extension}' },
     });
     expect(screen.getByTestId('download-example').textContent).toBe(
-      `/home/lab/Gencove/by-id/${SAMPLE.id}.impute-vcf.vcf.gz`,
+      `/data/lab/Gencove/by-id/${SAMPLE.id}.impute-vcf.vcf.gz`,
     );
     fireEvent.click(screen.getByTestId('download-template-reset'));
 
@@ -204,14 +204,14 @@ describe('DownloadDialog', () => {
     await waitFor(() =>
       expect(
         within(browser).getByTestId('folder-browser-path').textContent,
-      ).toBe('/home/lab/exports'),
+      ).toBe('/data/lab/exports'),
     );
     fireEvent.click(within(browser).getByTestId('folder-browser-confirm'));
 
     expect(screen.queryByTestId('folder-browser')).toBeNull();
     expect(
       (screen.getByTestId('download-destination') as HTMLInputElement).value,
-    ).toBe('/home/lab/exports');
+    ).toBe('/data/lab/exports');
   });
 
   it('shows why the download did not start', async () => {
@@ -272,7 +272,7 @@ describe('DownloadDialog', () => {
       });
     }
 
-    for (const folder of ['C:\\Users\\lab\\Gencove', 'D:/exports', '\\\\nas\\share\\out']) {
+    for (const folder of ['C:\\Lab\\Gencove', 'D:/exports', '\\\\nas\\share\\out']) {
       it(`takes the absolute Windows destination ${JSON.stringify(folder)}`, async () => {
         const { bridge } = setup();
         await ready();
@@ -299,7 +299,7 @@ describe('DownloadDialog', () => {
         screen.getByTestId('download-template-reserved').textContent,
       ).toContain('"CON" is a name Windows reserves');
       expect(screen.getByTestId('download-example').textContent).toBe(
-        '/home/lab/Gencove/_CON/DOG-1/_nul.vcf.gz',
+        '/data/lab/Gencove/_CON/DOG-1/_nul.vcf.gz',
       );
     });
 

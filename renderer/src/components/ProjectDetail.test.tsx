@@ -27,32 +27,32 @@ afterEach(() => {
 const project = makeProject();
 
 const LISTINGS: Record<string, DirListing> = {
-  '/home/lab': {
-    path: '/home/lab',
+  '/data/lab': {
+    path: '/data/lab',
     parent: '/home',
     entries: [
-      { name: 'runs', path: '/home/lab/runs', kind: 'dir', size: null },
+      { name: 'runs', path: '/data/lab/runs', kind: 'dir', size: null },
       {
         name: 'notes.txt',
-        path: '/home/lab/notes.txt',
+        path: '/data/lab/notes.txt',
         kind: 'file',
         size: 120,
       },
     ],
   },
-  '/home/lab/runs': {
-    path: '/home/lab/runs',
-    parent: '/home/lab',
+  '/data/lab/runs': {
+    path: '/data/lab/runs',
+    parent: '/data/lab',
     entries: [
       {
         name: 'MiSeq_001',
-        path: '/home/lab/runs/MiSeq_001',
+        path: '/data/lab/runs/MiSeq_001',
         kind: 'dir',
         size: null,
       },
       {
         name: 'S9_R1.fastq.gz',
-        path: '/home/lab/runs/S9_R1.fastq.gz',
+        path: '/data/lab/runs/S9_R1.fastq.gz',
         kind: 'file',
         size: 2048,
       },
@@ -67,7 +67,7 @@ function setup(options: FakeBridgeOptions & { rows?: SampleRow[] } = {}) {
   bridge.handle('samples:list', () => rows);
   bridge.handle('plan:create', (req) => makePlan({ roots: req.paths }));
   bridge.handle('fs:list', (req) => {
-    const listing = LISTINGS[req.path ?? '/home/lab'];
+    const listing = LISTINGS[req.path ?? '/data/lab'];
     if (!listing) {
       throw new Error(`unexpected fs:list ${req.path}`);
     }
@@ -181,16 +181,16 @@ describe('ProjectDetail', () => {
       await waitFor(() =>
         expect(
           within(browser).getByTestId('folder-browser-path').textContent,
-        ).toBe('/home/lab'),
+        ).toBe('/data/lab'),
       );
       const runs = within(browser)
         .getAllByTestId('folder-entry')
-        .find((e) => e.dataset.path === '/home/lab/runs') as HTMLElement;
+        .find((e) => e.dataset.path === '/data/lab/runs') as HTMLElement;
       fireEvent.click(within(runs).getByTestId('folder-entry-open'));
       await waitFor(() =>
         expect(
           within(browser).getByTestId('folder-browser-path').textContent,
-        ).toBe('/home/lab/runs'),
+        ).toBe('/data/lab/runs'),
       );
       for (const entry of within(browser).getAllByTestId('folder-entry')) {
         fireEvent.click(within(entry).getByTestId('folder-entry-add'));
@@ -203,11 +203,11 @@ describe('ProjectDetail', () => {
       await screen.findByTestId('plan-preview');
       expect(bridge.callsOf('fs:list')).toEqual([
         {},
-        { path: '/home/lab/runs' },
+        { path: '/data/lab/runs' },
       ]);
       expect(bridge.callsOf('plan:create')).toEqual([
         {
-          paths: ['/home/lab/runs/MiSeq_001', '/home/lab/runs/S9_R1.fastq.gz'],
+          paths: ['/data/lab/runs/MiSeq_001', '/data/lab/runs/S9_R1.fastq.gz'],
         },
       ]);
       expect(screen.queryByTestId('folder-browser')).toBeNull();
@@ -220,7 +220,7 @@ describe('ProjectDetail', () => {
       await waitFor(() =>
         expect(
           within(browser).getByTestId('folder-browser-path').textContent,
-        ).toBe('/home/lab'),
+        ).toBe('/data/lab'),
       );
 
       fireEvent.click(
@@ -235,7 +235,7 @@ describe('ProjectDetail', () => {
         within(browser)
           .getAllByTestId('folder-browser-selected-item')
           .map((i) => i.textContent),
-      ).toEqual(['/home/lab/runsRemove']);
+      ).toEqual(['/data/lab/runsRemove']);
       expect(
         (within(browser).getByTestId('folder-browser-up') as HTMLButtonElement)
           .disabled,
@@ -369,7 +369,7 @@ describe('ProjectDetail', () => {
     it('downloads the selected samples with the dialog’s choices', async () => {
       const { bridge, store } = setup();
       bridge.handle('download:defaults', () => ({
-        folder: '/home/lab/Gencove',
+        folder: '/data/lab/Gencove',
         template:
           '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
       }));
@@ -389,7 +389,7 @@ describe('ProjectDetail', () => {
               'download-destination',
             ) as HTMLInputElement
           ).value,
-        ).toBe('/home/lab/Gencove'),
+        ).toBe('/data/lab/Gencove'),
       );
       fireEvent.click(within(dialog).getByTestId('download-skip-existing'));
       fireEvent.click(within(dialog).getByTestId('download-submit'));
@@ -402,7 +402,7 @@ describe('ProjectDetail', () => {
         ...request,
         sampleIds: [...(request.sampleIds ?? [])].sort(),
       }).toEqual({
-        destination: '/home/lab/Gencove',
+        destination: '/data/lab/Gencove',
         template:
           '{client_id}/{gencove_id}/{gencove_id}_{file_type}.{file_extension}',
         skipExisting: false,
@@ -412,7 +412,7 @@ describe('ProjectDetail', () => {
         expect(store.getState().view).toEqual({ name: 'transfers' }),
       );
       expect(store.getState().transfers.destinations).toEqual({
-        'dl-9': '/home/lab/Gencove',
+        'dl-9': '/data/lab/Gencove',
       });
     });
   });

@@ -320,13 +320,13 @@ describe('TransfersView', () => {
           state: 'done',
           files: [
             {
-              name: '/home/u/Gencove/S1/id1/id1_fastq-r1.fastq.gz',
+              name: '/data/u/Gencove/S1/id1/id1_fastq-r1.fastq.gz',
               bytesDone: 1,
               bytesTotal: 1,
               state: 'done',
             },
             {
-              name: '/home/u/Gencove/S2/id2/id2_fastq-r1.fastq.gz',
+              name: '/data/u/Gencove/S2/id2/id2_fastq-r1.fastq.gz',
               bytesDone: 1,
               bytesTotal: 1,
               state: 'skipped',
@@ -340,7 +340,7 @@ describe('TransfersView', () => {
 
       await waitFor(() =>
         expect(bridge.callsOf('fs:openFolder')).toEqual([
-          { path: '/home/u/Gencove' },
+          { path: '/data/u/Gencove' },
         ]),
       );
     });
@@ -523,7 +523,7 @@ describe('TransfersView', () => {
         etaSeconds: null,
         finishedAt: '2024-05-01T12:10:00Z',
         files: ['S1', 'S2'].map((c) => ({
-          name: `/home/u/Gencove/${c}/x_${c}.vcf.gz`,
+          name: `/data/u/Gencove/${c}/x_${c}.vcf.gz`,
           clientId: c,
           bytesDone: state === 'done' ? 1 : 0,
           bytesTotal: 1,
@@ -538,7 +538,7 @@ describe('TransfersView', () => {
 
       expect(within(row).queryByTestId('transfer-open-folder')).toBeNull();
       expect(within(row).getByTestId('transfer-folder-path').textContent).toBe(
-        '/home/u/Gencove',
+        '/data/u/Gencove',
       );
     });
 

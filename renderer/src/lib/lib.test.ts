@@ -160,16 +160,16 @@ describe('templates', () => {
   });
 
   it('joins under Windows and POSIX folders with their own separator', () => {
-    expect(joinLocalPath('C:\\Users\\lab\\out\\', 'S1/a.gz')).toBe(
-      'C:\\Users\\lab\\out\\S1\\a.gz',
+    expect(joinLocalPath('C:\\Lab\\out\\', 'S1/a.gz')).toBe(
+      'C:\\Lab\\out\\S1\\a.gz',
     );
-    expect(joinLocalPath('/home/lab/', 'S1/a.gz')).toBe('/home/lab/S1/a.gz');
+    expect(joinLocalPath('/data/lab/', 'S1/a.gz')).toBe('/data/lab/S1/a.gz');
     expect(joinLocalPath('/', 'a.gz')).toBe('/a.gz');
   });
 });
 
 describe('absolutePathError()', () => {
-  const absolute = ['/', '/home/lab', 'C:\\', 'c:/data', '\\\\nas\\share'];
+  const absolute = ['/', '/data/lab', 'C:\\', 'c:/data', '\\\\nas\\share'];
   for (const value of absolute) {
     it(`takes ${JSON.stringify(value)}`, () => {
       expect(absolutePathError(value)).toBeNull();
