@@ -500,3 +500,63 @@ describe('Scheduler', () => {
     });
   });
 });
+
+describe('Limiter.acquire()', () => {
+  it('hands out at most `limit` slots, then in the order asked', async () => {
+    const limiter = new Limiter(2);
+    const order: string[] = [];
+    const first = await limiter.acquire();
+    const second = await limiter.acquire();
+    const third = limiter.acquire().then((release) => {
+      order.push('third');
+      return release;
+    });
+    const fourth = limiter.acquire().then((release) => {
+      order.push('fourth');
+      return release;
+    });
+
+    await tick();
+    const waitedWhileFull = [...order];
+    first();
+    first(); // a second call gives nothing more
+    await tick();
+    const afterOneRelease = [...order];
+    second();
+    await Promise.all([third, fourth]);
+
+    expect(waitedWhileFull).toEqual([]);
+    expect(afterOneRelease).toEqual(['third']);
+    expect(order).toEqual(['third', 'fourth']);
+  });
+
+  it('frees the slot when released with nobody waiting', async () => {
+    const limiter = new Limiter(1);
+    (await limiter.acquire())();
+    const again = await Promise.race([
+      limiter.acquire().then(() => 'granted'),
+      tick().then(() => 'waiting'),
+    ]);
+
+    expect(again).toBe('granted');
+  });
+
+  it('rejects a waiter with the abort reason, without taking a slot', async () => {
+    const limiter = new Limiter(1);
+    const held = await limiter.acquire();
+    const controller = new AbortController();
+    const waiting = limiter.acquire(controller.signal);
+    controller.abort();
+
+    await expect(waiting).rejects.toBe(controller.signal.reason);
+    held();
+    const next = await Promise.race([
+      limiter.acquire().then(() => 'granted'),
+      tick().then(() => 'waiting'),
+    ]);
+    expect(next).toBe('granted');
+    await expect(limiter.acquire(controller.signal)).rejects.toBe(
+      controller.signal.reason,
+    );
+  });
+});

@@ -664,37 +664,68 @@ export class Limiter {
   }
 
   /**
-   * run calls `fn` once a slot is free and resolves (or rejects) with its
-   * result. Aborting `signal` while waiting rejects with its reason and
-   * gives the place up.
+   * acquire waits for a free slot and resolves with the function that gives
+   * it back (calling it again does nothing), first come first served; a
+   * slot given back passes straight to the next waiter. Aborting `signal`
+   * while waiting rejects with its reason and gives the place up.
+   */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    await this.#take(signal);
+    return this.#releaser();
+  }
+
+  /**
+   * run calls `fn` once a slot is free (at once, in this tick, when one
+   * is) and resolves (or rejects) with its result. Aborting `signal` while
+   * waiting rejects with its reason and gives the place up.
    */
   async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (this.#active >= this.limit) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => {
-          const at = this.#waiting.indexOf(start);
-          if (at !== -1) {
-            this.#waiting.splice(at, 1);
-          }
-          reject(signal?.reason ?? new Error('Aborted'));
-        };
-        const start = (): void => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        if (signal?.aborted) {
-          onAbort();
-          return;
-        }
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.#waiting.push(start);
-      });
-    } else {
-      this.#active++;
+    const waiting = this.#take(signal);
+    if (waiting) {
+      await waiting;
     }
+    const release = this.#releaser();
     try {
       return await fn();
     } finally {
+      release();
+    }
+  }
+
+  /** Takes a slot now (null) or gives the promise of one. */
+  #take(signal?: AbortSignal): Promise<void> | null {
+    if (this.#active < this.limit) {
+      this.#active++;
+      return null;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const at = this.#waiting.indexOf(start);
+        if (at !== -1) {
+          this.#waiting.splice(at, 1);
+        }
+        reject(signal?.reason ?? new Error('Aborted'));
+      };
+      const start = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(start);
+    });
+  }
+
+  #releaser(): () => void {
+    let isReleased = false;
+    return () => {
+      if (isReleased) {
+        return;
+      }
+      isReleased = true;
       const next = this.#waiting.shift();
       if (next) {
         // The slot passes to the next task without being released.
@@ -702,6 +733,6 @@ export class Limiter {
       } else {
         this.#active--;
       }
-    }
+    };
   }
 }

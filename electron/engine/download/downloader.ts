@@ -37,7 +37,8 @@ import {
   planDownload,
 } from './plan.ts';
 import type { DownloadClient, DownloadPlan, PlannedFile } from './plan.ts';
-import { Slots, runPool } from './pool.ts';
+import { Limiter } from '../scheduler.ts';
+import { runPool } from './pool.ts';
 import { DownloadStore } from './store.ts';
 import {
   IntegrityError,
@@ -152,7 +153,7 @@ export async function downloadDeliverables(
     client: deps.client,
     store,
     agents,
-    slots: new Slots(concurrency),
+    slots: new Limiter(concurrency),
     signal: deps.signal,
     log,
     progress,
@@ -207,7 +208,7 @@ interface Context {
   store: DownloadStore;
   agents: Agents;
   /** One permit per storage connection receiving a file. */
-  slots: Slots;
+  slots: Limiter;
   signal: AbortSignal;
   log: (level: DownloadLogLevel, msg: string) => void;
   progress: ProgressReporter;
@@ -477,7 +478,9 @@ async function fetchWithFreshUrls(
   return withFreshUrl(ctx, file, (url) =>
     withRetry(async () => {
       entry.state = 'running';
-      const release = await ctx.slots.acquire(ctx.signal);
+      const release = await ctx.slots.acquire(ctx.signal).catch((err) => {
+        throw new CancelledError('Cancelled.', { cause: err });
+      });
       try {
         return await receiveOnce(url, release);
       } finally {

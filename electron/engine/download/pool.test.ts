@@ -1,69 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { CancelledError } from '../errors.ts';
-import { Slots, runPool } from './pool.ts';
+import { runPool } from './pool.ts';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
-
-describe('Slots', () => {
-  it('hands out at most its size of permits, then in the order asked', async () => {
-    const slots = new Slots(2);
-    const order: string[] = [];
-    const first = await slots.acquire();
-    const second = await slots.acquire();
-    const third = slots.acquire().then((release) => {
-      order.push('third');
-      return release;
-    });
-    const fourth = slots.acquire().then((release) => {
-      order.push('fourth');
-      return release;
-    });
-
-    await tick();
-    const waitedWhileFull = [...order];
-    first();
-    first(); // a second call gives nothing more
-    await tick();
-    const afterOneRelease = [...order];
-    second();
-    await Promise.all([third, fourth]);
-
-    expect(waitedWhileFull).toEqual([]);
-    expect(afterOneRelease).toEqual(['third']);
-    expect(order).toEqual(['third', 'fourth']);
-  });
-
-  it('frees the permit when released with nobody waiting', async () => {
-    const slots = new Slots(1);
-    (await slots.acquire())();
-    const again = await Promise.race([
-      slots.acquire().then(() => 'granted'),
-      tick().then(() => 'waiting'),
-    ]);
-
-    expect(again).toBe('granted');
-  });
-
-  it('rejects a waiter with CancelledError on abort, without taking a permit', async () => {
-    const slots = new Slots(1);
-    const held = await slots.acquire();
-    const controller = new AbortController();
-    const waiting = slots.acquire(controller.signal);
-    controller.abort();
-
-    await expect(waiting).rejects.toBeInstanceOf(CancelledError);
-    held();
-    const next = await Promise.race([
-      slots.acquire().then(() => 'granted'),
-      tick().then(() => 'waiting'),
-    ]);
-    expect(next).toBe('granted');
-    await expect(slots.acquire(controller.signal)).rejects.toBeInstanceOf(
-      CancelledError,
-    );
-  });
-});
 
 describe('runPool()', () => {
   it('runs every item, at most limit at a time, starting them in order', async () => {
