@@ -23,8 +23,12 @@ import {
 import type { MenuItemConstructorOptions, OpenDialogOptions } from 'electron';
 
 import type { WatchRunFinished } from '../shared/contract.ts';
-import type { TransferSnapshot } from '../shared/domain.ts';
-import { afterLastWindowClosed, trayStatus } from './background.ts';
+import type { TransferSnapshot, WatchFolderView } from '../shared/domain.ts';
+import {
+  afterLastWindowClosed,
+  backgroundWorkOf,
+  trayStatus,
+} from './background.ts';
 import { appDataDir } from './cli/context.ts';
 import { createSafeStorageSecretStore } from './credentials.ts';
 import { createSenderCheck, registerIpc } from './ipc.ts';
@@ -337,9 +341,12 @@ function showTray(service: AppService): void {
   );
   const current = new Tray(icon);
   tray = current;
+  // The change events carry the lists: counted from them, not asked for.
+  let folders = service.watchFolders();
+  let transfers = service.transfers();
   let shown = '';
   const update = (): void => {
-    const status = trayStatus(service.backgroundWork());
+    const status = trayStatus(backgroundWorkOf(folders, transfers));
     if (status === shown || tray !== current) return;
     shown = status;
     current.setToolTip(`Gencove Desktop: ${status}`);
@@ -353,8 +360,12 @@ function showTray(service: AppService): void {
     );
   };
   update();
-  const stop = service.onDidEmit((event) => {
-    if (event === 'transfers:didChange' || event === 'watch:didChange') {
+  const stop = service.onDidEmit((event, payload) => {
+    if (event === 'transfers:didChange') {
+      transfers = payload as TransferSnapshot[];
+      update();
+    } else if (event === 'watch:didChange') {
+      folders = payload as WatchFolderView[];
       update();
     }
   });

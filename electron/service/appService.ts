@@ -221,14 +221,17 @@ export class AppService implements ContractService {
    * not finished. main uses it when the last window closes.
    */
   backgroundWork(): BackgroundWork {
-    const session = this.#session;
-    if (!session) {
-      return { watchedFolders: 0, activeTransfers: 0 };
-    }
-    return backgroundWorkOf(
-      session.watch.listFolders(),
-      session.engine.snapshots(),
-    );
+    return backgroundWorkOf(this.watchFolders(), this.transfers());
+  }
+
+  /** The watch folders of the current session (none when signed out). */
+  watchFolders(): WatchFolderView[] {
+    return this.#session ? this.#session.watch.listFolders() : [];
+  }
+
+  /** The transfers of the current session (none when signed out). */
+  transfers(): TransferSnapshot[] {
+    return this.#session ? this.#session.engine.snapshots() : [];
   }
 
   /**
@@ -313,7 +316,7 @@ export class AppService implements ContractService {
       case 'download:defaults':
         return this.#downloadDefaults();
       case 'transfers:list':
-        return this.#session ? this.#session.engine.snapshots() : [];
+        return this.transfers();
       case 'transfers:cancel':
       case 'transfers:pause':
       case 'transfers:resume':
@@ -334,7 +337,7 @@ export class AppService implements ContractService {
           (request as ParsedRequestOf<'fs:openFolder'>).path,
         );
       case 'watch:list':
-        return this.#session ? this.#session.watch.listFolders() : [];
+        return this.watchFolders();
       case 'watch:add':
         return this.#addWatchFolder(request as ParsedRequestOf<'watch:add'>);
       case 'watch:remove':
