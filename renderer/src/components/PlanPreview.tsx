@@ -22,7 +22,7 @@
  * same parts, nothing editable.
  */
 import { useMemo, useState } from 'react';
-import type { KeyboardEvent } from 'react';
+import type { KeyboardEvent, ReactNode } from 'react';
 
 import type {
   PlanProblem,
@@ -263,7 +263,6 @@ function PlanReady(props: {
   const [drafts, setDrafts] = useState<Record<string, string>>({});
   const [destinationDraft, setDestinationDraft] = useState<string | null>(null);
   const [onlyProblems, setOnlyProblems] = useState(false);
-  const [limit, setLimit] = useState(PLAN_PAGE_SIZE);
 
   const issues = useMemo(
     () => clientIdIssues(plan.samples, drafts),
@@ -502,64 +501,25 @@ function PlanReady(props: {
       {plan.samples.length === 0 ? (
         <div className="empty">No sample was found in these files.</div>
       ) : (
-        <div className="table-card">
-          <table className="table plan-table">
-            <thead>
-              <tr>
-                <th scope="col" className="col-check">
-                  <span className="visually-hidden">Upload</span>
-                </th>
-                <th scope="col" className="col-client">
-                  Client id
-                </th>
-                <th scope="col" className="col-files">
-                  Files (R1 / R2)
-                </th>
-                <th scope="col" className="num col-size">
-                  Size
-                </th>
-                <th scope="col" className="col-problems">
-                  Problems
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {visible.slice(0, limit).map((sample) => (
-                <PlanSampleRow
-                  key={sample.key}
-                  sample={sample}
-                  draft={drafts[sample.key]}
-                  issue={issues.get(sample.key) ?? null}
-                  disabled={starting}
-                  onDraft={(value) =>
-                    setDrafts((d) => ({ ...d, [sample.key]: value }))
-                  }
-                  onCommit={() => commitClientId(sample)}
-                  onRevert={() => revertClientId(sample.key)}
-                  onInclude={(value) =>
-                    void setSampleIncluded(sample.key, value)
-                  }
-                />
-              ))}
-            </tbody>
-          </table>
-          {visible.length > limit ? (
-            <div className="table-more">
-              <span className="muted small">
-                Showing {limit.toLocaleString()} of{' '}
-                {plural(visible.length, 'sample')}.
-              </span>
-              <button
-                type="button"
-                className="button button-small"
-                onClick={() => setLimit((l) => l + PLAN_PAGE_SIZE)}
-                data-testid="plan-show-more"
-              >
-                Show {Math.min(PLAN_PAGE_SIZE, visible.length - limit)} more
-              </button>
-            </div>
-          ) : null}
-        </div>
+        <PlanTable
+          samples={visible}
+          checkLabel="Upload"
+          renderRow={(sample) => (
+            <PlanSampleRow
+              key={sample.key}
+              sample={sample}
+              draft={drafts[sample.key]}
+              issue={issues.get(sample.key) ?? null}
+              disabled={starting}
+              onDraft={(value) =>
+                setDrafts((d) => ({ ...d, [sample.key]: value }))
+              }
+              onCommit={() => commitClientId(sample)}
+              onRevert={() => revertClientId(sample.key)}
+              onInclude={(value) => void setSampleIncluded(sample.key, value)}
+            />
+          )}
+        />
       )}
 
       <IgnoredFiles plan={plan} />
@@ -652,7 +612,6 @@ export interface PlanReadOnlyProps {
  */
 export function PlanReadOnly(props: PlanReadOnlyProps) {
   const { plan } = props;
-  const [limit, setLimit] = useState(PLAN_PAGE_SIZE);
   const included = plan.samples.filter((s) => s.included);
   const includedBytes = included.reduce(
     (sum, s) => sum + (s.r1?.size ?? 0) + (s.r2?.size ?? 0),
@@ -707,66 +666,89 @@ export function PlanReadOnly(props: PlanReadOnlyProps) {
         {plan.samples.length === 0 ? (
           <div className="empty">No sample was found in this run.</div>
         ) : (
-          <div className="table-card">
-            <table className="table plan-table">
-              <thead>
-                <tr>
-                  <th scope="col" className="col-check">
-                    <span className="visually-hidden">Uploaded</span>
-                  </th>
-                  <th scope="col" className="col-client">
-                    Client id
-                  </th>
-                  <th scope="col" className="col-files">
-                    Files (R1 / R2)
-                  </th>
-                  <th scope="col" className="num col-size">
-                    Size
-                  </th>
-                  <th scope="col" className="col-problems">
-                    Problems
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {plan.samples.slice(0, limit).map((sample) => (
-                  <PlanSampleRow
-                    key={sample.key}
-                    sample={sample}
-                    draft={undefined}
-                    issue={null}
-                    disabled
-                    isReadOnly
-                    onDraft={() => undefined}
-                    onCommit={() => undefined}
-                    onRevert={() => undefined}
-                    onInclude={() => undefined}
-                  />
-                ))}
-              </tbody>
-            </table>
-            {plan.samples.length > limit ? (
-              <div className="table-more">
-                <span className="muted small">
-                  Showing {limit.toLocaleString()} of{' '}
-                  {plural(plan.samples.length, 'sample')}.
-                </span>
-                <button
-                  type="button"
-                  className="button button-small"
-                  onClick={() => setLimit((l) => l + PLAN_PAGE_SIZE)}
-                  data-testid="plan-show-more"
-                >
-                  Show {Math.min(PLAN_PAGE_SIZE, plan.samples.length - limit)}{' '}
-                  more
-                </button>
-              </div>
-            ) : null}
-          </div>
+          <PlanTable
+            samples={plan.samples}
+            checkLabel="Uploaded"
+            renderRow={(sample) => (
+              <PlanSampleRow
+                key={sample.key}
+                sample={sample}
+                draft={undefined}
+                issue={null}
+                disabled
+                isReadOnly
+                onDraft={() => undefined}
+                onCommit={() => undefined}
+                onRevert={() => undefined}
+                onInclude={() => undefined}
+              />
+            )}
+          />
         )}
         <IgnoredFiles plan={plan} />
       </div>
     </Modal>
+  );
+}
+
+
+/**
+ * The table of a plan's samples: one row per sample (`renderRow`), the
+ * first PLAN_PAGE_SIZE shown and more on demand, so that a plan of
+ * thousands of samples opens at once.
+ */
+function PlanTable({
+  samples,
+  checkLabel,
+  renderRow,
+}: {
+  samples: readonly PlannedSample[];
+  /** What the first column's check box means, for screen readers. */
+  checkLabel: string;
+  renderRow: (sample: PlannedSample) => ReactNode;
+}) {
+  const [limit, setLimit] = useState(PLAN_PAGE_SIZE);
+  return (
+    <div className="table-card">
+      <table className="table plan-table">
+        <thead>
+          <tr>
+            <th scope="col" className="col-check">
+              <span className="visually-hidden">{checkLabel}</span>
+            </th>
+            <th scope="col" className="col-client">
+              Client id
+            </th>
+            <th scope="col" className="col-files">
+              Files (R1 / R2)
+            </th>
+            <th scope="col" className="num col-size">
+              Size
+            </th>
+            <th scope="col" className="col-problems">
+              Problems
+            </th>
+          </tr>
+        </thead>
+        <tbody>{samples.slice(0, limit).map(renderRow)}</tbody>
+      </table>
+      {samples.length > limit ? (
+        <div className="table-more">
+          <span className="muted small">
+            Showing {limit.toLocaleString()} of{' '}
+            {plural(samples.length, 'sample')}.
+          </span>
+          <button
+            type="button"
+            className="button button-small"
+            onClick={() => setLimit((l) => l + PLAN_PAGE_SIZE)}
+            data-testid="plan-show-more"
+          >
+            Show {Math.min(PLAN_PAGE_SIZE, samples.length - limit)} more
+          </button>
+        </div>
+      ) : null}
+    </div>
   );
 }
 
