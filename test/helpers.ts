@@ -9,13 +9,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SHARED_DATA } from './shared.ts';
 
 export const repoRoot = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '..',
 );
 /** The team's shared test data, outside the repository. */
-export const sharedData = path.resolve(repoRoot, '../shared/data');
+export const sharedData = SHARED_DATA;
 export const cliEntry = path.join(repoRoot, 'bin', 'gencove-desktop.js');
 
 /** makeTempDir creates an empty temporary folder removed by `cleanup`. */

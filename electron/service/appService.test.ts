@@ -21,9 +21,9 @@ import type { AppServiceOptions } from './appService.ts';
 import { MemorySecretStore } from './secretStore.ts';
 import type { SecretStore } from './secretStore.ts';
 import { ServiceError } from './serviceError.ts';
+import { SHARED_DATA } from '../../test/shared.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const namingDir = path.resolve(repoRoot, '../shared/data/naming');
+const namingDir = path.join(SHARED_DATA, 'naming');
 
 /** Pipeline step of the sandboxes here: samples finish in about a second. */
 const STEP_MS = 100;

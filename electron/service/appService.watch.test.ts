@@ -26,9 +26,9 @@ import type { AppServiceOptions, DesktopShell } from './appService.ts';
 import { MemorySecretStore } from './secretStore.ts';
 import { toContractError } from './serviceError.ts';
 import { SETTINGS_FILE } from './settingsStore.ts';
+import { SHARED_DATA } from '../../test/shared.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const runsDir = path.resolve(repoRoot, '../shared/data/runs');
+const runsDir = path.join(SHARED_DATA, 'runs');
 const ISEQ_RUN = '20200123_FS10000482_42_BPG80712-1010';
 
 /** Short timings: the defaults poll every few seconds. */

@@ -47,16 +47,10 @@ import {
   type TestEndpoint,
   type TestKey,
 } from './testing.ts';
+import { SHARED_DATA } from '../../test/shared.ts';
 
 const BUCKET = 'test-bucket';
-const repoRoot = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../..',
-);
-const realFastq = path.resolve(
-  repoRoot,
-  '../shared/data/fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_1.fq.gz',
-);
+const realFastq = path.join(SHARED_DATA, 'fastq/large_pair/seqprep_hiseq2000/multiplex_bad_contam_1.fq.gz');
 
 /** Rejects unless `promise` fails the way S3 fails: HTTP status and Code. */
 async function expectS3Failure(

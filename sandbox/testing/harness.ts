@@ -16,6 +16,7 @@ import {
   type RunningSandbox,
   type SandboxOptions,
 } from '../server.ts';
+import { SHARED_DATA, SHARED_REFERENCE } from '../../test/shared.ts';
 
 /** The repository root, computed from this file. */
 export const repoRoot = path.resolve(
@@ -23,9 +24,9 @@ export const repoRoot = path.resolve(
   '../..',
 );
 /** The team's reference folder (outside the repository). */
-export const referenceDir = path.resolve(repoRoot, '../shared/reference');
+export const referenceDir = SHARED_REFERENCE;
 /** The team's test data (outside the repository; never modify it). */
-export const dataDir = path.resolve(repoRoot, '../shared/data');
+export const dataDir = SHARED_DATA;
 
 /** makeTempDir creates an empty temporary folder. */
 export function makeTempDir(prefix: string): string {

@@ -14,9 +14,10 @@ import type { ServeHandle } from '../../electron/serve.ts';
 import { AppService } from '../../electron/service/appService.ts';
 import type { AppServiceOptions } from '../../electron/service/appService.ts';
 import { MemorySecretStore } from '../../electron/service/secretStore.ts';
+import { SHARED_DATA } from '../shared.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
-export const sharedData = path.resolve(repoRoot, '../shared/data');
+export const sharedData = SHARED_DATA;
 export const rendererDir = path.join(repoRoot, 'dist', 'renderer');
 export const screenshotDir = path.join(repoRoot, 'test-artifacts', 'screenshots');
 export const CHROMIUM = '/usr/bin/chromium';

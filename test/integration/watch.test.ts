@@ -43,6 +43,7 @@ import { startSandbox } from '../../sandbox/server.ts';
 import { cliEntry, runCli } from '../helpers.ts';
 import type { RunningSandbox } from '../../sandbox/server.ts';
 import type { WatchFolderView, WatchRunView } from '../../shared/domain.ts';
+import { SHARED_DATA } from '../shared.ts';
 
 /** Fast timings for tests (the defaults poll every few seconds). */
 const FAST: Partial<WatchTimings> = {
@@ -552,7 +553,7 @@ describe('watch folders (integration)', () => {
       'Alignment_1/20200124_110517/Fastq/412_S1_L001_R1_001.fastq.gz',
     );
     const member = fs.readFileSync(
-      path.join(repoRoot, '../shared/data/naming/SAMPLE1_R1.fastq.gz'),
+      path.join(SHARED_DATA, 'naming/SAMPLE1_R1.fastq.gz'),
     );
     const grower = setInterval(
       () => fs.appendFileSync(growingFile, member),

@@ -50,9 +50,9 @@ import {
   startTestServer,
 } from './testing.ts';
 import type { Interaction, TestServer } from './testing.ts';
+import { SHARED_REFERENCE } from '../../../test/shared.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const cassetteDir = path.resolve(repoRoot, '../shared/reference/cassettes');
+const cassetteDir = path.join(SHARED_REFERENCE, 'cassettes');
 const haveCassettes = fs.existsSync(cassetteDir);
 
 const ID = '11111111-1111-1111-1111-111111111111';

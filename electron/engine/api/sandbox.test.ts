@@ -17,15 +17,12 @@ import type { RunningSandbox } from '../../../sandbox/server.ts';
 import { ApiError, AuthError } from '../errors.ts';
 import { GencoveClient } from './client.ts';
 import type { Auth } from './client.ts';
+import { SHARED_DATA } from '../../../test/shared.ts';
 
 /** Short-lived access tokens, so that refreshing happens for real. */
 const ACCESS_TTL_SECONDS = 1;
 const MISSING_ID = '9f0e8d7c-6b5a-4c3d-8e1f-0a1b2c3d4e5f';
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const pairDir = path.resolve(
-  repoRoot,
-  '../shared/data/fastq/pairs/spades_ecoli_1K',
-);
+const pairDir = path.join(SHARED_DATA, 'fastq/pairs/spades_ecoli_1K');
 
 describe('GencoveClient on the sandbox', () => {
   let sandbox: RunningSandbox;

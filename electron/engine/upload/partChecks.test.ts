@@ -17,9 +17,9 @@ import type {
   PartDigest,
 } from './checkedRead.ts';
 import { startPartChecks } from './partChecks.ts';
+import { SHARED_DATA } from '../../../test/shared.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const dataDir = path.resolve(repoRoot, '../shared/data');
+const dataDir = SHARED_DATA;
 
 async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

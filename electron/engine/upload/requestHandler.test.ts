@@ -22,9 +22,9 @@ import {
   readRange,
 } from './requestHandler.ts';
 import type { SdkHttpRequest } from './requestHandler.ts';
+import { SHARED_DATA } from '../../../test/shared.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const dataDir = path.resolve(repoRoot, '../shared/data');
+const dataDir = SHARED_DATA;
 
 interface Received {
   method: string;

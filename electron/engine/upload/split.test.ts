@@ -21,9 +21,9 @@ import {
 } from './uploader.ts';
 import { CancelledError } from '../errors.ts';
 import type { PlanFile } from '../../../shared/domain.ts';
+import { SHARED_DATA } from '../../../test/shared.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const dataDir = path.resolve(repoRoot, '../shared/data');
+const dataDir = SHARED_DATA;
 
 async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -27,12 +27,13 @@ import type {
   Read,
   UploadPlan,
 } from '../../../shared/domain.ts';
+import { SHARED_DATA } from '../../../test/shared.ts';
 
 /** The repository root, computed from this file. */
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
 
 /** The team's shared test data (read only: copy before use). */
-export const sharedData = path.resolve(repoRoot, '../shared/data');
+export const sharedData = SHARED_DATA;
 
 /** What startSandbox returns, as far as these tests need it. */
 export interface SandboxHandle {

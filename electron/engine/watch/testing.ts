@@ -9,12 +9,13 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { SHARED_DATA } from '../../../test/shared.ts';
 
 /** The repository root, computed from this file. */
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
 
 /** The team's shared test data (read only: copy before use). */
-export const sharedData = path.resolve(repoRoot, '../shared/data');
+export const sharedData = SHARED_DATA;
 
 /** The four real run folders of the shared data, by layout. */
 export const RUNS = {
