@@ -398,10 +398,10 @@ describe('Engine', () => {
       await proxy.close();
     });
 
-    function slowParts(): void {
+    function slowParts(delayMs = 300): void {
       proxy.hook = (req) =>
         req.query.has('partNumber')
-          ? { kind: 'forward', delayMs: 300 }
+          ? { kind: 'forward', delayMs }
           : { kind: 'forward' };
     }
 
@@ -466,15 +466,16 @@ describe('Engine', () => {
         path.join(dir, 'broken'),
       );
       const first = makeEngine({ dataDir });
+      // One after the other, so that the failed one is the newest.
       const good = first.enqueueUpload(
         planFor(newFolder(), [{ clientId: 'HIST', r1: [r1!], r2: [r2!] }]),
         {},
       );
+      const goodSnap = await first.waitFor(good);
       const bad = first.enqueueUpload(
         planFor(newFolder(), [{ clientId: 'HISTBAD', r1: [broken!] }]),
         {},
       );
-      const goodSnap = await first.waitFor(good);
       const badSnap = await first.waitFor(bad);
       expect([goodSnap.state, badSnap.state]).toEqual(['done', 'failed']);
       const objectsBefore = objectsOf(first, good);
@@ -568,7 +569,9 @@ describe('Engine', () => {
     });
 
     it('pauses and resumes without sending a journaled part twice', async () => {
-      slowParts();
+      // Slow enough that the meter's 1 s tick measures a speed before the
+      // pause, however fast the machine sends the rest after the resume.
+      slowParts(600);
       const plan = largePlan('pause');
       const engine = makeEngine(slowOptions());
       const seen: {
@@ -589,9 +592,11 @@ describe('Engine', () => {
       const before = proxy.requests.length;
       const id = engine.enqueueUpload(plan);
       await waitUntil(
-        () => engine.snapshots()[0]!.bytesDone >= 2 * PART,
+        () =>
+          engine.snapshots()[0]!.bytesDone >= 2 * PART &&
+          seen.some((x) => x.speed !== null),
         30_000,
-        'two parts',
+        'two parts and a measured speed',
       );
 
       engine.pause(id);
