@@ -9,12 +9,15 @@ import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
 
+import { tuneHeapForTransfers } from './engine/heap.ts';
+
 // Node caches the compiled modules (TypeScript already stripped) in its
 // compile cache (NODE_COMPILE_CACHE, else a folder in the temp dir), so a
 // second start does not strip and compile them again; NODE_DISABLE_COMPILE_CACHE
 // turns it off. It applies to modules loaded from here on, which is why
 // every command below is imported only when it runs.
 enableCompileCache();
+tuneHeapForTransfers();
 
 /** The signature commander calls an action with. */
 type Action = (...args: never[]) => Promise<void>;

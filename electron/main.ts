@@ -31,6 +31,7 @@ import {
 } from './background.ts';
 import { appDataDir } from './cli/context.ts';
 import { createSafeStorageSecretStore } from './credentials.ts';
+import { tuneHeapForTransfers } from './engine/heap.ts';
 import { createSenderCheck, registerIpc } from './ipc.ts';
 import type { AppPageLocation } from './ipc.ts';
 import { AppService } from './service/appService.ts';
@@ -63,6 +64,8 @@ let stopTrayUpdates: (() => void) | null = null;
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
+  // Before the engine allocates anything (see engine/heap.ts).
+  tuneHeapForTransfers();
   app.on('second-instance', focusMainWindow);
   setupWebContentsGuards();
   void app.whenReady().then(() => {
