@@ -78,6 +78,11 @@ export interface S3HandlerOptions {
   minPartSize?: number;
   /** The region signatures must be scoped to (default 'us-east-1'). */
   region?: string;
+  /**
+   * How a hard link is made (default: the file system's). A file system
+   * without hard links fails with EPERM or ENOTSUP; Complete then copies.
+   */
+  linkFile?: (existingPath: string, newPath: string) => Promise<void>;
 }
 
 /** S3's minimum part size. */
@@ -131,7 +136,12 @@ export function createS3Handler(
   const now = opts.now ?? (() => new Date());
   const objects = new ObjectStore(opts.rootDir, now);
   objects.ensureBucketFolders(opts.buckets);
-  const uploads = new MultipartStore(opts.rootDir, objects.tmpDir, now);
+  const uploads = new MultipartStore(
+    opts.rootDir,
+    objects.tmpDir,
+    now,
+    opts.linkFile,
+  );
   const buckets = new Set(opts.buckets);
   const options: ResolvedS3Options = {
     minPartSize,

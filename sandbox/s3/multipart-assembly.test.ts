@@ -849,6 +849,115 @@ describe('CompleteMultipartUpload and the assembly file', () => {
       ).toBe('NoSuchUpload');
     });
   });
+
+  describe('on a file system without hard links', () => {
+    let plain: TestEndpoint;
+    let plainS3: S3Client;
+    let failWith: string;
+    let linkCalls: number;
+
+    beforeEach(async () => {
+      failWith = 'EPERM';
+      linkCalls = 0;
+      plain = await startTestEndpoint({
+        minPartSize: MIN_PART,
+        linkFile: async () => {
+          linkCalls++;
+          const error = new Error(`${failWith}: link`) as Error & {
+            code: string;
+          };
+          error.code = failWith;
+          throw error;
+        },
+      });
+      addKey(plain, key);
+      plainS3 = s3Client(plain, key);
+    });
+
+    afterEach(async () => {
+      plainS3.destroy();
+      await plain.close();
+    });
+
+    for (const code of ['EPERM', 'ENOTSUP']) {
+      it(`copies the parts when linking fails with ${code}`, async () => {
+        failWith = code;
+        const objectKey = `asm/no-links-${code}.bin`;
+        const uploadId = await startUpload(objectKey, 'CRC32', plainS3);
+        const sent: CompletedPart[] = [];
+        for (const [i, part] of parts.entries()) {
+          sent.push(
+            await sendPart(objectKey, uploadId, i + 1, part, {
+              algorithm: 'CRC32',
+              client: plainS3,
+            }),
+          );
+        }
+        const assemblyInode = await inodeOf(
+          assemblyPath(plain.rootDir, uploadId),
+        );
+
+        const done = await complete(objectKey, uploadId, sent, {
+          client: plainS3,
+        });
+
+        expect(linkCalls).toBe(1);
+        expect(done.ETag).toBe(multipartEtag(parts));
+        expect(await readFile(stored(objectKey, plain.rootDir))).toEqual(
+          whole,
+        );
+        expect(await inodeOf(stored(objectKey, plain.rootDir))).not.toBe(
+          assemblyInode,
+        );
+        expect(
+          await readdir(path.join(plain.rootDir, '.s3-multipart', uploadId)),
+        ).toEqual(['completed.json']);
+        expect(await readdir(path.join(plain.rootDir, '.s3-tmp'))).toEqual([]);
+        expect(plain.stored).toEqual([
+          { bucket: BUCKET, key: objectKey, size: whole.length },
+        ]);
+      });
+    }
+
+    it('keeps every part when linking fails otherwise, and a second Complete succeeds', async () => {
+      failWith = 'EIO';
+      const objectKey = 'asm/link-error.bin';
+      const uploadId = await startUpload(objectKey, undefined, plainS3);
+      const sent: CompletedPart[] = [];
+      for (const [i, part] of parts.entries()) {
+        sent.push(
+          await sendPart(objectKey, uploadId, i + 1, part, {
+            client: plainS3,
+          }),
+        );
+      }
+
+      const refused = await failureOf(
+        complete(objectKey, uploadId, sent, { client: plainS3 }),
+      );
+      expect(await sizeOf(stored(objectKey, plain.rootDir))).toBe(-1);
+      expect(plain.stored).toEqual([]);
+      const listed = await plainS3.send(
+        new ListPartsCommand({
+          Bucket: BUCKET,
+          Key: objectKey,
+          UploadId: uploadId,
+        }),
+      );
+
+      failWith = 'EPERM';
+      const done = await complete(objectKey, uploadId, sent, {
+        client: plainS3,
+      });
+
+      expect(refused).toBe('InternalError');
+      expect(listed.Parts?.map((p) => [p.PartNumber, p.Size])).toEqual(
+        parts.map((part, i) => [i + 1, part.length]),
+      );
+      expect(done.ETag).toBe(multipartEtag(parts));
+      expect(await readFile(stored(objectKey, plain.rootDir))).toEqual(whole);
+    });
+  });
 });
 
 function md5Hex(data: Buffer): string {

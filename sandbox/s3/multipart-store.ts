@@ -186,17 +186,21 @@ export class MultipartStore {
   readonly #tmpDir: string;
   readonly #locks = new KeyedMutex();
   readonly #now: () => Date;
+  readonly #link: (existingPath: string, newPath: string) => Promise<void>;
 
   /**
    * `tmpDir` must be on the same volume as rootDir (for atomic renames and
-   * hard links); `now` stamps creation and part times.
+   * hard links); `now` stamps creation and part times; `linkFile` makes
+   * hard links (the file system's by default).
    */
   constructor(
     rootDir: string,
     tmpDir: string,
     now: () => Date = () => new Date(),
+    linkFile: (existingPath: string, newPath: string) => Promise<void> = link,
   ) {
     this.#now = now;
+    this.#link = linkFile;
     this.#dir = path.join(path.resolve(rootDir), MULTIPART_DIR);
     this.#tmpDir = tmpDir;
     mkdirSync(this.#dir, { recursive: true });
@@ -518,7 +522,7 @@ export class MultipartStore {
     }
     const linked = tempName(this.#tmpDir, '.bin');
     try {
-      await link(assembly, linked);
+      await this.#link(assembly, linked);
     } catch (error) {
       if (isErrno(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS')) {
         return undefined;
