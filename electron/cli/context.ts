@@ -3,6 +3,7 @@
  * data, which host to talk to, and a signed-in platform client.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline/promises';
@@ -192,10 +193,41 @@ export async function connect(
   signal?: AbortSignal,
 ): Promise<{ client: GencoveClient; host: ResolvedHost }> {
   const host = resolveHost(opts);
+  if (host.sandbox && (await isRefused(host.url))) {
+    // A sandbox that was killed leaves its sandbox.json behind; nothing
+    // will answer there, so retrying would only make the user wait.
+    throw new ValidationError(
+      `The sandbox at ${host.url} is not running (its sandbox.json is left from an earlier start): start it with \`gencove-desktop sandbox\``,
+    );
+  }
   const auth = resolveAuth(opts, host);
   const client = new GencoveClient({ host: host.url, auth, signal });
   await client.login();
   return { client, host };
+}
+
+/**
+ * isRefused tells whether a TCP connection to `url`'s host and port is
+ * refused at once (nothing listens there). Anything else, a timeout
+ * included, is left to the client and its retries.
+ */
+function isRefused(url: string): Promise<boolean> {
+  const { hostname, port, protocol } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({
+      host: hostname.replace(/^\[|\]$/g, ''),
+      port: Number(port || (protocol === 'https:' ? 443 : 80)),
+    });
+    const finish = (refused: boolean) => {
+      socket.destroy();
+      resolve(refused);
+    };
+    socket.setTimeout(2_000, () => finish(false));
+    socket.once('connect', () => finish(false));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      finish(err.code === 'ECONNREFUSED'),
+    );
+  });
 }
 
 /**

@@ -143,9 +143,15 @@ export async function uploadCommand(
     if (!opts.json) process.stdout.write(formatPlan(plan) + '\n');
     const included = plan.samples.filter((s) => s.included);
     const left = plan.samples.length - included.length;
+    // Errors no sample carries (a folder that cannot be read, say) leave
+    // files out too: the run is incomplete as when a sample is left out.
+    const strays = plan.problems.filter(
+      (p) => p.severity === 'error' && p.clientId === undefined,
+    ).length;
+    const isIncomplete = left > 0 || strays > 0;
     if (opts.dryRun) {
       if (opts.json) process.stdout.write(JSON.stringify({ plan }, null, 2) + '\n');
-      process.exitCode = included.length === 0 || left > 0 ? 1 : 0;
+      process.exitCode = included.length === 0 || isIncomplete ? 1 : 0;
       return;
     }
     if (included.length === 0) {
@@ -180,11 +186,11 @@ export async function uploadCommand(
         JSON.stringify({ plan, planSeconds, result: final }, null, 2) + '\n',
       );
     } else {
-      printUploadSummary(final, left);
+      printUploadSummary(final, left, strays);
     }
     const code = exitCodeFor(final);
     // Samples left out for errors make the run incomplete: say so in the code.
-    process.exitCode = code === 0 && left > 0 ? 1 : code;
+    process.exitCode = code === 0 && isIncomplete ? 1 : code;
   } finally {
     await engine.close();
   }
@@ -193,6 +199,7 @@ export async function uploadCommand(
 function printUploadSummary(
   final: Awaited<ReturnType<typeof followJob>>,
   leftOut: number,
+  strays: number,
 ): void {
   const count = (state: string) => final.files.filter((f) => f.state === state).length;
   const lines = [
@@ -210,6 +217,11 @@ function printUploadSummary(
   }
   if (leftOut > 0) {
     lines.push(`  ${leftOut} sample(s) left out because of the problems listed in the plan`);
+  }
+  if (strays > 0) {
+    lines.push(
+      `  ${strays} file(s) or folder(s) left out because of the errors listed in the plan`,
+    );
   }
   const out = final.state === 'done' ? process.stdout : process.stderr;
   out.write(lines.join('\n') + '\n');

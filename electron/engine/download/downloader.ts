@@ -38,6 +38,7 @@ import {
 } from './plan.ts';
 import type { DownloadClient, DownloadPlan, PlannedFile } from './plan.ts';
 import { Limiter } from '../scheduler.ts';
+import { lockFile } from './fileLock.ts';
 import { runPool } from './pool.ts';
 import { DownloadStore } from './store.ts';
 import {
@@ -138,6 +139,7 @@ export async function downloadDeliverables(
   });
   throwIfAborted(deps.signal);
   await mkdir(request.destination, { recursive: true });
+  await checkWritable(request.destination);
 
   const { entries, work } = buildEntries(plan);
   const counted = new Set(
@@ -275,12 +277,24 @@ async function deliver(
   ctx.progress.changed();
   try {
     await mkdir(path.dirname(file.absPath), { recursive: true });
-    const outcome =
-      file.kind === 'file'
-        ? await deliverPlatformFile(ctx, file, entry)
-        : await deliverJsonFile(ctx, file, entry);
-    entry.state = outcome;
-    delete entry.error;
+    // Another job or process writing the same file goes first; this one
+    // then finds the file finished (or continues its .part).
+    const lock = await lockFile(file.absPath, ctx.signal, (pid) =>
+      ctx.log(
+        'info',
+        `download: ${file.relPath}: another download${pid === null ? '' : ` (process ${pid})`} is writing this file; waiting for it`,
+      ),
+    );
+    try {
+      const outcome =
+        file.kind === 'file'
+          ? await deliverPlatformFile(ctx, file, entry)
+          : await deliverJsonFile(ctx, file, entry);
+      entry.state = outcome;
+      delete entry.error;
+    } finally {
+      await lock.release();
+    }
   } catch (err) {
     if (isCancellation(err) || ctx.signal.aborted) {
       throw err instanceof CancelledError ? err : new CancelledError();
@@ -686,6 +700,26 @@ async function checkDestination(folder: string): Promise<void> {
     throw new ValidationError(
       'destination',
       `The download destination ${folder} exists and is not a folder.`,
+    );
+  }
+}
+
+/**
+ * checkWritable creates and removes a file in `folder`, so that a folder
+ * that cannot be written fails once, before any transfer, rather than once
+ * per file.
+ */
+async function checkWritable(folder: string): Promise<void> {
+  const probe = path.join(folder, `.gencove-write-check-${process.pid}`);
+  try {
+    const handle = await open(probe, 'w');
+    await handle.close();
+    await unlink(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ValidationError(
+      'destination',
+      `The download destination ${folder} cannot be written (${code}): choose another folder or change its permissions.`,
     );
   }
 }
