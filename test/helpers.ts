@@ -59,8 +59,23 @@ export function runCli(
   env: Record<string, string>,
   timeoutMs = 120_000,
 ): Promise<CliResult> {
+  return runCliThrough(process.execPath, [cliEntry], args, env, timeoutMs);
+}
+
+/**
+ * runCliThrough runs `command ...prefix ...args` to completion, where the
+ * prefix ends with the CLI's entry (a wrapper such as setpriv in front of
+ * Node, say).
+ */
+export function runCliThrough(
+  command: string,
+  prefix: string[],
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry, ...args], {
+    const child = spawn(command, [...prefix, ...args], {
       env: { ...process.env, CI: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -7,7 +7,6 @@
  *
  * Each test fails while its bug is present and passes once it is fixed.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import {
   listFiles,
   makeTempDir,
   runCli,
+  runCliThrough,
   sha256Of,
   sharedData,
   startSandboxProcess,
@@ -71,34 +71,19 @@ function runCliUnprivileged(
   args: string[],
   timeoutMs = 120_000,
 ): Promise<CliResult> {
-  const command = isRoot ? SETPRIV : process.execPath;
-  const argv = isRoot
-    ? [
-        '--bounding-set=-dac_override,-dac_read_search',
-        process.execPath,
-        cliEntry,
-        ...args,
-      ]
-    : [cliEntry, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, {
-      env: { ...process.env, CI: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`gencove-desktop ${args.join(' ')} timed out`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  return isRoot
+    ? runCliThrough(
+        SETPRIV,
+        [
+          '--bounding-set=-dac_override,-dac_read_search',
+          process.execPath,
+          cliEntry,
+        ],
+        args,
+        env,
+        timeoutMs,
+      )
+    : runCli(args, env, timeoutMs);
 }
 
 /** The project's samples as `samples --json` lists them. */
