@@ -543,6 +543,57 @@ describe('downloadDeliverables()', () => {
     });
   });
 
+  describe('free space', () => {
+    it('refuses a download that does not fit, before fetching anything', async () => {
+      const sample = addSample(makeSample({ clientId: 'BIG' }));
+      const needed = sample.files.reduce((n, f) => n + f.content.length, 0);
+      const asked: string[] = [];
+
+      const err = await rejection(
+        run({}, {
+          freeSpace: async (folder) => {
+            asked.push(folder);
+            return needed - 1;
+          },
+        }),
+      );
+
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as Error).message).toMatch(/needs .* but .* has .* free/);
+      expect((err as Error).message).toContain(dest);
+      expect(asked).toEqual([dest]);
+      expect(platform.storage).toEqual([]);
+      expect(listTree(dest).filter((p) => !p.endsWith('/'))).toEqual([]);
+    });
+
+    it('counts only what is not on disk yet: finished files and kept .part bytes', async () => {
+      const sample = addSample(makeSample({ clientId: 'HALF' }));
+      const [first, second] = sample.files;
+      await run({}, { freeSpace: async () => null });
+      fs.rmSync(localPath(sample, second!));
+      const kept = Math.floor(second!.content.length / 2);
+      fs.writeFileSync(
+        `${localPath(sample, second!)}.part`,
+        second!.content.subarray(0, kept),
+      );
+
+      const tooSmall = await rejection(
+        run({}, { freeSpace: async () => second!.content.length - kept - 1 }),
+      );
+      const { result } = await run(
+        {},
+        { freeSpace: async () => second!.content.length - kept },
+      );
+
+      expect(tooSmall).toBeInstanceOf(ValidationError);
+      expect(entryFor(result.files, sample, first!).state).toBe('skipped');
+      expect(entryFor(result.files, sample, second!).state).toBe('done');
+      expect(
+        fs.readFileSync(localPath(sample, second!)).equals(second!.content),
+      ).toBe(true);
+    });
+  });
+
   describe('file type filter', () => {
     it('takes only the requested types, by prefix', async () => {
       const sample = addSample(

@@ -13,7 +13,7 @@
  * length; it never gets its final name unverified.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, stat, statfs, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 
@@ -37,6 +37,7 @@ import {
   planDownload,
 } from './plan.ts';
 import type { DownloadClient, DownloadPlan, PlannedFile } from './plan.ts';
+import { formatBytes } from '../scan/formatPlan.ts';
 import { Limiter } from '../scheduler.ts';
 import { lockFile } from './fileLock.ts';
 import { runPool } from './pool.ts';
@@ -98,6 +99,11 @@ export interface DownloadDeps {
   retryPolicy?: BackoffPolicy;
   /** Idle timeout of storage connections in ms (default 30 s). */
   storageTimeoutMs?: number;
+  /**
+   * Bytes free for this process on the volume of a folder, or null when
+   * the file system does not say (default: statfs).
+   */
+  freeSpace?: (folder: string) => Promise<number | null>;
 }
 
 /** The outcome of a download job. */
@@ -142,6 +148,12 @@ export async function downloadDeliverables(
   await checkWritable(request.destination);
 
   const { entries, work } = buildEntries(plan);
+  await checkFreeSpace(
+    request.destination,
+    work.map((job) => job.file),
+    request.skipExisting,
+    deps.freeSpace ?? freeSpaceOf,
+  );
   const counted = new Set(
     work.filter((job) => job.file.kind === 'file').map((job) => job.entry),
   );
@@ -701,6 +713,46 @@ async function checkDestination(folder: string): Promise<void> {
       'destination',
       `The download destination ${folder} exists and is not a folder.`,
     );
+  }
+}
+
+/**
+ * checkFreeSpace refuses, before any transfer, a download whose files of
+ * known size need more room than the destination's volume has: the bytes
+ * of each file not yet on disk (a finished file that will be skipped, or
+ * the part of a `.part` a transfer continues, needs none).
+ */
+async function checkFreeSpace(
+  folder: string,
+  files: PlannedFile[],
+  skipExisting: boolean,
+  freeSpace: (folder: string) => Promise<number | null>,
+): Promise<void> {
+  let needed = 0;
+  for (const file of files) {
+    if (file.kind !== 'file' || file.size === null) continue;
+    const existing = skipExisting ? await statOrNull(file.absPath) : null;
+    if (existing?.isFile() && existing.size === file.size) continue;
+    const part = await statOrNull(`${file.absPath}.part`);
+    const kept = part?.isFile() && part.size <= file.size ? part.size : 0;
+    needed += file.size - kept;
+  }
+  const free = await freeSpace(folder);
+  // Not every file system says; the writes will tell then.
+  if (free !== null && needed > free) {
+    throw new ValidationError(
+      'destination',
+      `The download needs ${formatBytes(needed)} but ${folder} has ${formatBytes(free)} free: make room or choose another folder.`,
+    );
+  }
+}
+
+async function freeSpaceOf(folder: string): Promise<number | null> {
+  try {
+    const volume = await statfs(folder);
+    return volume.bavail * volume.bsize;
+  } catch {
+    return null;
   }
 }
 
