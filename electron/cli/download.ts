@@ -69,9 +69,14 @@ export async function downloadCommand(
       process.stdout.write(JSON.stringify(final, null, 2) + '\n');
     } else {
       const count = (state: string) => final.files.filter((f) => f.state === state).length;
-      const lines = [
-        `Download ${final.state}: ${count('done')} downloaded, ${count('skipped')} skipped, ${count('failed')} failed, into ${request.destination}`,
-      ];
+      // A job that stopped before its first file (a folder that cannot be
+      // written, no room) has nothing to count: its reason is the message.
+      const isStoppedBeforeFiles = final.files.length === 0 && final.error;
+      const lines = isStoppedBeforeFiles
+        ? [`Download ${final.state}: nothing was downloaded into ${request.destination}`]
+        : [
+            `Download ${final.state}: ${count('done')} downloaded, ${count('skipped')} skipped, ${count('failed')} failed, into ${request.destination}`,
+          ];
       for (const f of final.files) {
         if (f.state === 'failed' || (f.state === 'skipped' && f.error)) {
           lines.push(`  ${f.state}: ${f.name}: ${f.error ?? ''}`);
