@@ -11,41 +11,17 @@ import {
   backgroundWorkOf,
   trayStatus,
 } from './background.ts';
+import {
+  makeSnapshot,
+  makeWatchFolder,
+} from '../renderer/src/test/factories.ts';
 
 function folder(status: WatchFolderStatus): WatchFolderView {
-  return {
-    id: `f-${status}`,
-    path: `/data/${status}`,
-    projectId: 'p',
-    projectName: null,
-    destination: null,
-    metadata: null,
-    isPolling: false,
-    settleSeconds: 60,
-    includeUndetermined: false,
-    status,
-    message: '',
-    nextRetryAt: null,
-    runs: [],
-    createdAt: '2026-12-04T00:00:00.000Z',
-  };
+  return makeWatchFolder({ id: `f-${status}`, path: `/data/${status}`, status });
 }
 
 function transfer(state: JobState): TransferSnapshot {
-  return {
-    id: `t-${state}`,
-    kind: 'upload',
-    title: state,
-    state,
-    bytesDone: 0,
-    bytesTotal: null,
-    speed: null,
-    etaSeconds: null,
-    files: [],
-    attempt: 1,
-    startedAt: null,
-    finishedAt: null,
-  };
+  return makeSnapshot({ id: `t-${state}`, title: state, state });
 }
 
 describe('backgroundWorkOf()', () => {
