@@ -401,21 +401,29 @@ describe('loadHistory', () => {
     expect(ids(engine)).toContain(made[0]);
   });
 
-  it('a job whose result JSON has an odd shape does not break the list', () => {
-    const dataDir = newDataDir();
-    const made = craftFinished(dataDir, 3);
-    const journal = Journal.open(path.join(dataDir, 'journal.db'));
+  /** A finished upload whose result says `assigned: 5` (not a list). */
+  function addFinishedUploadWithNumberAssigned(
+    journal: Journal,
+    id: string,
+  ): void {
     journal.createJob({
-      id: 'odd-upload',
+      id,
       kind: 'upload',
       title: 'Upload with an odd result',
       request: { plan: { destination: 'gncv://odd/', samples: [] } },
     });
-    journal.updateJob('odd-upload', {
+    journal.updateJob(id, {
       state: 'done',
       result: { assigned: 5 },
       finishedAt: new Date().toISOString(),
     });
+  }
+
+  it('a job whose result JSON has an odd shape does not break the list', () => {
+    const dataDir = newDataDir();
+    const made = craftFinished(dataDir, 3);
+    const journal = Journal.open(path.join(dataDir, 'journal.db'));
+    addFinishedUploadWithNumberAssigned(journal, 'odd-upload');
     journal.updateJob(made[1]!, { result: { files: 7 } });
     journal.close();
 
@@ -436,17 +444,7 @@ describe('loadHistory', () => {
     const dataDir = newDataDir();
     const made = craftFinished(dataDir, 2);
     const journal = Journal.open(path.join(dataDir, 'journal.db'));
-    journal.createJob({
-      id: 'odd-assigned',
-      kind: 'upload',
-      title: 'Upload with an odd result',
-      request: { plan: { destination: 'gncv://odd/', samples: [] } },
-    });
-    journal.updateJob('odd-assigned', {
-      state: 'done',
-      result: { assigned: 5 },
-      finishedAt: new Date().toISOString(),
-    });
+    addFinishedUploadWithNumberAssigned(journal, 'odd-assigned');
     journal.close();
 
     const engine = makeEngine(dataDir);
